@@ -1,0 +1,58 @@
+package catalog
+
+import (
+	"fmt"
+	"strings"
+)
+
+// RetentionPermanent is the MEDIADEFS/DEFINE retention that never expires.
+const RetentionPermanent = -1
+
+// Site is one NonStop node with one BackPak domain and its DSM/TC defaults.
+type Site struct {
+	Node       string    // \PRIM
+	DomainID   string    // BackPak domain id, e.g. BBOX
+	BackPakID  string    // identity under which the domain's keys live in the key manager
+	MediaDefs  MediaDefs // MEDIACOM ALTER MEDIADEFS
+	SearchList []string  // system search list: node-qualified VOLCAT/FILECAT names
+}
+
+// MediaDefs holds the node defaults of MEDIACOM MEDIADEFS.
+type MediaDefs struct {
+	DefaultVolcat    string
+	DefaultFilecat   string
+	Retention        int    // days 1..9999, or RetentionPermanent
+	AbendRetention   int    // days 0..9999
+	SearchListSystem string // node on which the system search list is defined
+}
+
+// SearchListNodes returns the distinct nodes of the system search list, in order.
+func (s *Site) SearchListNodes() []string {
+	var nodes []string
+	for _, c := range s.SearchList {
+		if n := CatalogNode(c); n != "" && !oneOf(n, nodes...) {
+			nodes = append(nodes, n)
+		}
+	}
+	return nodes
+}
+
+// Validate checks the site record.
+func (s *Site) Validate() error {
+	c := newChecker("SITE", s.Node)
+	c.check(ValidNode(s.Node), "NODE", s.Node, `must be \ and 1-7 letters or digits, the first a letter`)
+	c.check(guardianName(s.DomainID, 8), "DOMAINID", s.DomainID, "must be 1-8 letters or digits, the first a letter")
+	c.check(s.BackPakID != "" && printable(s.BackPakID, 32) && !strings.Contains(s.BackPakID, " "),
+		"BACKPAKID", s.BackPakID, "must be 1-32 printable characters without spaces")
+	m := s.MediaDefs
+	c.check(ValidCatalogName(m.DefaultVolcat), "MEDIADEFS.VOLCAT", m.DefaultVolcat, "must be a catalog name of at most 30 characters")
+	c.check(ValidCatalogName(m.DefaultFilecat), "MEDIADEFS.FILECAT", m.DefaultFilecat, "must be a catalog name of at most 30 characters")
+	c.check(m.Retention == RetentionPermanent || (m.Retention >= 1 && m.Retention <= 9999),
+		"MEDIADEFS.RETENTION", m.Retention, "must be 1-9999 days or PERMANENT")
+	c.check(m.AbendRetention >= 0 && m.AbendRetention <= 9999, "MEDIADEFS.ABENDRETENTION", m.AbendRetention, "must be 0-9999 days")
+	c.check(m.SearchListSystem == "" || ValidNode(m.SearchListSystem), "MEDIADEFS.SEARCHLISTSYSTEM", m.SearchListSystem, "must be a node name")
+	for i, e := range s.SearchList {
+		c.check(ValidCatalogName(e) && CatalogNode(e) != "", fmt.Sprintf("SEARCHLIST[%d]", i), e, `must be a node-qualified catalog name (\NODE.NAME)`)
+	}
+	return c.result()
+}
