@@ -1,0 +1,181 @@
+package sqlstore
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/catsync/catsync/internal/catalog"
+	"github.com/catsync/catsync/internal/store"
+)
+
+// querier is what reads need: the pool or a transaction.
+type querier interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+}
+
+// reader implements store.Reader on a querier.
+type reader struct {
+	q querier
+	d dialect
+}
+
+// scan streams the rows of t matching f, in key order, reusing one record.
+func scan[T any](ctx context.Context, r *reader, t *table[T], f store.Filter, fn func(*T) error) error {
+	where, args, err := t.where(f)
+	if err != nil {
+		return err
+	}
+	return query(ctx, r, t, where, args, fn)
+}
+
+func query[T any](ctx context.Context, r *reader, t *table[T], where string, args []any, fn func(*T) error) error {
+	rows, err := r.q.QueryContext(ctx, r.d.rebind(t.selectSQL(where)), args...)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", t.name, err)
+	}
+	defer rows.Close()
+	var rec T
+	dests := t.dests(&rec)
+	for rows.Next() {
+		if err := rows.Scan(dests...); err != nil {
+			return fmt.Errorf("read %s: %w", t.name, err)
+		}
+		if err := fn(&rec); err != nil {
+			return err
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return fmt.Errorf("read %s: %w", t.name, err)
+	}
+	return nil
+}
+
+// get reads the one record of t with the given key values.
+func get[T any](ctx context.Context, r *reader, t *table[T], what string, key ...any) (T, error) {
+	var out T
+	found := false
+	err := query(ctx, r, t, t.keyWhere(), key, func(rec *T) error {
+		out, found = *rec, true
+		return nil
+	})
+	if err == nil && !found {
+		err = fmt.Errorf("%s %s: %w", t.name, what, store.ErrNotFound)
+	}
+	return out, err
+}
+
+func (r *reader) Site(ctx context.Context) (catalog.Site, error) {
+	var s catalog.Site
+	var id int
+	var list string
+	m := &s.MediaDefs
+	err := r.q.QueryRowContext(ctx, "SELECT "+strings.Join(siteTable.cols, ", ")+" FROM site").Scan(&id, &s.Node,
+		&s.DomainID, &s.BackPakID, &m.DefaultVolcat, &m.DefaultFilecat, &m.Retention, &m.AbendRetention,
+		&m.SearchListSystem, &list)
+	if errors.Is(err, sql.ErrNoRows) {
+		return s, fmt.Errorf("site record: %w", store.ErrNotFound)
+	}
+	s.SearchList = strings.Fields(list)
+	return s, err
+}
+
+func (r *reader) DataStore(ctx context.Context, id string) (catalog.DataStore, error) {
+	return get(ctx, r, dataStoreTable, id, id)
+}
+
+func (r *reader) ScanDataStores(ctx context.Context, fn func(*catalog.DataStore) error) error {
+	return scan(ctx, r, dataStoreTable, store.Filter{}, fn)
+}
+
+func (r *reader) VolumeGroup(ctx context.Context, name string) (catalog.VolumeGroup, error) {
+	return get(ctx, r, volumeGroupTable, name, name)
+}
+
+func (r *reader) ScanVolumeGroups(ctx context.Context, fn func(*catalog.VolumeGroup) error) error {
+	return scan(ctx, r, volumeGroupTable, store.Filter{}, fn)
+}
+
+func (r *reader) Volume(ctx context.Context, key catalog.VolumeKey) (catalog.Volume, error) {
+	return get(ctx, r, volumeTable, key.String(), key.Label, string(key.LabelType))
+}
+
+func (r *reader) ScanVolumes(ctx context.Context, f store.Filter, fn func(*catalog.Volume) error) error {
+	return scan(ctx, r, volumeTable, f, fn)
+}
+
+func (r *reader) ScanPools(ctx context.Context, f store.Filter, fn func(*catalog.Pool) error) error {
+	return scan(ctx, r, poolTable, f, fn)
+}
+
+func (r *reader) ScanTapeVolumes(ctx context.Context, f store.Filter, fn func(*catalog.TapeVolume) error) error {
+	return scan(ctx, r, tapeVolumeTable, f, fn)
+}
+
+func (r *reader) ScanVolumeFilecats(ctx context.Context, f store.Filter, fn func(*catalog.VolumeFilecat) error) error {
+	return scan(ctx, r, vtofcTable, f, fn)
+}
+
+func (r *reader) ScanFileConfigs(ctx context.Context, f store.Filter, fn func(*catalog.FileConfig) error) error {
+	return scan(ctx, r, configTable, f, fn)
+}
+
+func (r *reader) ScanTapeFiles(ctx context.Context, f store.Filter, fn func(*catalog.TapeFile) error) error {
+	return scan(ctx, r, tapeFileTable, f, fn)
+}
+
+func (r *reader) ScanTapeFileVolumes(ctx context.Context, f store.Filter, fn func(*catalog.TapeFileVolume) error) error {
+	return scan(ctx, r, tftovTable, f, fn)
+}
+
+func (r *reader) ScanDiskFiles(ctx context.Context, f store.Filter, fn func(*catalog.DiskFile) error) error {
+	return scan(ctx, r, diskFileTable, f, fn)
+}
+
+func (r *reader) ScanDiskFileVolumes(ctx context.Context, f store.Filter, fn func(*catalog.DiskFileVolume) error) error {
+	return scan(ctx, r, dftovTable, f, fn)
+}
+
+func (r *reader) Changes(ctx context.Context, storeID string, after int64, fn func(store.Change) error) error {
+	rows, err := r.q.QueryContext(ctx, r.d.rebind(`SELECT label, label_type, seq, deleted FROM volume_change
+		WHERE store_id = ? AND seq > ? ORDER BY seq`), storeID, after)
+	if err != nil {
+		return fmt.Errorf("read changes of %s: %w", storeID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		c := store.Change{StoreID: storeID}
+		if err := rows.Scan(&c.Volume.Label, strCol[catalog.LabelType]{&c.Volume.LabelType}, &c.Seq, flagCol{&c.Deleted}); err != nil {
+			return fmt.Errorf("read changes of %s: %w", storeID, err)
+		}
+		if err := fn(c); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+func (r *reader) LastSeq(ctx context.Context, storeID string) (int64, error) {
+	var seq int64
+	err := r.q.QueryRowContext(ctx, r.d.rebind("SELECT seq FROM change_seq WHERE store_id = ?"), storeID).Scan(&seq)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return seq, err
+}
+
+func (r *reader) Count(ctx context.Context) (map[string]int64, error) {
+	out := make(map[string]int64, len(store.Tables))
+	for _, name := range store.Tables {
+		var n int64
+		if err := r.q.QueryRowContext(ctx, "SELECT count(*) FROM "+name).Scan(&n); err != nil {
+			return nil, fmt.Errorf("count %s: %w", name, err)
+		}
+		out[name] = n
+	}
+	return out, nil
+}

@@ -1,0 +1,301 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"slices"
+
+	"github.com/catsync/catsync/internal/catalog"
+	"github.com/catsync/catsync/internal/store"
+)
+
+type volsetRef struct{ volcat, volsetID string }
+
+type volumeMark struct {
+	storeID string
+	key     catalog.VolumeKey
+}
+
+// tx implements store.Tx. Writes note which volume sets, tape volumes and
+// BackPak entries they touch; at commit those notes are resolved to BackPak
+// volumes and marked with fresh per-data-store sequence numbers, inside the
+// same transaction, so a change and its mark are never seen apart.
+type tx struct {
+	*reader
+	sql   *sql.Tx
+	stmts map[string]*sql.Stmt
+
+	volsets map[volsetRef]struct{}
+	volsers map[string]struct{}
+	marks   map[volumeMark]bool // BackPak entries written (false) or deleted (true)
+}
+
+var _ store.Tx = (*tx)(nil)
+
+func newTx(t *sql.Tx, d dialect) *tx {
+	return &tx{
+		reader:  &reader{q: t, d: d},
+		sql:     t,
+		stmts:   map[string]*sql.Stmt{},
+		volsets: map[volsetRef]struct{}{},
+		volsers: map[string]struct{}{},
+		marks:   map[volumeMark]bool{},
+	}
+}
+
+func (t *tx) close() {
+	for _, s := range t.stmts {
+		s.Close()
+	}
+}
+
+func (t *tx) touchVolset(volcat, volsetID string) {
+	if volsetID != "" {
+		t.volsets[volsetRef{volcat, volsetID}] = struct{}{}
+	}
+}
+
+func (t *tx) touchVolser(volser string) { t.volsers[volser] = struct{}{} }
+
+// exec runs q with a statement prepared once per transaction.
+func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	s, ok := t.stmts[q]
+	if !ok {
+		var err error
+		if s, err = t.sql.PrepareContext(ctx, t.d.rebind(q)); err != nil {
+			return nil, err
+		}
+		t.stmts[q] = s
+	}
+	return s.ExecContext(ctx, args...)
+}
+
+// put validates r and writes it, creating or replacing by key.
+func put[T any](ctx context.Context, t *tx, tb *table[T], r *T) error {
+	if err := tb.valid(r); err != nil {
+		return err
+	}
+	if _, err := t.exec(ctx, tb.upsertSQL(), tb.values(r)...); err != nil {
+		return fmt.Errorf("write %s: %w", tb.name, err)
+	}
+	if tb.touch != nil {
+		tb.touch(t, r)
+	}
+	return nil
+}
+
+// del removes the record with r's key; a missing record is ErrNotFound.
+func del[T any](ctx context.Context, t *tx, tb *table[T], r *T, what string) error {
+	res, err := t.exec(ctx, "DELETE FROM "+tb.name+" WHERE "+tb.keyWhere(), tb.values(r)[:tb.nkey]...)
+	if err != nil {
+		return fmt.Errorf("delete %s %s: %w", tb.name, what, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("delete %s %s: %w", tb.name, what, store.ErrNotFound)
+	}
+	if tb.touch != nil {
+		tb.touch(t, r)
+	}
+	return nil
+}
+
+func (t *tx) PutSite(ctx context.Context, s *catalog.Site) error { return put(ctx, t, siteTable, s) }
+func (t *tx) PutDataStore(ctx context.Context, d *catalog.DataStore) error {
+	return put(ctx, t, dataStoreTable, d)
+}
+func (t *tx) PutVolumeGroup(ctx context.Context, g *catalog.VolumeGroup) error {
+	return put(ctx, t, volumeGroupTable, g)
+}
+
+// storeOf returns the data store of an existing BackPak entry, or "".
+func (t *tx) storeOf(ctx context.Context, key catalog.VolumeKey) (string, error) {
+	var id string
+	err := t.q.QueryRowContext(ctx, t.d.rebind("SELECT store_id FROM volume WHERE label = ? AND label_type = ?"),
+		key.Label, string(key.LabelType)).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", nil
+	}
+	return id, err
+}
+
+func (t *tx) PutVolume(ctx context.Context, v *catalog.Volume) error {
+	old, err := t.storeOf(ctx, v.Key())
+	if err != nil {
+		return fmt.Errorf("write volume %s: %w", v.Key(), err)
+	}
+	if err := put(ctx, t, volumeTable, v); err != nil {
+		return err
+	}
+	if old != "" && old != v.StoreID {
+		t.marks[volumeMark{old, v.Key()}] = true // moved away: a tombstone where it was
+	}
+	t.marks[volumeMark{v.StoreID, v.Key()}] = false
+	return nil
+}
+
+func (t *tx) DeleteVolume(ctx context.Context, key catalog.VolumeKey) error {
+	old, err := t.storeOf(ctx, key)
+	if err != nil {
+		return fmt.Errorf("delete volume %s: %w", key, err)
+	}
+	v := catalog.Volume{Label: key.Label, LabelType: key.LabelType}
+	if err := del(ctx, t, volumeTable, &v, key.String()); err != nil {
+		return err
+	}
+	t.marks[volumeMark{old, key}] = true
+	return nil
+}
+
+func (t *tx) PutPool(ctx context.Context, p *catalog.Pool) error { return put(ctx, t, poolTable, p) }
+func (t *tx) PutTapeVolume(ctx context.Context, v *catalog.TapeVolume) error {
+	return put(ctx, t, tapeVolumeTable, v)
+}
+func (t *tx) DeleteTapeVolume(ctx context.Context, v *catalog.TapeVolume) error {
+	return del(ctx, t, tapeVolumeTable, v, v.Volser)
+}
+func (t *tx) PutVolumeFilecat(ctx context.Context, f *catalog.VolumeFilecat) error {
+	return put(ctx, t, vtofcTable, f)
+}
+func (t *tx) DeleteVolumeFilecat(ctx context.Context, f *catalog.VolumeFilecat) error {
+	return del(ctx, t, vtofcTable, f, f.VolsetID)
+}
+func (t *tx) PutFileConfig(ctx context.Context, f *catalog.FileConfig) error {
+	return put(ctx, t, configTable, f)
+}
+func (t *tx) PutTapeFile(ctx context.Context, f *catalog.TapeFile) error {
+	return put(ctx, t, tapeFileTable, f)
+}
+func (t *tx) PutTapeFileVolume(ctx context.Context, v *catalog.TapeFileVolume) error {
+	return put(ctx, t, tftovTable, v)
+}
+func (t *tx) PutDiskFile(ctx context.Context, d *catalog.DiskFile) error {
+	return put(ctx, t, diskFileTable, d)
+}
+func (t *tx) PutDiskFileVolume(ctx context.Context, d *catalog.DiskFileVolume) error {
+	return put(ctx, t, dftovTable, d)
+}
+
+// DeleteDiskFile removes a disk file entry and the DFTOV rows of that dump.
+func (t *tx) DeleteDiskFile(ctx context.Context, d *catalog.DiskFile) error {
+	if err := del(ctx, t, diskFileTable, d, d.Name); err != nil {
+		return err
+	}
+	_, err := t.exec(ctx, `DELETE FROM dftov WHERE filecat = ? AND diskfilename = ? AND timedumped = ? AND volumecatalog = ? AND volsetid = ?`,
+		d.Filecat, d.Name, micros(d.TimeDumped), d.Volcat, d.VolsetID)
+	if err != nil {
+		return fmt.Errorf("delete dftov of %s: %w", d.Name, err)
+	}
+	return nil
+}
+
+// DeleteTapeFile removes a tape file copy and everything that points to it:
+// its TFTOV rows, its DISKFILE rows and their DFTOV rows.
+func (t *tx) DeleteTapeFile(ctx context.Context, k catalog.TapeFileKey) error {
+	var volcat, volsetID string
+	err := t.q.QueryRowContext(ctx, t.d.rebind(`SELECT volumecatalog, volsetid FROM tapefile WHERE `+tapeFileTable.keyWhere()),
+		k.Filecat, k.FileID, k.Generation, k.Version, k.PhysicalCopy, k.LogicalCopy).Scan(&volcat, &volsetID)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("delete tapefile %s: %w", k, store.ErrNotFound)
+	}
+	if err != nil {
+		return fmt.Errorf("delete tapefile %s: %w", k, err)
+	}
+	for _, q := range []string{
+		`DELETE FROM dftov WHERE filecat = ? AND volumecatalog = ? AND volsetid = ? AND EXISTS (
+			SELECT 1 FROM diskfile d WHERE d.filecat = dftov.filecat AND d.diskfilename = dftov.diskfilename
+			AND d.timedumped = dftov.timedumped AND d.volsetid = dftov.volsetid
+			AND d.fileid = ? AND d.generation = ? AND d.version = ?)`,
+		`DELETE FROM diskfile WHERE filecat = ? AND volumecatalog = ? AND volsetid = ? AND fileid = ? AND generation = ? AND version = ?`,
+		`DELETE FROM tftov WHERE filecat = ? AND volumecatalog = ? AND volsetid = ? AND fileid = ? AND generation = ? AND version = ?`,
+	} {
+		if _, err := t.exec(ctx, q, k.Filecat, volcat, volsetID, k.FileID, k.Generation, k.Version); err != nil {
+			return fmt.Errorf("delete tapefile %s: %w", k, err)
+		}
+	}
+	if _, err := t.exec(ctx, "DELETE FROM tapefile WHERE "+tapeFileTable.keyWhere(),
+		k.Filecat, k.FileID, k.Generation, k.Version, k.PhysicalCopy, k.LogicalCopy); err != nil {
+		return fmt.Errorf("delete tapefile %s: %w", k, err)
+	}
+	t.touchVolset(volcat, volsetID)
+	return nil
+}
+
+// flushChanges resolves what the transaction touched to BackPak volumes and
+// marks each with the next sequence number of its data store. Only volumes
+// known to BackPak are tracked: DSM/TC volumes without a BackPak entry are
+// never exported.
+func (t *tx) flushChanges(ctx context.Context) error {
+	for _, vs := range sortedKeys(t.volsets, func(a, b volsetRef) int {
+		return cmp.Or(cmp.Compare(a.volcat, b.volcat), cmp.Compare(a.volsetID, b.volsetID))
+	}) {
+		t.volsers[vs.volsetID] = struct{}{}
+		rows, err := t.q.QueryContext(ctx, t.d.rebind("SELECT volser FROM tapevolume WHERE volcat = ? AND volsetid = ?"), vs.volcat, vs.volsetID)
+		if err != nil {
+			return err
+		}
+		var members []string
+		for rows.Next() {
+			var v string
+			if err := rows.Scan(&v); err != nil {
+				rows.Close()
+				return err
+			}
+			members = append(members, v)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, v := range members {
+			t.volsers[v] = struct{}{}
+		}
+	}
+	for _, volser := range sortedKeys(t.volsers, cmp.Compare[string]) {
+		key := catalog.VolumeKey{Label: volser, LabelType: catalog.Labeled}
+		id, err := t.storeOf(ctx, key)
+		if err != nil {
+			return err
+		}
+		if _, done := t.marks[volumeMark{id, key}]; id != "" && !done {
+			t.marks[volumeMark{id, key}] = false
+		}
+	}
+	byStore := map[string][]volumeMark{}
+	for m := range t.marks {
+		byStore[m.storeID] = append(byStore[m.storeID], m)
+	}
+	for _, id := range sortedKeys(byStore, cmp.Compare[string]) {
+		ms := byStore[id]
+		slices.SortFunc(ms, func(a, b volumeMark) int {
+			return cmp.Or(cmp.Compare(a.key.Label, b.key.Label), cmp.Compare(a.key.LabelType, b.key.LabelType))
+		})
+		var last int64
+		err := t.q.QueryRowContext(ctx, t.d.rebind(`INSERT INTO change_seq (store_id, seq) VALUES (?, ?)
+			ON CONFLICT (store_id) DO UPDATE SET seq = change_seq.seq + excluded.seq RETURNING seq`), id, len(ms)).Scan(&last)
+		if err != nil {
+			return err
+		}
+		seq := last - int64(len(ms))
+		for _, m := range ms {
+			seq++
+			if _, err := t.exec(ctx, `INSERT INTO volume_change (store_id, label, label_type, seq, deleted) VALUES (?, ?, ?, ?, ?)
+				ON CONFLICT (store_id, label, label_type) DO UPDATE SET seq = excluded.seq, deleted = excluded.deleted`,
+				id, m.key.Label, string(m.key.LabelType), seq, flag(t.marks[m])); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func sortedKeys[K comparable, V any](m map[K]V, compare func(a, b K) int) []K {
+	keys := make([]K, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	slices.SortFunc(keys, compare)
+	return keys
+}

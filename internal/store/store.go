@@ -1,0 +1,138 @@
+// Package store defines how catsync reads and writes one site's catalogs.
+//
+// A Store holds the site record, the BackPak catalog (data stores, volume
+// groups, volume entries) and the DSM/TC catalogs of one site, plus the change
+// tracking that BackPak's export UPDATE needs: every change to a volume set
+// marks the BackPak volumes concerned with a new, per-data-store sequence
+// number, and a deleted volume leaves a tombstone.
+//
+// Reads stream: Scan methods call fn once per row, in key order, and never
+// hold a whole table in memory. fn must not use the Store or Tx it was called
+// from (a PostgreSQL connection cannot run a second statement while a result
+// is streaming); collect keys and act after the scan returns.
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/catsync/catsync/internal/catalog"
+)
+
+// ErrNotFound is returned by Get methods when no record has the key.
+var ErrNotFound = errors.New("not found")
+
+// Filter restricts a scan. Empty fields match everything. A field that the
+// scanned table does not have is an error, not silently ignored.
+type Filter struct {
+	StoreID       string // VOLUME
+	Volcat        string // TAPEVOLUME, VTOFC, TAPEFILE, TFTOV, DISKFILE, DFTOV, POOL
+	Pool          string
+	Filecat       string // VTOFC, CONFIG, TAPEFILE, TFTOV, DISKFILE, DFTOV
+	VolsetID      string
+	Volser        string // TAPEVOLUME, TFTOV, DFTOV
+	Label         string // VOLUME
+	FileID        string // CONFIG, TAPEFILE, TFTOV, DISKFILE
+	Generation    int    // with FileID
+	Name          string // DISKFILE, DFTOV: DISKFILENAME
+	Status        string // TAPEVOLUME VOLUMESTATUS, TAPEFILE TAPEFILESTATUS
+	ExpiresBefore time.Time
+}
+
+// Change marks one BackPak volume whose volume set changed.
+type Change struct {
+	StoreID string
+	Volume  catalog.VolumeKey
+	Seq     int64
+	Deleted bool // tombstone: the BackPak entry was deleted
+}
+
+// Reader is the read side of a site's catalogs.
+type Reader interface {
+	Site(ctx context.Context) (catalog.Site, error)
+	DataStore(ctx context.Context, id string) (catalog.DataStore, error)
+	ScanDataStores(ctx context.Context, fn func(*catalog.DataStore) error) error
+	VolumeGroup(ctx context.Context, name string) (catalog.VolumeGroup, error)
+	ScanVolumeGroups(ctx context.Context, fn func(*catalog.VolumeGroup) error) error
+	Volume(ctx context.Context, key catalog.VolumeKey) (catalog.Volume, error)
+	ScanVolumes(ctx context.Context, f Filter, fn func(*catalog.Volume) error) error
+
+	ScanPools(ctx context.Context, f Filter, fn func(*catalog.Pool) error) error
+	ScanTapeVolumes(ctx context.Context, f Filter, fn func(*catalog.TapeVolume) error) error
+	ScanVolumeFilecats(ctx context.Context, f Filter, fn func(*catalog.VolumeFilecat) error) error
+	ScanFileConfigs(ctx context.Context, f Filter, fn func(*catalog.FileConfig) error) error
+	ScanTapeFiles(ctx context.Context, f Filter, fn func(*catalog.TapeFile) error) error
+	ScanTapeFileVolumes(ctx context.Context, f Filter, fn func(*catalog.TapeFileVolume) error) error
+	ScanDiskFiles(ctx context.Context, f Filter, fn func(*catalog.DiskFile) error) error
+	ScanDiskFileVolumes(ctx context.Context, f Filter, fn func(*catalog.DiskFileVolume) error) error
+
+	// Changes calls fn for every volume of storeID marked after seq, in
+	// sequence order. Its cost follows the number of changes, not the catalog.
+	Changes(ctx context.Context, storeID string, after int64, fn func(Change) error) error
+	// LastSeq is the highest sequence given out for storeID (0 if none).
+	LastSeq(ctx context.Context, storeID string) (int64, error)
+	// Count returns the number of rows of each table, by table name.
+	Count(ctx context.Context) (map[string]int64, error)
+}
+
+// Writer is the write side. Put creates or replaces a record (validated
+// first); Delete removes the record with the key of its argument.
+type Writer interface {
+	PutSite(ctx context.Context, s *catalog.Site) error
+	PutDataStore(ctx context.Context, d *catalog.DataStore) error
+	PutVolumeGroup(ctx context.Context, g *catalog.VolumeGroup) error
+	PutVolume(ctx context.Context, v *catalog.Volume) error
+	DeleteVolume(ctx context.Context, key catalog.VolumeKey) error
+
+	PutPool(ctx context.Context, p *catalog.Pool) error
+	PutTapeVolume(ctx context.Context, v *catalog.TapeVolume) error
+	DeleteTapeVolume(ctx context.Context, v *catalog.TapeVolume) error
+	PutVolumeFilecat(ctx context.Context, f *catalog.VolumeFilecat) error
+	DeleteVolumeFilecat(ctx context.Context, f *catalog.VolumeFilecat) error
+	PutFileConfig(ctx context.Context, f *catalog.FileConfig) error
+	PutTapeFile(ctx context.Context, f *catalog.TapeFile) error
+	// DeleteTapeFile removes a tape file with its TFTOV, DISKFILE and DFTOV rows.
+	DeleteTapeFile(ctx context.Context, key catalog.TapeFileKey) error
+	PutTapeFileVolume(ctx context.Context, t *catalog.TapeFileVolume) error
+	PutDiskFile(ctx context.Context, d *catalog.DiskFile) error
+	DeleteDiskFile(ctx context.Context, d *catalog.DiskFile) error
+	PutDiskFileVolume(ctx context.Context, d *catalog.DiskFileVolume) error
+}
+
+// Tx is a transaction: all of its writes, and the change marks they cause,
+// commit together or not at all.
+type Tx interface {
+	Reader
+	Writer
+}
+
+// Store is one site's catalog database.
+type Store interface {
+	Reader
+	// Update runs fn in a transaction, committing if fn returns nil and
+	// rolling back otherwise.
+	Update(ctx context.Context, fn func(Tx) error) error
+	Close() error
+}
+
+// Table names, as used by Count.
+const (
+	TableSite         = "site"
+	TableDataStore    = "datastore"
+	TableVolumeGroup  = "volumegroup"
+	TableVolume       = "volume"
+	TablePool         = "pool"
+	TableTapeVolume   = "tapevolume"
+	TableVTOFC        = "vtofc"
+	TableConfig       = "config"
+	TableTapeFile     = "tapefile"
+	TableTFTOV        = "tftov"
+	TableDiskFile     = "diskfile"
+	TableDFTOV        = "dftov"
+	TableVolumeChange = "volume_change"
+)
+
+// Tables lists the catalog tables in dependency order.
+var Tables = []string{TableSite, TableDataStore, TableVolumeGroup, TableVolume, TablePool, TableTapeVolume,
+	TableVTOFC, TableConfig, TableTapeFile, TableTFTOV, TableDiskFile, TableDFTOV, TableVolumeChange}

@@ -1,0 +1,479 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/catsync/catsync/internal/catalog"
+	"github.com/catsync/catsync/internal/store"
+)
+
+// Opener prepares a fresh, empty database for one test and returns a
+// function that opens it; calling it again reopens the same database.
+type Opener func(t *testing.T) func() (store.Store, error)
+
+// Run runs the whole suite against the stores that newDB opens.
+func Run(t *testing.T, newDB Opener) {
+	open := func(t *testing.T) store.Store {
+		s, err := newDB(t)()
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		return s
+	}
+	t.Run("RoundTrip", func(t *testing.T) { testRoundTrip(t, open(t)) })
+	t.Run("PutReplaces", func(t *testing.T) { testPutReplaces(t, open(t)) })
+	t.Run("Rollback", func(t *testing.T) { testRollback(t, open(t)) })
+	t.Run("InvalidRecordRefused", func(t *testing.T) { testInvalidRefused(t, open(t)) })
+	t.Run("Streaming", func(t *testing.T) { testStreaming(t, open(t)) })
+	t.Run("Migrations", func(t *testing.T) { testMigrations(t, newDB(t)) })
+	t.Run("DeleteTapeFileCascades", func(t *testing.T) { testDeleteCascade(t, open(t)) })
+	t.Run("ChangeTracking", func(t *testing.T) { testChangeTracking(t, open(t)) })
+	t.Run("Tombstones", func(t *testing.T) { testTombstones(t, open(t)) })
+	t.Run("SequencesPerStore", func(t *testing.T) { testSequencesPerStore(t, open(t)) })
+	t.Run("ConcurrentWriters", func(t *testing.T) { testConcurrentWriters(t, open(t)) })
+}
+
+// Load writes the whole fixture in one transaction.
+func Load(ctx context.Context, s store.Store, f *Fixture) error {
+	return s.Update(ctx, func(tx store.Tx) error {
+		errs := []error{tx.PutSite(ctx, &f.Site), tx.PutDataStore(ctx, &f.Store), tx.PutVolumeGroup(ctx, &f.Group),
+			tx.PutPool(ctx, &f.Pool), tx.PutVolumeFilecat(ctx, &f.VTOFC), tx.PutFileConfig(ctx, &f.Config),
+			tx.PutTapeFile(ctx, &f.TapeFile)}
+		for i := range f.Volumes {
+			errs = append(errs, tx.PutVolume(ctx, &f.Volumes[i]), tx.PutTapeVolume(ctx, &f.TapeVolumes[i]))
+		}
+		for i := range f.TFTOV {
+			errs = append(errs, tx.PutTapeFileVolume(ctx, &f.TFTOV[i]))
+		}
+		for i := range f.DiskFiles {
+			errs = append(errs, tx.PutDiskFile(ctx, &f.DiskFiles[i]), tx.PutDiskFileVolume(ctx, &f.DFTOV[i]))
+		}
+		return errors.Join(errs...)
+	})
+}
+
+func load(t *testing.T, s store.Store) *Fixture {
+	t.Helper()
+	f := NewFixture()
+	if err := Load(context.Background(), s, f); err != nil {
+		t.Fatal(err)
+	}
+	return f
+}
+
+// collect reads every row of a scan into a slice.
+func collect[T any](t *testing.T, scan func(context.Context, store.Filter, func(*T) error) error, f store.Filter) []T {
+	t.Helper()
+	var out []T
+	if err := scan(context.Background(), f, func(r *T) error { out = append(out, *r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+func same(t *testing.T, what string, got, want any) {
+	t.Helper()
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("%s:\n got %+v\nwant %+v", what, got, want)
+	}
+}
+
+func testRoundTrip(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	f := load(t, s)
+	site, err := s.Site(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(t, "site", site, f.Site)
+	ds, err := s.DataStore(ctx, "DS_PROD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(t, "data store", ds, f.Store)
+	g, err := s.VolumeGroup(ctx, "VG_PROD")
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(t, "volume group", g, f.Group)
+	v, err := s.Volume(ctx, f.Volumes[0].Key())
+	if err != nil {
+		t.Fatal(err)
+	}
+	same(t, "volume", v, f.Volumes[0])
+	same(t, "volumes", collect(t, s.ScanVolumes, store.Filter{StoreID: "DS_PROD"}), f.Volumes)
+	same(t, "pools", collect(t, s.ScanPools, store.Filter{}), []catalog.Pool{f.Pool})
+	same(t, "tape volumes", collect(t, s.ScanTapeVolumes, store.Filter{}), f.TapeVolumes)
+	same(t, "vtofc", collect(t, s.ScanVolumeFilecats, store.Filter{}), []catalog.VolumeFilecat{f.VTOFC})
+	same(t, "config", collect(t, s.ScanFileConfigs, store.Filter{}), []catalog.FileConfig{f.Config})
+	same(t, "tape files", collect(t, s.ScanTapeFiles, store.Filter{}), []catalog.TapeFile{f.TapeFile})
+	same(t, "tftov", collect(t, s.ScanTapeFileVolumes, store.Filter{}), f.TFTOV)
+	same(t, "disk files", collect(t, s.ScanDiskFiles, store.Filter{}), f.DiskFiles)
+	same(t, "dftov", collect(t, s.ScanDiskFileVolumes, store.Filter{}), f.DFTOV)
+
+	n, err := s.Count(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int64{store.TableSite: 1, store.TableDataStore: 1, store.TableVolumeGroup: 1, store.TableVolume: 3,
+		store.TablePool: 1, store.TableTapeVolume: 3, store.TableVTOFC: 1, store.TableConfig: 1, store.TableTapeFile: 1,
+		store.TableTFTOV: 2, store.TableDiskFile: 2, store.TableDFTOV: 2, store.TableVolumeChange: 3}
+	same(t, "counts", n, want)
+
+	if _, err := s.Volume(ctx, catalog.VolumeKey{Label: "NOPE", LabelType: catalog.Labeled}); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("missing volume: got %v, want ErrNotFound", err)
+	}
+}
+
+func testPutReplaces(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	f := load(t, s)
+	tv := f.TapeVolumes[2]
+	tv.Status = catalog.StatusBad
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.PutTapeVolume(ctx, &tv) }); err != nil {
+		t.Fatal(err)
+	}
+	got := collect(t, s.ScanTapeVolumes, store.Filter{Volser: "T00003"})
+	same(t, "replaced tape volume", got, []catalog.TapeVolume{tv})
+}
+
+var errBoom = errors.New("boom")
+
+func testRollback(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	f := load(t, s)
+	before, _ := s.Count(ctx)
+	seq, _ := s.LastSeq(ctx, "DS_PROD")
+
+	tf := f.TapeFile
+	tf.Generation = 13
+	err := s.Update(ctx, func(tx store.Tx) error {
+		if err := tx.PutTapeFile(ctx, &tf); err != nil {
+			return err
+		}
+		if err := tx.DeleteVolume(ctx, f.Volumes[2].Key()); err != nil {
+			return err
+		}
+		return errBoom
+	})
+	if !errors.Is(err, errBoom) {
+		t.Fatalf("Update returned %v, want the function's error", err)
+	}
+	after, _ := s.Count(ctx)
+	same(t, "counts after rollback", after, before)
+	if got, _ := s.LastSeq(ctx, "DS_PROD"); got != seq {
+		t.Errorf("sequence moved by a rolled back transaction: %d -> %d", seq, got)
+	}
+}
+
+func testInvalidRefused(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	f := load(t, s)
+	before, _ := s.Count(ctx)
+	good := f.TapeFile
+	good.Generation = 13
+	bad := f.TapeVolumes[0]
+	bad.Volser = "T000001" // seven characters
+	err := s.Update(ctx, func(tx store.Tx) error {
+		if err := tx.PutTapeFile(ctx, &good); err != nil {
+			return err
+		}
+		return tx.PutTapeVolume(ctx, &bad)
+	})
+	var fe *catalog.FieldError
+	if !errors.As(err, &fe) || fe.Field != "VOLSER" || fe.Value != "T000001" {
+		t.Fatalf("got %v, want a FieldError naming VOLSER T000001", err)
+	}
+	after, _ := s.Count(ctx)
+	same(t, "counts after refused write", after, before)
+}
+
+func testStreaming(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	f := load(t, s)
+	const n = 3000
+	err := s.Update(ctx, func(tx store.Tx) error {
+		for i := n; i >= 1; i-- { // written in reverse to prove scans sort by key
+			tf := f.TapeFile
+			tf.FileID = fmt.Sprintf("STREAM_%05d", i)
+			tf.Generation = 1
+			if err := tx.PutTapeFile(ctx, &tf); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var prev string
+	count := 0
+	err = s.ScanTapeFiles(ctx, store.Filter{Filecat: f.TapeFile.Filecat}, func(tf *catalog.TapeFile) error {
+		if tf.FileID <= prev {
+			return fmt.Errorf("rows out of key order: %s after %s", tf.FileID, prev)
+		}
+		prev = tf.FileID
+		count++
+		return nil
+	})
+	if err != nil || count != n+1 {
+		t.Fatalf("scan: %d rows, %v; want %d", count, err, n+1)
+	}
+	// A callback error stops the scan and comes back unchanged.
+	count = 0
+	err = s.ScanTapeFiles(ctx, store.Filter{}, func(*catalog.TapeFile) error {
+		if count++; count == 10 {
+			return errBoom
+		}
+		return nil
+	})
+	if !errors.Is(err, errBoom) || count != 10 {
+		t.Errorf("stopped scan: %d rows, %v", count, err)
+	}
+	// Filters select; a filter the table lacks is an error.
+	got := collect(t, s.ScanTapeFiles, store.Filter{FileID: "STREAM_00042", Generation: 1})
+	if len(got) != 1 || got[0].FileID != "STREAM_00042" {
+		t.Errorf("filtered scan returned %d rows", len(got))
+	}
+	if err := s.ScanPools(ctx, store.Filter{FileID: "X"}, func(*catalog.Pool) error { return nil }); err == nil {
+		t.Error("scanning POOL by FileID succeeded; want an error naming the filter")
+	}
+	exp := collect(t, s.ScanTapeFiles, store.Filter{ExpiresBefore: f.TapeFile.Expiration.Add(time.Hour)})
+	if len(exp) != n+1 {
+		t.Errorf("ExpiresBefore selected %d rows, want %d", len(exp), n+1)
+	}
+	if exp := collect(t, s.ScanTapeFiles, store.Filter{ExpiresBefore: f.TapeFile.Expiration}); len(exp) != 0 {
+		t.Errorf("ExpiresBefore the expiration date selected %d rows, want 0", len(exp))
+	}
+}
+
+type versioned interface {
+	SchemaVersion(ctx context.Context) (int, error)
+}
+
+func testMigrations(t *testing.T, open func() (store.Store, error)) {
+	ctx := context.Background()
+	s, err := open()
+	if err != nil {
+		t.Fatal(err)
+	}
+	load(t, s)
+	v1 := -1
+	if vs, ok := s.(versioned); ok {
+		if v1, err = vs.SchemaVersion(ctx); err != nil || v1 < 1 {
+			t.Fatalf("schema version %d, %v", v1, err)
+		}
+	}
+	s.Close()
+	// Reopening migrates nothing again and keeps the data.
+	s, err = open()
+	if err != nil {
+		t.Fatalf("reopen: %v", err)
+	}
+	defer s.Close()
+	if vs, ok := s.(versioned); ok {
+		if v2, err := vs.SchemaVersion(ctx); err != nil || v2 != v1 {
+			t.Errorf("schema version after reopen %d (%v), want %d", v2, err, v1)
+		}
+	}
+	n, err := s.Count(ctx)
+	if err != nil || n[store.TableDiskFile] != 2 {
+		t.Errorf("after reopen: %v, %v", n, err)
+	}
+}
+
+func testDeleteCascade(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	f := load(t, s)
+	err := s.Update(ctx, func(tx store.Tx) error { return tx.DeleteTapeFile(ctx, f.TapeFile.Key()) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := s.Count(ctx)
+	for _, tb := range []string{store.TableTapeFile, store.TableTFTOV, store.TableDiskFile, store.TableDFTOV} {
+		if n[tb] != 0 {
+			t.Errorf("%s has %d rows after the tape file was deleted", tb, n[tb])
+		}
+	}
+	err = s.Update(ctx, func(tx store.Tx) error { return tx.DeleteTapeFile(ctx, f.TapeFile.Key()) })
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleting again: %v, want ErrNotFound", err)
+	}
+}
+
+// changed returns the volumes marked after seq, as label/type strings.
+func changed(t *testing.T, s store.Store, storeID string, after int64) (keys []string, last int64) {
+	t.Helper()
+	err := s.Changes(context.Background(), storeID, after, func(c store.Change) error {
+		if c.Seq <= last {
+			return fmt.Errorf("sequence not increasing: %d after %d", c.Seq, last)
+		}
+		last = c.Seq
+		k := c.Volume.String()
+		if c.Deleted {
+			k += " deleted"
+		}
+		keys = append(keys, k)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(keys)
+	return keys, last
+}
+
+func testChangeTracking(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	f := load(t, s)
+	got, _ := changed(t, s, "DS_PROD", 0)
+	same(t, "marks after creation", got, []string{"T00001/LABELED", "T00002/LABELED", "T00003/LABELED"})
+
+	set := []string{"T00001/LABELED", "T00002/LABELED"} // the volume set of the tape file
+	expired := f.TapeFile
+	expired.Status = catalog.FileInvalid
+	tf2 := f.TapeFile
+	tf2.FileID, tf2.Generation = "MASTER_ACCT", 1
+	status := f.TapeVolumes[2]
+	status.Status = catalog.StatusBad
+	tftov := f.TFTOV[0]
+	tftov.FileSequence = 2
+	df := f.DiskFiles[0]
+	df.Status = catalog.DiskInvalid
+	dftov := f.DFTOV[1]
+	dftov.PositionLBA = 7
+	entry := f.Volumes[0]
+	entry.Comment = "relabelled"
+	vtofc := f.VTOFC
+	vtofc.TapeFormat = catalog.FormatLongName
+	dsmOnly := catalog.TapeVolume{Volcat: f.Pool.Volcat, Volser: "X00001", Pool: f.Pool.Name, Label: "BACKUP",
+		Type: "CART3480", Status: catalog.StatusScratch, EndOfDataLBA: -1}
+
+	for _, c := range []struct {
+		name string
+		fn   func(store.Tx) error
+		want []string
+	}{
+		{"BackPak entry", func(tx store.Tx) error { return tx.PutVolume(ctx, &entry) }, []string{"T00001/LABELED"}},
+		{"TAPEVOLUME status", func(tx store.Tx) error { return tx.PutTapeVolume(ctx, &status) }, []string{"T00003/LABELED"}},
+		{"TAPEFILE added", func(tx store.Tx) error { return tx.PutTapeFile(ctx, &tf2) }, set},
+		{"TAPEFILE expired", func(tx store.Tx) error { return tx.PutTapeFile(ctx, &expired) }, set},
+		{"TFTOV", func(tx store.Tx) error { return tx.PutTapeFileVolume(ctx, &tftov) }, set},
+		{"DISKFILE invalidated", func(tx store.Tx) error { return tx.PutDiskFile(ctx, &df) }, set},
+		{"DFTOV", func(tx store.Tx) error { return tx.PutDiskFileVolume(ctx, &dftov) }, set},
+		{"VTOFC", func(tx store.Tx) error { return tx.PutVolumeFilecat(ctx, &vtofc) }, set},
+		{"DISKFILE deleted", func(tx store.Tx) error { return tx.DeleteDiskFile(ctx, &f.DiskFiles[1]) }, set},
+		{"TAPEFILE deleted", func(tx store.Tx) error { return tx.DeleteTapeFile(ctx, tf2.Key()) }, set},
+		{"TAPEVOLUME deleted", func(tx store.Tx) error { return tx.DeleteTapeVolume(ctx, &status) }, []string{"T00003/LABELED"}},
+		{"DSM/TC volume unknown to BackPak", func(tx store.Tx) error { return tx.PutTapeVolume(ctx, &dsmOnly) }, nil},
+	} {
+		before, err := s.LastSeq(ctx, "DS_PROD")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.Update(ctx, c.fn); err != nil {
+			t.Fatalf("%s: %v", c.name, err)
+		}
+		got, last := changed(t, s, "DS_PROD", before)
+		same(t, c.name+": changed volumes", got, c.want)
+		if now, _ := s.LastSeq(ctx, "DS_PROD"); len(c.want) > 0 && (now <= before || now != last) {
+			t.Errorf("%s: sequence %d -> %d, last change %d", c.name, before, now, last)
+		}
+	}
+}
+
+func testTombstones(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	f := load(t, s)
+	_, seq := changed(t, s, "DS_PROD", 0)
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.DeleteVolume(ctx, f.Volumes[2].Key()) }); err != nil {
+		t.Fatal(err)
+	}
+	got, seq2 := changed(t, s, "DS_PROD", seq)
+	same(t, "after delete", got, []string{"T00003/LABELED deleted"})
+	// Re-creating the volume replaces its tombstone.
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.PutVolume(ctx, &f.Volumes[2]) }); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = changed(t, s, "DS_PROD", seq2)
+	same(t, "after re-create", got, []string{"T00003/LABELED"})
+	all, _ := changed(t, s, "DS_PROD", 0)
+	same(t, "one mark per volume", all, []string{"T00001/LABELED", "T00002/LABELED", "T00003/LABELED"})
+	// Moving a volume to another store leaves a tombstone in the old one.
+	moved := f.Volumes[2]
+	moved.StoreID = "DS_TEST"
+	_, seq3 := changed(t, s, "DS_PROD", 0)
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.PutVolume(ctx, &moved) }); err != nil {
+		t.Fatal(err)
+	}
+	got, _ = changed(t, s, "DS_PROD", seq3)
+	same(t, "old store after move", got, []string{"T00003/LABELED deleted"})
+	got, _ = changed(t, s, "DS_TEST", 0)
+	same(t, "new store after move", got, []string{"T00003/LABELED"})
+	err := s.Update(ctx, func(tx store.Tx) error {
+		return tx.DeleteVolume(ctx, catalog.VolumeKey{Label: "NOPE", LabelType: catalog.Labeled})
+	})
+	if !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("deleting a missing volume: %v, want ErrNotFound", err)
+	}
+}
+
+func testSequencesPerStore(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	f := load(t, s)
+	other := f.Volumes[2]
+	other.Label, other.StoreID = "U00001", "DS_TEST"
+	unlabeled := other
+	unlabeled.LabelType = catalog.Unlabeled
+	if err := s.Update(ctx, func(tx store.Tx) error {
+		return errors.Join(tx.PutVolume(ctx, &other), tx.PutVolume(ctx, &unlabeled))
+	}); err != nil {
+		t.Fatal(err)
+	}
+	got, last := changed(t, s, "DS_TEST", 0)
+	same(t, "DS_TEST marks", got, []string{"U00001/LABELED", "U00001/UNLABELED"})
+	if last != 2 {
+		t.Errorf("DS_TEST sequence %d, want 2: each store counts on its own", last)
+	}
+	if seq, _ := s.LastSeq(ctx, "DS_PROD"); seq != 3 {
+		t.Errorf("DS_PROD sequence %d, want 3", seq)
+	}
+}
+
+func testConcurrentWriters(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	f := load(t, s)
+	var wg sync.WaitGroup
+	errs := make(chan error, 4)
+	for w := 0; w < 4; w++ {
+		wg.Add(1)
+		go func(w int) {
+			defer wg.Done()
+			for i := 0; i < 10; i++ {
+				v := f.Volumes[2]
+				v.Label = fmt.Sprintf("C%d%04d", w, i)
+				if err := s.Update(ctx, func(tx store.Tx) error { return tx.PutVolume(ctx, &v) }); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}(w)
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+	got, last := changed(t, s, "DS_PROD", 0)
+	if len(got) != 43 || last != 43 {
+		t.Errorf("%d marks up to sequence %d, want 43 and 43", len(got), last)
+	}
+}
