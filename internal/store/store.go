@@ -74,12 +74,16 @@ type Reader interface {
 	LastSeq(ctx context.Context, storeID string) (int64, error)
 	// Count returns the number of rows of each table, by table name.
 	Count(ctx context.Context) (map[string]int64, error)
+	// Meta returns a site metadata value (watermarks, simulator state), or
+	// ErrNotFound.
+	Meta(ctx context.Context, key string) (string, error)
 }
 
 // Writer is the write side. Put creates or replaces a record (validated
 // first); Delete removes the record with the key of its argument.
 type Writer interface {
 	PutSite(ctx context.Context, s *catalog.Site) error
+	PutMeta(ctx context.Context, key, value string) error
 	PutDataStore(ctx context.Context, d *catalog.DataStore) error
 	PutVolumeGroup(ctx context.Context, g *catalog.VolumeGroup) error
 	PutVolume(ctx context.Context, v *catalog.Volume) error

@@ -179,3 +179,12 @@ func (r *reader) Count(ctx context.Context) (map[string]int64, error) {
 	}
 	return out, nil
 }
+
+func (r *reader) Meta(ctx context.Context, key string) (string, error) {
+	var v string
+	err := r.q.QueryRowContext(ctx, r.d.rebind("SELECT value FROM meta WHERE key = ?"), key).Scan(&v)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", fmt.Errorf("meta %s: %w", key, store.ErrNotFound)
+	}
+	return v, err
+}

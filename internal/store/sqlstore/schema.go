@@ -95,4 +95,7 @@ var migrations = []migration{
 			deleted INTEGER NOT NULL, PRIMARY KEY (store_id, label, label_type))`,
 		`CREATE UNIQUE INDEX volume_change_seq ON volume_change (store_id, seq)`,
 	}},
+	{3, "site metadata", []string{
+		`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
+	}},
 }

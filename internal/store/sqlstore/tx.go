@@ -103,6 +103,12 @@ func del[T any](ctx context.Context, t *tx, tb *table[T], r *T, what string) err
 }
 
 func (t *tx) PutSite(ctx context.Context, s *catalog.Site) error { return put(ctx, t, siteTable, s) }
+func (t *tx) PutMeta(ctx context.Context, key, value string) error {
+	if _, err := t.exec(ctx, `INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value`, key, value); err != nil {
+		return fmt.Errorf("write meta %s: %w", key, err)
+	}
+	return nil
+}
 func (t *tx) PutDataStore(ctx context.Context, d *catalog.DataStore) error {
 	return put(ctx, t, dataStoreTable, d)
 }

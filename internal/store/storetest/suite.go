@@ -128,6 +128,15 @@ func testRoundTrip(t *testing.T, s store.Store) {
 		store.TableTFTOV: 2, store.TableDiskFile: 2, store.TableDFTOV: 2, store.TableVolumeChange: 3}
 	same(t, "counts", n, want)
 
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.PutMeta(ctx, "sim.clock", "2026-03-02") }); err != nil {
+		t.Fatal(err)
+	}
+	if v, err := s.Meta(ctx, "sim.clock"); err != nil || v != "2026-03-02" {
+		t.Errorf("meta: %q, %v", v, err)
+	}
+	if _, err := s.Meta(ctx, "nope"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("missing meta: got %v, want ErrNotFound", err)
+	}
 	if _, err := s.Volume(ctx, catalog.VolumeKey{Label: "NOPE", LabelType: catalog.Labeled}); !errors.Is(err, store.ErrNotFound) {
 		t.Errorf("missing volume: got %v, want ErrNotFound", err)
 	}
