@@ -149,7 +149,9 @@ func (v *Volume) Validate() error {
 	c.check(v.MaxSize >= 0, "MAXSIZE", v.MaxSize, "must not be negative")
 	c.check(v.DataSize >= 0, "DATASIZE", v.DataSize, "must not be negative")
 	c.check(v.StorageSize >= 0, "STORAGESIZE", v.StorageSize, "must not be negative")
-	c.check(v.MaxSize == 0 || v.DataSize <= v.MaxSize, "DATASIZE", v.DataSize, "must not exceed MAXSIZE")
+	// EOT is raised when the compressed size reaches MAXSIZE (BackBox User
+	// Manual, Compression), so only uncompressed user data is bounded by it.
+	c.check(v.MaxSize == 0 || v.Compression != CompressNone || v.DataSize <= v.MaxSize, "DATASIZE", v.DataSize, "must not exceed MAXSIZE for an uncompressed volume")
 	c.check(oneOf(v.Compression, CompressNone, CompressZlib, CompressMiniLZO), "COMPRESSION", v.Compression, "must be NONE, ZLIB or MINILZO")
 	c.check(validImagePath(v.IndexPath, v.LabelType.FilePrefix()+v.Label+".IND"), "INDEXPATH", v.IndexPath, "must be empty or end with the volume's .IND file name")
 	c.check(validImagePath(v.DataPath, v.LabelType.FilePrefix()+v.Label+".DAT"), "DATAPATH", v.DataPath, "must be empty or end with the volume's .DAT file name")

@@ -222,7 +222,7 @@ func (f *TapeFile) Validate() error {
 	checkFileRef(c, f.FileID, f.Generation, f.Version)
 	checkCopies(c, f.PhysicalCopy, f.LogicalCopy)
 	c.check(!f.Created.IsZero(), "CREATIONDATE", f.Created, "must be set")
-	c.check(f.Expiration.IsZero() || !f.Expiration.Before(f.Created.Truncate(24*time.Hour)), "EXPIRATIONDATE", f.Expiration.Format(time.DateOnly), "must not precede CREATIONDATE")
+	c.check(f.Expiration.IsZero() || !dateBefore(f.Expiration, f.Created), "EXPIRATIONDATE", f.Expiration.Format(time.DateOnly), "must not precede CREATIONDATE")
 	c.check(oneOf(f.RecordFormat, "FI", "UN"), "RECORDFORMAT", f.RecordFormat, "must be FI or UN")
 	c.check(f.RecordLength >= 0 && f.RecordLength <= 56*1024, "RECORDLENGTH", f.RecordLength, "must be 0-57344")
 	c.check(f.BlockLength >= 0 && f.BlockLength <= 52, "BLOCKLENGTH", f.BlockLength, "must be 0-52 (K)")
@@ -233,6 +233,20 @@ func (f *TapeFile) Validate() error {
 	c.check(ValidLabel(f.VolsetID), "VOLSETID", f.VolsetID, "must be a volume name")
 	c.check(printable(f.Comment, 80), "COMMENT", f.Comment, "must be at most 80 printable characters")
 	return c.result()
+}
+
+// dateBefore reports whether the calendar date of a precedes that of b, each
+// read in its own location: EXPIRATIONDATE is a DATE, CREATIONDATE a DATETIME.
+func dateBefore(a, b time.Time) bool {
+	ay, am, ad := a.Date()
+	by, bm, bd := b.Date()
+	if ay != by {
+		return ay < by
+	}
+	if am != bm {
+		return am < bm
+	}
+	return ad < bd
 }
 
 func checkFileRef(c *checker, fileID string, gen, version int) {

@@ -95,9 +95,12 @@ func ValidDiskFileName(s string) bool {
 }
 
 // DiskFileNode returns the node part of a disk file name (\PRIM of
-// \PRIM.$DATA.OPER.RECDS).
+// \PRIM.$DATA.OPER.RECDS), or "" if the name is not node-qualified.
 func DiskFileNode(s string) string {
 	node, _, _ := strings.Cut(s, ".")
+	if !strings.HasPrefix(node, `\`) {
+		return ""
+	}
 	return node
 }
 
