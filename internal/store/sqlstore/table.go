@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/catsync/catsync/internal/catalog"
@@ -20,9 +21,18 @@ type table[T any] struct {
 	filters map[string]string // store.Filter field -> column
 	touch   func(*tx, *T)     // change tracking for a write of the record
 	valid   func(*T) error    // validation before a write
+
+	upsertOnce sync.Once
+	upsertQ    string
 }
 
+// upsertSQL is built once per table: writes are the hot path.
 func (t *table[T]) upsertSQL() string {
+	t.upsertOnce.Do(func() { t.upsertQ = t.buildUpsert() })
+	return t.upsertQ
+}
+
+func (t *table[T]) buildUpsert() string {
 	ph := strings.TrimSuffix(strings.Repeat("?, ", len(t.cols)), ", ")
 	var set []string
 	for _, c := range t.cols[t.nkey:] {
