@@ -21,7 +21,7 @@ type SecondaryParams struct {
 func DefaultSecondaryParams() SecondaryParams {
 	p := DefaultParams()
 	p.Seed, p.Node, p.DomainID, p.BackPakID = 2, `\SECD`, "BBOX", "BPSECD01"
-	p.Stores, p.Volumes, p.Days, p.LabelPrefix, p.DSMOnlyVolumes = []string{"DS_LOCAL"}, 0, 0, "L", 2
+	p.Stores, p.Volumes, p.Days, p.BackupsPerDay, p.LabelPrefix, p.DSMOnlyVolumes = []string{"DS_LOCAL"}, 0, 0, 0, "L", 2
 	return SecondaryParams{Local: p}
 }
 
@@ -32,6 +32,9 @@ func DefaultSecondaryParams() SecondaryParams {
 // if asked, it creates and simulates the secondary's own local backups.
 func InitSecondary(ctx context.Context, st store.Store, primary store.Reader, sp SecondaryParams) error {
 	p := sp.Local
+	if p.Volumes == 0 && p.BackupsPerDay == 0 {
+		p.Stores = nil // no local backups: no local data store either
+	}
 	if err := p.Validate(); err != nil {
 		return err
 	}

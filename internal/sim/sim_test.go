@@ -407,3 +407,22 @@ func TestInitRefusesExistingSite(t *testing.T) {
 		t.Error("Advance on an empty catalog succeeded")
 	}
 }
+
+func TestSecondaryWithoutLocalBackups(t *testing.T) {
+	ctx := context.Background()
+	prim := newPrimary(t, busyParams())
+	sec := openSite(t, "secondary")
+	must(t, InitSecondary(ctx, sec, prim, DefaultSecondaryParams()))
+	if _, err := sec.DataStore(ctx, "DS_LOCAL"); err == nil {
+		t.Error("a secondary without local backups got a local data store")
+	}
+	must(t, Advance(ctx, sec, 3))
+	n, err := sec.Count(ctx)
+	must(t, err)
+	if n[store.TableVolume] != 0 || n[store.TableTapeFile] != 0 {
+		t.Errorf("a secondary without local backups grew catalogs: %v", n)
+	}
+	if n[store.TableTapeVolume] != 2 {
+		t.Errorf("%d DSM/TC volumes, want the 2 physical tapes BackPak does not know", n[store.TableTapeVolume])
+	}
+}

@@ -99,9 +99,11 @@ type Writer interface {
 	// DeleteTapeFile removes a tape file with its TFTOV, DISKFILE and DFTOV rows.
 	DeleteTapeFile(ctx context.Context, key catalog.TapeFileKey) error
 	PutTapeFileVolume(ctx context.Context, t *catalog.TapeFileVolume) error
+	DeleteTapeFileVolume(ctx context.Context, t *catalog.TapeFileVolume) error
 	PutDiskFile(ctx context.Context, d *catalog.DiskFile) error
 	DeleteDiskFile(ctx context.Context, d *catalog.DiskFile) error
 	PutDiskFileVolume(ctx context.Context, d *catalog.DiskFileVolume) error
+	DeleteDiskFileVolume(ctx context.Context, d *catalog.DiskFileVolume) error
 }
 
 // Tx is a transaction: all of its writes, and the change marks they cause,

@@ -177,6 +177,12 @@ func (t *tx) PutTapeFile(ctx context.Context, f *catalog.TapeFile) error {
 func (t *tx) PutTapeFileVolume(ctx context.Context, v *catalog.TapeFileVolume) error {
 	return put(ctx, t, tftovTable, v)
 }
+func (t *tx) DeleteTapeFileVolume(ctx context.Context, v *catalog.TapeFileVolume) error {
+	return del(ctx, t, tftovTable, v, v.FileID+" ON "+v.Volser)
+}
+func (t *tx) DeleteDiskFileVolume(ctx context.Context, d *catalog.DiskFileVolume) error {
+	return del(ctx, t, dftovTable, d, d.Name+" ON "+d.Volser)
+}
 func (t *tx) PutDiskFile(ctx context.Context, d *catalog.DiskFile) error {
 	return put(ctx, t, diskFileTable, d)
 }

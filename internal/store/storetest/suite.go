@@ -379,6 +379,8 @@ func testChangeTracking(t *testing.T, s store.Store) {
 		{"DISKFILE invalidated", func(tx store.Tx) error { return tx.PutDiskFile(ctx, &df) }, set},
 		{"DFTOV", func(tx store.Tx) error { return tx.PutDiskFileVolume(ctx, &dftov) }, set},
 		{"VTOFC", func(tx store.Tx) error { return tx.PutVolumeFilecat(ctx, &vtofc) }, set},
+		{"TFTOV deleted", func(tx store.Tx) error { return tx.DeleteTapeFileVolume(ctx, &tftov) }, set},
+		{"DFTOV deleted", func(tx store.Tx) error { return tx.DeleteDiskFileVolume(ctx, &dftov) }, set},
 		{"DISKFILE deleted", func(tx store.Tx) error { return tx.DeleteDiskFile(ctx, &f.DiskFiles[1]) }, set},
 		{"TAPEFILE deleted", func(tx store.Tx) error { return tx.DeleteTapeFile(ctx, tf2.Key()) }, set},
 		{"TAPEVOLUME deleted", func(tx store.Tx) error { return tx.DeleteTapeVolume(ctx, &status) }, []string{"T00003/LABELED"}},
