@@ -1,0 +1,186 @@
+package activities
+
+import (
+	"context"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/catsync/catsync/internal/catalog"
+	"github.com/catsync/catsync/internal/importer"
+	"github.com/catsync/catsync/internal/sim"
+	"github.com/catsync/catsync/internal/snapshot"
+	"github.com/catsync/catsync/internal/store"
+	"github.com/catsync/catsync/internal/store/sqlstore"
+)
+
+// pair is a simulated primary and secondary with their steps.
+type pair struct {
+	prim, sec *Activities
+}
+
+func openSite(t *testing.T, path string) store.Store {
+	t.Helper()
+	st, err := sqlstore.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return st
+}
+
+func newPair(t *testing.T, p sim.Params) *pair {
+	t.Helper()
+	ctx := context.Background()
+	dir := t.TempDir()
+	prim := openSite(t, filepath.Join(dir, "primary.db"))
+	if err := sim.Init(ctx, prim, p); err != nil {
+		t.Fatal(err)
+	}
+	sec := openSite(t, filepath.Join(dir, "secondary.db"))
+	if err := sim.InitSecondary(ctx, sec, prim, sim.DefaultSecondaryParams()); err != nil {
+		t.Fatal(err)
+	}
+	outbox := snapshot.Area{Root: filepath.Join(dir, "outbox")}
+	return &pair{
+		prim: &Activities{Site: &Site{Name: "prim", Catalog: prim, Staging: outbox}},
+		sec: &Activities{Site: &Site{Name: "secd", Catalog: sec, Staging: snapshot.Area{Root: filepath.Join(dir, "staging")},
+			Source: outbox}},
+	}
+}
+
+func smallSite() sim.Params {
+	p := sim.DefaultParams()
+	p.Volumes, p.Days, p.BackupsPerDay = 80, 15, 5
+	p.Retention = []sim.Retention{{Days: 3, Weight: 1}, {Days: 20, Weight: 1}}
+	p.ParallelPercent, p.RerunPercent, p.BadPercent = 30, 20, 3
+	return p
+}
+
+// syncOnce runs the steps of one sync the way the workflow orders them.
+func (p *pair) syncOnce(t *testing.T, id string, typ snapshot.Type, opts importer.Options) ImportResult {
+	t.Helper()
+	ctx := context.Background()
+	w, err := p.sec.ReadWatermark(ctx, opts.StoreID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := w.Seq
+	if w.Reimport {
+		after = 0
+	}
+	ref, err := p.prim.Snapshot(ctx, SnapshotInput{ID: id, Store: opts.StoreID, Type: typ, After: after, CatalogFiles: opts.CatalogFiles})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.sec.Transfer(ctx, ref); err != nil {
+		t.Fatal(err)
+	}
+	in := ImportInput{Ref: ref, Options: opts}
+	plan, err := p.sec.Plan(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := p.sec.Apply(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Failed) > 0 {
+		t.Fatalf("failed sets: %v", res.Failed)
+	}
+	for k, v := range plan.Counts {
+		if res.Counts[k] != v {
+			t.Errorf("%s: plan said %d, apply did %d", k, v, res.Counts[k])
+		}
+	}
+	if _, err := p.sec.Finish(ctx, FinishInput{Ref: ref}); err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+func (p *pair) verify(t *testing.T, opts importer.Options) []importer.Drift {
+	t.Helper()
+	var drifts []importer.Drift
+	n, err := importer.Verify(context.Background(), p.prim.Site.Catalog, p.sec.Site.Catalog, opts, func(d importer.Drift) error {
+		drifts = append(drifts, d)
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Fatal("verify checked no volume set")
+	}
+	return drifts
+}
+
+func noDrift(t *testing.T, p *pair, opts importer.Options) {
+	t.Helper()
+	if d := p.verify(t, opts); len(d) > 0 {
+		t.Fatalf("%d differences after sync, first: %v", len(d), d[:min(5, len(d))])
+	}
+}
+
+func TestFullUpdateFull(t *testing.T) {
+	ctx := context.Background()
+	p := newPair(t, smallSite())
+	opts := importer.Options{StoreID: "DS_PROD", CatalogFiles: true}
+	full := p.syncOnce(t, "s1", snapshot.Full, opts)
+	if full.Counts["tapefile.create"] == 0 || full.Counts["diskfile.create"] == 0 {
+		t.Fatalf("FULL created nothing: %v", full.Counts)
+	}
+	noDrift(t, p, opts)
+
+	// Re-applying changes nothing.
+	again := p.syncOnce(t, "s1b", snapshot.Full, opts)
+	if again.Counts.Changed() != 0 {
+		t.Errorf("a second FULL of the same catalog changed %d records: %v", again.Counts.Changed(), again.Counts)
+	}
+
+	if err := sim.Advance(ctx, p.prim.Site.Catalog, 3); err != nil {
+		t.Fatal(err)
+	}
+	if d := p.verify(t, opts); len(d) == 0 {
+		t.Fatal("the primary advanced three days and verify found no difference")
+	}
+	upd := p.syncOnce(t, "s2", snapshot.Update, opts)
+	if upd.Sets == 0 || upd.Sets >= full.Sets+again.Sets {
+		t.Errorf("UPDATE applied %d sets (FULL had %d)", upd.Sets, full.Sets)
+	}
+	noDrift(t, p, opts)
+
+	// Delete a scratch volume on the primary: UPDATE keeps it, FULL removes it.
+	var victim catalog.TapeVolume
+	err := p.prim.Site.Catalog.ScanTapeVolumes(ctx, store.Filter{Status: string(catalog.StatusScratch)}, func(tv *catalog.TapeVolume) error {
+		if victim.Volser == "" && tv.Volser[0] == 'T' {
+			victim = *tv
+		}
+		return nil
+	})
+	if err != nil || victim.Volser == "" {
+		t.Fatalf("no scratch volume to delete: %v", err)
+	}
+	err = p.prim.Site.Catalog.Update(ctx, func(tx store.Tx) error {
+		if err := tx.DeleteTapeVolume(ctx, &victim); err != nil {
+			return err
+		}
+		return tx.DeleteVolume(ctx, catalog.VolumeKey{Label: victim.Volser, LabelType: catalog.Labeled})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	upd = p.syncOnce(t, "s3", snapshot.Update, opts)
+	if upd.Counts["volume.deferred"] != 1 {
+		t.Errorf("UPDATE after a deletion: %v, want one deferred deletion", upd.Counts)
+	}
+	d := p.verify(t, opts)
+	if len(d) != 1 || d[0].Kind != "extra" || !strings.HasPrefix(d[0].Key, victim.Volser) {
+		t.Errorf("after UPDATE, verify: %v; want the deleted volume as extra", d)
+	}
+	full = p.syncOnce(t, "s4", snapshot.Full, opts)
+	if full.Counts["volume.delete"] != 1 || full.Counts["tapevolume.delete"] != 1 {
+		t.Errorf("FULL after a deletion: %v", full.Counts)
+	}
+	noDrift(t, p, opts)
+}

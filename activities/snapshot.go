@@ -1,0 +1,104 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"time"
+
+	"github.com/catsync/catsync/internal/catalog"
+	"github.com/catsync/catsync/internal/export"
+	"github.com/catsync/catsync/internal/snapshot"
+)
+
+// SnapshotInput asks the primary for a snapshot of one data store.
+type SnapshotInput struct {
+	ID           string        `json:"id"` // snapshot id, stable across retries
+	Store        string        `json:"store"`
+	Type         snapshot.Type `json:"type"`
+	After        int64         `json:"after"` // UPDATE: changes after this sequence
+	CatalogFiles bool          `json:"catalog_files"`
+}
+
+// SetsPerSegment is how many volume sets go in one segment.
+var SetsPerSegment = 500
+
+// snapshotCursor is the heartbeat of a snapshot: the sequence it covers up
+// to, the segments written, and the last volume exported in them.
+type snapshotCursor struct {
+	ToSeq    int64              `json:"to_seq"`
+	Segments []snapshot.Segment `json:"segments"`
+	Counts   snapshot.Counts    `json:"counts"`
+	Last     *catalog.VolumeKey `json:"last"`
+}
+
+// Snapshot exports a data store into the primary's outbox as segments and a
+// manifest, and returns the reference to it. A retry resumes after the last
+// complete segment.
+func (a *Activities) Snapshot(ctx context.Context, in SnapshotInput) (snapshot.Ref, error) {
+	ref, err := a.snapshot(ctx, in)
+	return ref, classify(err)
+}
+
+func (a *Activities) snapshot(ctx context.Context, in SnapshotInput) (snapshot.Ref, error) {
+	st := a.Site.Catalog
+	site, err := st.Site(ctx)
+	if err != nil {
+		return snapshot.Ref{}, err
+	}
+	ds, err := st.DataStore(ctx, in.Store)
+	if err != nil {
+		return snapshot.Ref{}, fmt.Errorf("data store %s on %s: %w", in.Store, site.Node, err)
+	}
+	if ds.Access != catalog.AccessPrimary {
+		return snapshot.Ref{}, classify(configError("data store %s on %s has domain access %s: exports need PRIMARY", ds.ID, site.Node, ds.Access))
+	}
+	var cur snapshotCursor
+	resumed := resume(ctx, &cur)
+	dir := a.Site.Staging.Dir(in.Store, in.ID)
+	if !resumed {
+		if err := os.RemoveAll(dir); err != nil { // a re-export overwrites
+			return snapshot.Ref{}, err
+		}
+	}
+	items, to, err := export.Plan(ctx, st, in.Store, in.Type, in.After, cur.ToSeq)
+	if err != nil {
+		return snapshot.Ref{}, err
+	}
+	from := in.After
+	if in.Type == snapshot.Full {
+		from = 0
+	}
+	w := snapshot.NewWriter(dir, snapshot.Manifest{ID: in.ID, Store: in.Store, Type: in.Type, CatalogFiles: in.CatalogFiles,
+		Producer: snapshot.Producer{Node: site.Node, DomainID: site.DomainID, BackPakID: site.BackPakID},
+		FromSeq:  from, ToSeq: to, Created: time.Now().UTC()}, SetsPerSegment)
+	if resumed {
+		if err := w.Resume(cur.Segments, cur.Counts); err != nil {
+			return snapshot.Ref{}, err
+		}
+	}
+	cur.ToSeq = to
+	x := &export.Reader{R: st, StoreID: in.Store, CatalogFiles: in.CatalogFiles}
+	err = x.Walk(ctx, items, cur.Last, func(it export.Item, set *snapshot.VolumeSet) error {
+		done, err := w.Add(set)
+		if err != nil {
+			return err
+		}
+		if done {
+			cur.Segments, cur.Counts = w.Done()
+			key := it.Key
+			cur.Last = &key
+			heartbeat(ctx, cur)
+		}
+		return ctx.Err()
+	})
+	if err != nil {
+		return snapshot.Ref{}, err
+	}
+	m, digest, err := w.Close()
+	if err != nil {
+		return snapshot.Ref{}, err
+	}
+	return snapshot.Ref{Store: in.Store, ID: in.ID, Digest: digest, Type: in.Type, FromSeq: m.FromSeq, ToSeq: m.ToSeq,
+		Sets: m.Counts["sets"]}, nil
+}

@@ -1,0 +1,203 @@
+// Package importer applies snapshots to a secondary site with BackPak's
+// import rules: BackPak entries are overwritten, DSM/TC entries created when
+// missing and updated when different, VOLCAT/POOL/FILECAT rewritten to the
+// secondary's volume groups, DISKFILE names rewritten by node pairs, and
+// volumes deleted only by a FULL import and only when the secondary knew
+// them as BackPak volumes of the store.
+package importer
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/catsync/catsync/internal/catalog"
+	"github.com/catsync/catsync/internal/snapshot"
+	"github.com/catsync/catsync/internal/store"
+)
+
+// NodePair rewrites the node of DISKFILE names: From is the primary's
+// node, To the name to give it on the secondary.
+type NodePair struct {
+	From string `json:"from"`
+	To   string `json:"to"`
+}
+
+// ParseNodePairs parses `\PRIM=\SECD,\OLD=\NEW`.
+func ParseNodePairs(s string) ([]NodePair, error) {
+	var pairs []NodePair
+	if strings.TrimSpace(s) == "" {
+		return nil, nil
+	}
+	for _, part := range strings.Split(s, ",") {
+		from, to, ok := strings.Cut(strings.TrimSpace(part), "=")
+		if !ok || !catalog.ValidNode(from) || !catalog.ValidNode(to) {
+			return nil, fmt.Errorf("node pair %q: want \\OLD=\\NEW with node names", part)
+		}
+		pairs = append(pairs, NodePair{from, to})
+	}
+	return pairs, nil
+}
+
+// Options are the per-run choices of an import.
+type Options struct {
+	StoreID      string
+	CatalogFiles bool       // import DISKFILE and DFTOV
+	NodePairs    []NodePair // DISKFILE node rewriting
+}
+
+// ConfigError is a secondary set-up that makes the import impossible or
+// unsafe; retrying cannot help.
+type ConfigError struct{ Msg string }
+
+func (e *ConfigError) Error() string { return e.Msg }
+
+// Target is the secondary's set-up for one data store's import.
+type Target struct {
+	Opts   Options
+	Site   catalog.Site
+	byOrig map[string]catalog.VolumeGroup // secondary groups by the primary group they receive
+}
+
+// LoadTarget reads the secondary's configuration for an import of opts.StoreID.
+func LoadTarget(ctx context.Context, r store.Reader, opts Options) (*Target, error) {
+	site, err := r.Site(ctx)
+	if err != nil {
+		return nil, err
+	}
+	ds, err := r.DataStore(ctx, opts.StoreID)
+	if err != nil {
+		return nil, &ConfigError{fmt.Sprintf("data store %s is not defined on the secondary %s: %v", opts.StoreID, site.Node, err)}
+	}
+	if ds.Access != catalog.AccessSecondary {
+		return nil, &ConfigError{fmt.Sprintf("data store %s on %s has domain access %s: imports need SECONDARY", ds.ID, site.Node, ds.Access)}
+	}
+	t := &Target{Opts: opts, Site: site, byOrig: map[string]catalog.VolumeGroup{}}
+	err = r.ScanVolumeGroups(ctx, func(g *catalog.VolumeGroup) error {
+		orig := cmpOr(g.OriginalName, g.Name)
+		t.byOrig[orig] = *g
+		return nil
+	})
+	return t, err
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// Group returns the secondary group receiving primary group name.
+func (t *Target) Group(name string) (catalog.VolumeGroup, error) {
+	g, ok := t.byOrig[name]
+	if !ok {
+		return g, &ConfigError{fmt.Sprintf("primary volume group %s has no volume group on the secondary %s (none names it as its original)", name, t.Site.Node)}
+	}
+	if len(t.Opts.NodePairs) > 0 && t.Opts.CatalogFiles && g.Filecat == t.Site.MediaDefs.DefaultFilecat {
+		return g, &ConfigError{fmt.Sprintf("volume group %s sends replicated DISKFILEs with rewritten node names into %s, the MEDIADEFS default FILECAT of %s: refused, give the group a dedicated FILECAT",
+			g.Name, g.Filecat, t.Site.Node)}
+	}
+	return g, nil
+}
+
+func (t *Target) renameNode(name string) string {
+	node := catalog.DiskFileNode(name)
+	for _, p := range t.Opts.NodePairs {
+		if node == p.From {
+			return p.To + name[len(node):]
+		}
+	}
+	return name
+}
+
+// Transform rewrites a primary volume set for the secondary and validates
+// every record. The input is not modified.
+func (t *Target) Transform(in *snapshot.VolumeSet) (*snapshot.VolumeSet, error) {
+	out := &snapshot.VolumeSet{ID: in.ID, Deleted: slices.Clone(in.Deleted)}
+	if len(in.Volumes) == 0 {
+		return out, nil
+	}
+	g, err := t.Group(in.Volumes[0].Group)
+	if err != nil {
+		return nil, err
+	}
+	for _, v := range in.Volumes {
+		if v.StoreID != t.Opts.StoreID {
+			return nil, fmt.Errorf("volume set %s: volume %s belongs to data store %s, not %s", in.ID, v.Key(), v.StoreID, t.Opts.StoreID)
+		}
+		if v.Group != in.Volumes[0].Group {
+			return nil, fmt.Errorf("volume set %s: volume %s is in group %s, the set's first volume in %s", in.ID, v.Key(), v.Group, in.Volumes[0].Group)
+		}
+		v.Group, v.Access = g.Name, catalog.AccessSecondary
+		out.Volumes = append(out.Volumes, v)
+	}
+	for _, r := range in.TapeVolumes {
+		r.Volcat, r.Pool = g.Volcat, g.Pool
+		out.TapeVolumes = append(out.TapeVolumes, r)
+	}
+	for _, r := range in.VTOFC {
+		r.Volcat, r.Pool, r.Filecat = g.Volcat, g.Pool, g.Filecat
+		out.VTOFC = append(out.VTOFC, r)
+	}
+	for _, r := range in.Configs {
+		r.Filecat = g.Filecat
+		out.Configs = append(out.Configs, r)
+	}
+	for _, r := range in.TapeFiles {
+		r.Filecat, r.Volcat, r.Pool = g.Filecat, g.Volcat, g.Pool
+		out.TapeFiles = append(out.TapeFiles, r)
+	}
+	for _, r := range in.TFTOV {
+		r.Filecat, r.Volcat, r.Pool = g.Filecat, g.Volcat, g.Pool
+		out.TFTOV = append(out.TFTOV, r)
+	}
+	if t.Opts.CatalogFiles {
+		for _, r := range in.DiskFiles {
+			r.Filecat, r.Volcat, r.Pool, r.Name = g.Filecat, g.Volcat, g.Pool, t.renameNode(r.Name)
+			out.DiskFiles = append(out.DiskFiles, r)
+		}
+		for _, r := range in.DFTOV {
+			r.Filecat, r.Volcat, r.Pool, r.Name = g.Filecat, g.Volcat, g.Pool, t.renameNode(r.Name)
+			out.DFTOV = append(out.DFTOV, r)
+		}
+	}
+	Canonical(out)
+	return out, Validate(out)
+}
+
+// Validate checks every record of a set; the error names the record.
+func Validate(s *snapshot.VolumeSet) error {
+	var errs []error
+	for i := range s.Volumes {
+		errs = append(errs, s.Volumes[i].Validate())
+	}
+	for i := range s.TapeVolumes {
+		errs = append(errs, s.TapeVolumes[i].Validate())
+	}
+	for i := range s.VTOFC {
+		errs = append(errs, s.VTOFC[i].Validate())
+	}
+	for i := range s.Configs {
+		errs = append(errs, s.Configs[i].Validate())
+	}
+	for i := range s.TapeFiles {
+		errs = append(errs, s.TapeFiles[i].Validate())
+	}
+	for i := range s.TFTOV {
+		errs = append(errs, s.TFTOV[i].Validate())
+	}
+	for i := range s.DiskFiles {
+		errs = append(errs, s.DiskFiles[i].Validate())
+	}
+	for i := range s.DFTOV {
+		errs = append(errs, s.DFTOV[i].Validate())
+	}
+	for _, err := range errs {
+		if err != nil {
+			return fmt.Errorf("volume set %s: %w", s.ID, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,124 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+
+	"github.com/catsync/catsync/internal/catalog"
+	"github.com/catsync/catsync/internal/export"
+	"github.com/catsync/catsync/internal/snapshot"
+	"github.com/catsync/catsync/internal/store"
+)
+
+// Drift is one difference between the primary, as the import would
+// transform it, and the secondary.
+type Drift struct {
+	Set    string `json:"set"`
+	Entity string `json:"entity"`
+	Key    string `json:"key"`
+	Kind   string `json:"kind"` // missing (on the secondary), different, extra (on the secondary)
+}
+
+func (d Drift) String() string {
+	return fmt.Sprintf("volume set %s: %s %s %s", d.Set, d.Entity, d.Key, d.Kind)
+}
+
+func drift[T any, K comparable](set, entity string, want, have []T, key func(*T) K, fn func(Drift) error) error {
+	byKey := make(map[K]*T, len(have))
+	for i := range have {
+		byKey[key(&have[i])] = &have[i]
+	}
+	for i := range want {
+		k := key(&want[i])
+		old, ok := byKey[k]
+		delete(byKey, k)
+		kind := ""
+		switch {
+		case !ok:
+			kind = "missing"
+		case !reflect.DeepEqual(*old, want[i]):
+			kind = "different"
+		default:
+			continue
+		}
+		if err := fn(Drift{Set: set, Entity: entity, Key: fmt.Sprint(k), Kind: kind}); err != nil {
+			return err
+		}
+	}
+	for i := range have {
+		if _, extra := byKey[key(&have[i])]; extra {
+			if err := fn(Drift{Set: set, Entity: entity, Key: fmt.Sprint(key(&have[i])), Kind: "extra"}); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// Compare reports every record where have differs from want.
+func Compare(want, have *snapshot.VolumeSet, catalogFiles bool, fn func(Drift) error) error {
+	Canonical(want)
+	Canonical(have)
+	id := want.ID
+	errs := []error{
+		drift(id, "VOLUME", want.Volumes, have.Volumes, func(v *catalog.Volume) catalog.VolumeKey { return v.Key() }, fn),
+		drift(id, "TAPEVOLUME", want.TapeVolumes, have.TapeVolumes, func(v *catalog.TapeVolume) string { return v.Volser }, fn),
+		drift(id, "VTOFC", want.VTOFC, have.VTOFC, func(v *catalog.VolumeFilecat) string { return v.Pool }, fn),
+		drift(id, "CONFIG", want.Configs, have.Configs, func(v *catalog.FileConfig) string { return v.FileID }, fn),
+		drift(id, "TAPEFILE", want.TapeFiles, have.TapeFiles, func(v *catalog.TapeFile) catalog.TapeFileKey { return v.Key() }, fn),
+		drift(id, "TFTOV", want.TFTOV, have.TFTOV, tftovKey, fn),
+	}
+	if catalogFiles {
+		errs = append(errs,
+			drift(id, "DISKFILE", want.DiskFiles, have.DiskFiles, diskFileKey, fn),
+			drift(id, "DFTOV", want.DFTOV, have.DFTOV, dftovKey, fn))
+	}
+	return errors.Join(errs...)
+}
+
+// Verify compares every volume set of a data store on the primary, as the
+// import would transform it, with the secondary, and calls fn for each
+// difference. It returns the number of volume sets checked.
+func Verify(ctx context.Context, primary, secondary store.Reader, opts Options, fn func(Drift) error) (int, error) {
+	target, err := LoadTarget(ctx, secondary, opts)
+	if err != nil {
+		return 0, err
+	}
+	items, _, err := export.Plan(ctx, primary, opts.StoreID, snapshot.Full, 0, 0)
+	if err != nil {
+		return 0, err
+	}
+	known := make(map[catalog.VolumeKey]bool, len(items))
+	for _, it := range items {
+		known[it.Key] = true
+	}
+	px := &export.Reader{R: primary, StoreID: opts.StoreID, CatalogFiles: opts.CatalogFiles}
+	sx := &export.Reader{R: secondary, StoreID: opts.StoreID, CatalogFiles: opts.CatalogFiles}
+	sets := 0
+	err = px.Walk(ctx, items, nil, func(it export.Item, set *snapshot.VolumeSet) error {
+		sets++
+		want, err := target.Transform(set)
+		if err != nil {
+			return err
+		}
+		have, _, err := sx.Set(ctx, it.Key)
+		if errors.Is(err, store.ErrNotFound) {
+			have = &snapshot.VolumeSet{ID: set.ID}
+		} else if err != nil {
+			return err
+		}
+		return Compare(want, have, opts.CatalogFiles, fn)
+	})
+	if err != nil {
+		return sets, err
+	}
+	err = secondary.ScanVolumes(ctx, store.Filter{StoreID: opts.StoreID}, func(v *catalog.Volume) error {
+		if !known[v.Key()] {
+			return fn(Drift{Set: v.Label, Entity: "VOLUME", Key: v.Key().String(), Kind: "extra"})
+		}
+		return nil
+	})
+	return sets, err
+}

@@ -1,0 +1,105 @@
+// Package snapshot is the exchange format between a primary and a
+// secondary site: a snapshot of one data store's catalogs, streamed as
+// segments of volume sets with a SHA-256 each, described by a manifest
+// (schema version, producer, watermark range, counts). Only the manifest's
+// location and digest travel through Temporal; the rows stay in files.
+package snapshot
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"time"
+
+	"github.com/catsync/catsync/internal/catalog"
+)
+
+// SchemaVersion is the version of the snapshot format written here. A reader
+// refuses any other.
+const SchemaVersion = 1
+
+// Type is the kind of export.
+type Type string
+
+const (
+	Update Type = "UPDATE" // volume sets changed after a watermark
+	Full   Type = "FULL"   // every volume of the data store
+)
+
+// VolumeSet is the unit of export and import: the BackPak entries of the
+// volumes of one volume set and every DSM/TC entry about them.
+type VolumeSet struct {
+	ID          string                   `json:"id"` // VOLSETID, or the label of a volume in no set
+	Volumes     []catalog.Volume         `json:"volumes,omitempty"`
+	Deleted     []catalog.VolumeKey      `json:"deleted,omitempty"` // tombstones, in UPDATE snapshots
+	TapeVolumes []catalog.TapeVolume     `json:"tapevolumes,omitempty"`
+	VTOFC       []catalog.VolumeFilecat  `json:"vtofc,omitempty"`
+	Configs     []catalog.FileConfig     `json:"configs,omitempty"`
+	TapeFiles   []catalog.TapeFile       `json:"tapefiles,omitempty"`
+	TFTOV       []catalog.TapeFileVolume `json:"tftov,omitempty"`
+	DiskFiles   []catalog.DiskFile       `json:"diskfiles,omitempty"`
+	DFTOV       []catalog.DiskFileVolume `json:"dftov,omitempty"`
+}
+
+// Counts are numbers of records by entity name.
+type Counts map[string]int64
+
+// Add adds the records of a set.
+func (c Counts) Add(s *VolumeSet) {
+	c["sets"]++
+	c["volumes"] += int64(len(s.Volumes))
+	c["tombstones"] += int64(len(s.Deleted))
+	c["tapevolumes"] += int64(len(s.TapeVolumes))
+	c["vtofc"] += int64(len(s.VTOFC))
+	c["configs"] += int64(len(s.Configs))
+	c["tapefiles"] += int64(len(s.TapeFiles))
+	c["tftov"] += int64(len(s.TFTOV))
+	c["diskfiles"] += int64(len(s.DiskFiles))
+	c["dftov"] += int64(len(s.DFTOV))
+}
+
+// Producer identifies the site that wrote a snapshot.
+type Producer struct {
+	Node      string `json:"node"`
+	DomainID  string `json:"domain_id"`
+	BackPakID string `json:"backpak_id"`
+}
+
+// Segment describes one segment file.
+type Segment struct {
+	Name   string `json:"name"`
+	SHA256 string `json:"sha256"`
+	Bytes  int64  `json:"bytes"`
+	Sets   int    `json:"sets"`
+}
+
+// Manifest describes a whole snapshot.
+type Manifest struct {
+	Schema       int       `json:"schema"`
+	ID           string    `json:"id"`
+	Store        string    `json:"store"`
+	Type         Type      `json:"type"`
+	CatalogFiles bool      `json:"catalog_files"`
+	Producer     Producer  `json:"producer"`
+	FromSeq      int64     `json:"from_seq"` // changes after FromSeq ...
+	ToSeq        int64     `json:"to_seq"`   // ... up to and including ToSeq
+	Created      time.Time `json:"created"`
+	Segments     []Segment `json:"segments"`
+	Counts       Counts    `json:"counts"`
+}
+
+// Ref is what travels through Temporal: where a snapshot's manifest is and
+// the digest it must have, with the counts for display.
+type Ref struct {
+	Store   string `json:"store"`
+	ID      string `json:"id"`
+	Digest  string `json:"digest"` // SHA-256 of manifest.json
+	Type    Type   `json:"type"`
+	FromSeq int64  `json:"from_seq"`
+	ToSeq   int64  `json:"to_seq"`
+	Sets    int64  `json:"sets"`
+}
+
+func sum(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
