@@ -1,0 +1,98 @@
+// Package config reads catsync's configuration from environment variables
+// and checks it at start, naming the variable at fault.
+package config
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	"github.com/kelseyhightower/envconfig"
+
+	"github.com/catsync/catsync/internal/catalog"
+)
+
+// Site is one site as a worker or the CLI reaches it.
+type Site struct {
+	Name    string `envconfig:"NAME"`    // task queue catsync.<name>
+	Catalog string `envconfig:"CATALOG"` // SQLite path or postgres:// DSN
+	Staging string `envconfig:"STAGING"` // the primary's outbox, or the secondary's staging area
+}
+
+// Config is the whole configuration.
+type Config struct {
+	TemporalAddress   string `envconfig:"TEMPORAL_ADDRESS" default:"127.0.0.1:7233"`
+	TemporalNamespace string `envconfig:"TEMPORAL_NAMESPACE" default:"default"`
+	UI                string `envconfig:"CATSYNC_UI_URL" default:"http://localhost:8233"`
+
+	Primary   Site `envconfig:"CATSYNC_PRIMARY"`
+	Secondary Site `envconfig:"CATSYNC_SECONDARY"`
+	// Where the secondary's worker reads the primary's outbox (a share, or
+	// the same folder when both run here); the primary's staging by default.
+	Source string `envconfig:"CATSYNC_SECONDARY_SOURCE"`
+	// Which sites this process serves: primary, secondary or both.
+	Serve []string `envconfig:"CATSYNC_SERVE" default:"primary,secondary"`
+	// Whether this process also runs workflows (queue "catsync").
+	Workflows bool `envconfig:"CATSYNC_WORKFLOWS" default:"true"`
+	// Prometheus-style metrics and health address; empty: none.
+	MetricsAddr string `envconfig:"CATSYNC_METRICS_ADDR"`
+}
+
+// Roles a process can serve.
+const (
+	RolePrimary   = "primary"
+	RoleSecondary = "secondary"
+)
+
+// Load reads the environment. It checks what every command needs: the
+// Temporal endpoint and the site names.
+func Load() (*Config, error) {
+	var c Config
+	if err := envconfig.Process("", &c); err != nil {
+		return nil, err
+	}
+	if c.Source == "" {
+		c.Source = c.Primary.Staging
+	}
+	if strings.TrimSpace(c.TemporalAddress) == "" {
+		return nil, fmt.Errorf("TEMPORAL_ADDRESS is empty: set it to the Temporal frontend host:port")
+	}
+	for _, s := range []struct{ v, name string }{{c.Primary.Name, "CATSYNC_PRIMARY_NAME"}, {c.Secondary.Name, "CATSYNC_SECONDARY_NAME"}} {
+		if s.v == "" {
+			return nil, fmt.Errorf("%s is not set: name the site (its worker serves task queue catsync.<name>)", s.name)
+		}
+		if !catalog.ValidPoolName(strings.ToUpper(s.v)) {
+			return nil, fmt.Errorf("%s=%q: a site name is 1-30 letters, digits or underscores, the first a letter", s.name, s.v)
+		}
+	}
+	if strings.EqualFold(c.Primary.Name, c.Secondary.Name) {
+		return nil, fmt.Errorf("CATSYNC_PRIMARY_NAME and CATSYNC_SECONDARY_NAME are both %q: the sites need their own names", c.Primary.Name)
+	}
+	for _, r := range c.Serve {
+		if r != RolePrimary && r != RoleSecondary {
+			return nil, fmt.Errorf("CATSYNC_SERVE=%q: each role must be primary or secondary", strings.Join(c.Serve, ","))
+		}
+	}
+	return &c, nil
+}
+
+// Serves reports whether the process serves a role.
+func (c *Config) Serves(role string) bool { return slices.Contains(c.Serve, role) }
+
+// RequireSite checks that a site's catalog and staging area are set.
+func (c *Config) RequireSite(role string) error {
+	s, prefix := c.Primary, "CATSYNC_PRIMARY"
+	if role == RoleSecondary {
+		s, prefix = c.Secondary, "CATSYNC_SECONDARY"
+	}
+	if s.Catalog == "" {
+		return fmt.Errorf("%s_CATALOG is not set: give the %s site's catalog (an SQLite path or a postgres:// DSN)", prefix, role)
+	}
+	if s.Staging == "" {
+		return fmt.Errorf("%s_STAGING is not set: give the %s site's staging folder", prefix, role)
+	}
+	if role == RoleSecondary && c.Source == "" {
+		return fmt.Errorf("CATSYNC_SECONDARY_SOURCE is not set (nor CATSYNC_PRIMARY_STAGING): say where the secondary reads the primary's snapshots")
+	}
+	return nil
+}

@@ -1,0 +1,260 @@
+// Package workflows holds catsync's workflows. Workflow code here is
+// deterministic: it only sequences activities, which do all I/O, and it
+// carries references (snapshot id and digest, counts), never catalog rows.
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/catsync/catsync/activities"
+	"github.com/catsync/catsync/internal/importer"
+	"github.com/catsync/catsync/internal/snapshot"
+)
+
+// TaskQueue is the queue of the workflow workers.
+const TaskQueue = "catsync"
+
+// Search attributes that let the Web UI filter and explain runs.
+var (
+	StoreKey   = temporal.NewSearchAttributeKeyKeyword("CatsyncStore")
+	TypeKey    = temporal.NewSearchAttributeKeyKeyword("CatsyncType")
+	OutcomeKey = temporal.NewSearchAttributeKeyKeyword("CatsyncOutcome")
+	ChangesKey = temporal.NewSearchAttributeKeyInt64("CatsyncChanges")
+)
+
+// Outcomes of a sync.
+const (
+	OutcomeRunning   = "Running"
+	OutcomeCompleted = "Completed"
+	// Some volume sets failed to import; the next UPDATE re-imports all.
+	OutcomeCompletedWithFailures = "CompletedWithFailures"
+	OutcomeFailed                = "Failed"
+)
+
+// ProgressQuery is the query that returns a running sync's Progress.
+const ProgressQuery = "progress"
+
+// SyncID is the workflow id of the sync of a data store: one id per store,
+// so that a second sync of a store cannot start while one runs.
+func SyncID(storeID string) string { return "catalogsync-" + storeID }
+
+// SyncInput starts a CatalogSync.
+type SyncInput struct {
+	Store        string              `json:"store"`
+	Type         snapshot.Type       `json:"type"`
+	CatalogFiles bool                `json:"catalog_files"`
+	Primary      string              `json:"primary"`   // site names: their workers'
+	Secondary    string              `json:"secondary"` // queues are catsync.<site>
+	NodePairs    []importer.NodePair `json:"node_pairs,omitempty"`
+	// HeartbeatTimeout of the streaming steps: how soon a dead worker's
+	// step is retried elsewhere (default one minute).
+	HeartbeatTimeout time.Duration `json:"heartbeat_timeout,omitempty"`
+}
+
+// Step records one step of a run.
+type Step struct {
+	Name     string    `json:"name"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished,omitempty"`
+	Note     string    `json:"note,omitempty"`
+}
+
+// Progress is what the progress query answers.
+type Progress struct {
+	Step  string `json:"step"`
+	Steps []Step `json:"steps"`
+}
+
+// SyncResult summarizes a run.
+type SyncResult struct {
+	Store     string                  `json:"store"`
+	Type      snapshot.Type           `json:"type"`
+	Outcome   string                  `json:"outcome"`
+	Snapshot  snapshot.Ref            `json:"snapshot"`
+	Plan      activities.ImportResult `json:"plan"`
+	Applied   activities.ImportResult `json:"applied"`
+	Watermark activities.Watermark    `json:"watermark"`
+	Steps     []Step                  `json:"steps"`
+	Started   time.Time               `json:"started"`
+	Finished  time.Time               `json:"finished"`
+}
+
+// Summary is the one-line description kept in the run's memo.
+func (r *SyncResult) Summary() string {
+	return fmt.Sprintf("%s %s of %s: %d volume sets applied, %d records changed, %d sets failed, watermark %d",
+		r.Outcome, r.Type, r.Store, r.Applied.Sets, r.Applied.Counts.Changed(), len(r.Applied.Failed), r.Watermark.Seq)
+}
+
+var nonRetryable = []string{activities.ErrValidation, activities.ErrConfig, activities.ErrCorrupt}
+
+// Activity options per kind of step: short catalog reads and writes, and
+// long streaming steps that heartbeat their cursor.
+func shortStep(ctx workflow.Context, site string) workflow.Context {
+	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		TaskQueue:           activities.TaskQueue(site),
+		StartToCloseTimeout: time.Minute,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second,
+			MaximumAttempts: 10, NonRetryableErrorTypes: nonRetryable},
+	})
+}
+
+func longStep(ctx workflow.Context, site string, heartbeat time.Duration) workflow.Context {
+	o := workflow.ActivityOptions{
+		TaskQueue:           activities.TaskQueue(site),
+		StartToCloseTimeout: 6 * time.Hour,
+		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, MaximumInterval: time.Minute,
+			MaximumAttempts: 20, NonRetryableErrorTypes: nonRetryable},
+	}
+	o.HeartbeatTimeout = heartbeat
+	return workflow.WithActivityOptions(ctx, o)
+}
+
+// maxRetransfers bounds how often a corrupt staged snapshot is copied again
+// before the run gives up on it.
+const maxRetransfers = 2
+
+// CatalogSync replicates one data store's catalogs from the primary site to
+// the secondary: read the applied watermark, snapshot on the primary,
+// transfer to the secondary's staging area, plan, apply, and record the
+// new watermark. Key-manager parity and the restore test join as steps
+// between apply and finish.
+func CatalogSync(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
+	res := &SyncResult{Store: in.Store, Type: in.Type, Outcome: OutcomeRunning, Started: workflow.Now(ctx)}
+	progress := Progress{Step: "starting"}
+	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) {
+		progress.Steps = res.Steps
+		return progress, nil
+	}); err != nil {
+		return nil, err
+	}
+	if err := in.validate(); err != nil {
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrConfig, nil)
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, StoreKey.ValueSet(in.Store), TypeKey.ValueSet(string(in.Type)),
+		OutcomeKey.ValueSet(OutcomeRunning)); err != nil {
+		return nil, err
+	}
+
+	var a *activities.Activities // method references only; the workers hold the sites
+	hb := in.HeartbeatTimeout
+	if hb <= 0 {
+		hb = time.Minute
+	}
+	step := func(name string, fn func() error) error {
+		progress.Step = name
+		res.Steps = append(res.Steps, Step{Name: name, Started: workflow.Now(ctx)})
+		err := fn()
+		res.Steps[len(res.Steps)-1].Finished = workflow.Now(ctx)
+		return err
+	}
+	fail := func(err error) (*SyncResult, error) {
+		res.Outcome, res.Finished = OutcomeFailed, workflow.Now(ctx)
+		progress.Step = "failed"
+		_ = workflow.UpsertTypedSearchAttributes(ctx, OutcomeKey.ValueSet(OutcomeFailed))
+		_ = workflow.UpsertMemo(ctx, map[string]any{"summary": fmt.Sprintf("Failed %s of %s at %s: %v", in.Type, in.Store, res.lastStep(), err)})
+		return nil, err
+	}
+
+	// 1. What the secondary has applied.
+	var wm activities.Watermark
+	if err := step("watermark", func() error {
+		return workflow.ExecuteActivity(shortStep(ctx, in.Secondary), a.ReadWatermark, in.Store).Get(ctx, &wm)
+	}); err != nil {
+		return fail(err)
+	}
+	after := wm.Seq
+	if wm.Reimport {
+		after = 0 // a volume failed last time: re-import every volume of the store
+	}
+
+	// 2. Snapshot on the primary.
+	snapIn := activities.SnapshotInput{ID: workflow.GetInfo(ctx).WorkflowExecution.RunID, Store: in.Store, Type: in.Type,
+		After: after, CatalogFiles: in.CatalogFiles}
+	if err := step("snapshot", func() error {
+		return workflow.ExecuteActivity(longStep(ctx, in.Primary, hb), a.Snapshot, snapIn).Get(ctx, &res.Snapshot)
+	}); err != nil {
+		return fail(err)
+	}
+
+	// 3-4. Transfer and plan; a snapshot found corrupt in staging is copied
+	// again, and one that stays corrupt fails the run naming the file.
+	imp := activities.ImportInput{Ref: res.Snapshot, Options: importer.Options{StoreID: in.Store,
+		CatalogFiles: in.CatalogFiles, NodePairs: in.NodePairs}}
+	for attempt := 0; ; attempt++ {
+		if err := step("transfer", func() error {
+			return workflow.ExecuteActivity(longStep(ctx, in.Secondary, 0), a.Transfer, res.Snapshot).Get(ctx, nil)
+		}); err != nil {
+			return fail(err)
+		}
+		err := step("plan", func() error {
+			return workflow.ExecuteActivity(longStep(ctx, in.Secondary, hb), a.Plan, imp).Get(ctx, &res.Plan)
+		})
+		var appErr *temporal.ApplicationError
+		if err != nil && errors.As(err, &appErr) && appErr.Type() == activities.ErrCorrupt && attempt < maxRetransfers {
+			res.Steps[len(res.Steps)-1].Note = "corrupt staged snapshot, transferring again: " + appErr.Message()
+			continue
+		}
+		if err != nil {
+			return fail(err)
+		}
+		break
+	}
+
+	// 5. Apply, volume set by volume set.
+	if err := step("apply", func() error {
+		return workflow.ExecuteActivity(longStep(ctx, in.Secondary, hb), a.Apply, imp).Get(ctx, &res.Applied)
+	}); err != nil {
+		return fail(err)
+	}
+
+	// 8. Record the outcome and move the watermark.
+	failed := len(res.Applied.Failed) > 0
+	if err := step("finish", func() error {
+		return workflow.ExecuteActivity(shortStep(ctx, in.Secondary), a.Finish,
+			activities.FinishInput{Ref: res.Snapshot, Failed: failed}).Get(ctx, &res.Watermark)
+	}); err != nil {
+		return fail(err)
+	}
+	res.Outcome = OutcomeCompleted
+	if failed {
+		res.Outcome = OutcomeCompletedWithFailures
+	}
+	res.Finished = workflow.Now(ctx)
+	progress.Step = "done"
+	if err := workflow.UpsertTypedSearchAttributes(ctx, OutcomeKey.ValueSet(res.Outcome),
+		ChangesKey.ValueSet(res.Applied.Counts.Changed())); err != nil {
+		return nil, err
+	}
+	if err := workflow.UpsertMemo(ctx, map[string]any{"summary": res.Summary()}); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+func (r *SyncResult) lastStep() string {
+	if len(r.Steps) == 0 {
+		return "start"
+	}
+	return r.Steps[len(r.Steps)-1].Name
+}
+
+func (in *SyncInput) validate() error {
+	switch {
+	case in.Store == "":
+		return errors.New("sync input: store is empty")
+	case !slices.Contains([]snapshot.Type{snapshot.Update, snapshot.Full}, in.Type):
+		return fmt.Errorf("sync input: type %q must be UPDATE or FULL", in.Type)
+	case in.Primary == "" || in.Secondary == "":
+		return errors.New("sync input: primary and secondary site names are required")
+	case strings.EqualFold(in.Primary, in.Secondary):
+		return fmt.Errorf("sync input: primary and secondary are both %s", in.Primary)
+	}
+	return nil
+}

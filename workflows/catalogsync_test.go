@@ -1,0 +1,211 @@
+package workflows
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/mock"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/catsync/catsync/activities"
+	"github.com/catsync/catsync/internal/importer"
+	"github.com/catsync/catsync/internal/snapshot"
+)
+
+var a *activities.Activities
+
+func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
+	var s testsuite.WorkflowTestSuite
+	env := s.NewTestWorkflowEnvironment()
+	env.RegisterActivity(&activities.Activities{})
+	env.RegisterWorkflow(CatalogSync)
+	return env
+}
+
+func input(typ snapshot.Type) SyncInput {
+	return SyncInput{Store: "DS_PROD", Type: typ, CatalogFiles: true, Primary: "prim", Secondary: "secd"}
+}
+
+var ref = snapshot.Ref{Store: "DS_PROD", ID: "run", Digest: "d1g35t", Type: snapshot.Update, FromSeq: 5, ToSeq: 42, Sets: 3}
+
+// happy mocks every step succeeding, recording the order they ran in.
+// Steps named in except are left for the test to mock.
+func happy(env *testsuite.TestWorkflowEnvironment, order *[]string, wm activities.Watermark, except ...string) {
+	rec := func(name string) func(mock.Arguments) { return func(mock.Arguments) { *order = append(*order, name) } }
+	mocks := map[string]func(){
+		"watermark": func() {
+			env.OnActivity(a.ReadWatermark, mock.Anything, "DS_PROD").Return(wm, nil).Run(rec("watermark"))
+		},
+		"snapshot": func() { env.OnActivity(a.Snapshot, mock.Anything, mock.Anything).Return(ref, nil).Run(rec("snapshot")) },
+		"transfer": func() { env.OnActivity(a.Transfer, mock.Anything, ref).Return(nil).Run(rec("transfer")) },
+		"plan": func() {
+			env.OnActivity(a.Plan, mock.Anything, mock.Anything).Return(activities.ImportResult{Sets: 3, Counts: importer.Counts{"tapefile.create": 7}}, nil).Run(rec("plan"))
+		},
+		"apply": func() {
+			env.OnActivity(a.Apply, mock.Anything, mock.Anything).Return(activities.ImportResult{Sets: 3, Counts: importer.Counts{"tapefile.create": 7}}, nil).Run(rec("apply"))
+		},
+		"finish": func() {
+			env.OnActivity(a.Finish, mock.Anything, activities.FinishInput{Ref: ref}).Return(activities.Watermark{Seq: 42}, nil).Run(rec("finish"))
+		},
+	}
+	for _, name := range []string{"watermark", "snapshot", "transfer", "plan", "apply", "finish"} {
+		if !slices.Contains(except, name) {
+			mocks[name]()
+		}
+	}
+}
+
+func TestStepsInOrder(t *testing.T) {
+	env := newEnv(t)
+	var order []string
+	happy(env, &order, activities.Watermark{Seq: 5}, "snapshot")
+	env.OnActivity(a.Snapshot, mock.Anything, mock.MatchedBy(func(in activities.SnapshotInput) bool {
+		return in.After == 5 && in.Type == snapshot.Update && in.Store == "DS_PROD" && in.ID != ""
+	})).Return(ref, nil).Run(func(mock.Arguments) { order = append(order, "snapshot") })
+	env.ExecuteWorkflow(CatalogSync, input(snapshot.Update))
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	var res SyncResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	want := "watermark snapshot transfer plan apply finish"
+	if got := strings.Join(order, " "); got != want {
+		t.Errorf("steps ran as %q, want %q", got, want)
+	}
+	if res.Outcome != OutcomeCompleted || res.Watermark.Seq != 42 || len(res.Steps) != 6 {
+		t.Errorf("result %+v", res)
+	}
+}
+
+func TestReimportAfterFailure(t *testing.T) {
+	env := newEnv(t)
+	var order []string
+	happy(env, &order, activities.Watermark{Seq: 5, Reimport: true}, "snapshot")
+	var after int64 = -1
+	env.OnActivity(a.Snapshot, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SnapshotInput) (snapshot.Ref, error) {
+		after = in.After
+		return ref, nil
+	})
+	env.ExecuteWorkflow(CatalogSync, input(snapshot.Update))
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if after != 0 {
+		t.Errorf("after a failed volume the UPDATE exported changes after %d, want 0 (everything)", after)
+	}
+}
+
+func TestFailedSetsMarkReimport(t *testing.T) {
+	env := newEnv(t)
+	var order []string
+	happy(env, &order, activities.Watermark{}, "apply", "finish")
+	env.OnActivity(a.Apply, mock.Anything, mock.Anything).Return(activities.ImportResult{Sets: 3,
+		Failed: []activities.SetFailure{{Set: "T00001", Error: "boom"}}}, nil)
+	env.OnActivity(a.Finish, mock.Anything, activities.FinishInput{Ref: ref, Failed: true}).Return(activities.Watermark{Reimport: true}, nil).Once()
+	env.ExecuteWorkflow(CatalogSync, input(snapshot.Update))
+	var res SyncResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != OutcomeCompletedWithFailures || !res.Watermark.Reimport {
+		t.Errorf("result %+v", res)
+	}
+}
+
+func TestRetryableErrorsAreRetried(t *testing.T) {
+	env := newEnv(t)
+	var order []string
+	happy(env, &order, activities.Watermark{}, "snapshot")
+	calls := 0
+	env.OnActivity(a.Snapshot, mock.Anything, mock.Anything).Return(func(_ context.Context, _ activities.SnapshotInput) (snapshot.Ref, error) {
+		if calls++; calls < 3 {
+			return snapshot.Ref{}, errors.New("database is locked")
+		}
+		return ref, nil
+	})
+	env.ExecuteWorkflow(CatalogSync, input(snapshot.Full))
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if calls != 3 {
+		t.Errorf("snapshot ran %d times, want 3", calls)
+	}
+}
+
+func TestValidationErrorIsNotRetried(t *testing.T) {
+	env := newEnv(t)
+	var order []string
+	happy(env, &order, activities.Watermark{}, "plan")
+	calls := 0
+	env.OnActivity(a.Plan, mock.Anything, mock.Anything).Return(func(_ context.Context, _ activities.ImportInput) (activities.ImportResult, error) {
+		calls++
+		return activities.ImportResult{}, temporal.NewNonRetryableApplicationError(
+			`volume set T00001: TAPEVOLUME \SECD.VCREPL PROD_POOL1 T000001: VOLSER "T000001": must be 1-6 upper-case letters or digits`,
+			activities.ErrValidation, nil)
+	})
+	env.ExecuteWorkflow(CatalogSync, input(snapshot.Full))
+	err := env.GetWorkflowError()
+	if err == nil || !strings.Contains(err.Error(), "T000001") {
+		t.Fatalf("workflow error %v, want the validation error naming the record", err)
+	}
+	if calls != 1 {
+		t.Errorf("plan ran %d times, want 1", calls)
+	}
+	if strings.Contains(strings.Join(order, " "), "apply") {
+		t.Error("apply ran after a failed plan")
+	}
+}
+
+func corrupt(name string) error {
+	return temporal.NewNonRetryableApplicationError("snapshot file "+name+": damaged", activities.ErrCorrupt, nil, name)
+}
+
+func TestCorruptSegmentIsTransferredAgain(t *testing.T) {
+	env := newEnv(t)
+	var order []string
+	happy(env, &order, activities.Watermark{}, "plan")
+	plans := 0
+	env.OnActivity(a.Plan, mock.Anything, mock.Anything).Return(func(_ context.Context, _ activities.ImportInput) (activities.ImportResult, error) {
+		if plans++; plans == 1 {
+			return activities.ImportResult{}, corrupt("seg-000002.jsonl")
+		}
+		return activities.ImportResult{Sets: 3}, nil
+	})
+	env.ExecuteWorkflow(CatalogSync, input(snapshot.Full))
+	if err := env.GetWorkflowError(); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Count(strings.Join(order, " "), "transfer"); got != 2 || plans != 2 {
+		t.Errorf("%d transfers and %d plans, want 2 and 2", got, plans)
+	}
+}
+
+func TestSnapshotThatStaysCorruptFails(t *testing.T) {
+	env := newEnv(t)
+	var order []string
+	happy(env, &order, activities.Watermark{}, "plan")
+	env.OnActivity(a.Plan, mock.Anything, mock.Anything).Return(activities.ImportResult{}, corrupt("seg-000002.jsonl"))
+	env.ExecuteWorkflow(CatalogSync, input(snapshot.Full))
+	err := env.GetWorkflowError()
+	if err == nil || !strings.Contains(err.Error(), "seg-000002.jsonl") {
+		t.Fatalf("workflow error %v, want one naming the segment", err)
+	}
+	if got := strings.Count(strings.Join(order, " "), "transfer"); got != 1+maxRetransfers {
+		t.Errorf("%d transfers, want %d", got, 1+maxRetransfers)
+	}
+}
+
+func TestBadInputRefused(t *testing.T) {
+	env := newEnv(t)
+	in := input("WEEKLY")
+	env.ExecuteWorkflow(CatalogSync, in)
+	if err := env.GetWorkflowError(); err == nil || !strings.Contains(err.Error(), "WEEKLY") {
+		t.Errorf("bad type: %v", err)
+	}
+}
