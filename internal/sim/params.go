@@ -90,10 +90,8 @@ func (p *Params) Validate() error {
 		return fmt.Errorf("simulator parameter %s = %v: %s", name, v, why)
 	}
 	switch {
-	case !catalog.ValidNode(p.Node):
-		return bad("node", p.Node, `must be \ and 1-7 letters or digits`)
-	case len(p.Node) > 7:
-		return bad("node", p.Node, "must be at most 6 characters after the backslash, to leave room in disk file names")
+	case !catalog.ValidNode(p.Node) || len(p.Node) > 7:
+		return bad("node", p.Node, `must be \ and 1-6 letters or digits, the first a letter (7 would leave no room in disk file names)`)
 	case p.Start.IsZero():
 		return bad("start", p.Start, "must be set")
 	case p.Days < 0:

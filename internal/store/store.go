@@ -7,7 +7,8 @@
 // number, and a deleted volume leaves a tombstone.
 //
 // Reads stream: Scan methods call fn once per row, in key order, and never
-// hold a whole table in memory. fn must not use the Store or Tx it was called
+// hold a whole table in memory. The record passed to fn is reused for the
+// next row: copy it to keep it. fn must not use the Store or Tx it was called
 // from (a PostgreSQL connection cannot run a second statement while a result
 // is streaming); collect keys and act after the scan returns.
 package store

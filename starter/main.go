@@ -1,0 +1,155 @@
+// Command catsync is the operator CLI: it simulates sites (sim init,
+// init-secondary, advance), counts a site's catalogs and shows catalog entries
+// the way MEDIACOM INFO does.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/url"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/catsync/catsync/internal/store"
+	"github.com/catsync/catsync/internal/store/sqlstore"
+)
+
+// envCatalog is the default of --catalog.
+const envCatalog = "CATSYNC_CATALOG"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run executes one command line and returns the process exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	root := newRootCmd(stdout, stderr)
+	root.SetArgs(args)
+	if err := root.ExecuteContext(ctx); err != nil {
+		fmt.Fprintln(stderr, "catsync:", err)
+		return 1
+	}
+	return 0
+}
+
+// cli holds what every command shares: the output and the --catalog flag.
+type cli struct {
+	out     io.Writer
+	catalog string
+}
+
+func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
+	c := &cli{out: stdout}
+	root := &cobra.Command{
+		Use:   "catsync",
+		Short: "Disaster-recovery replication of BackPak and DSM/TC tape catalogs",
+		// run prints errors once; a failed command is not a usage error.
+		SilenceErrors: true,
+		SilenceUsage:  true,
+	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.PersistentFlags().StringVar(&c.catalog, "catalog", "",
+		"the site's catalog: an SQLite path (or sqlite:PATH) or a postgres:// URL (default $"+envCatalog+")")
+
+	simCmd := group("sim", "Simulate a site's catalogs")
+	simCmd.AddCommand(c.simInitCmd(), c.simInitSecondaryCmd(), c.simAdvanceCmd())
+	infoCmd := group("info", "Show catalog entries, as MEDIACOM INFO does")
+	infoCmd.AddCommand(c.infoTapeVolumeCmd(), c.infoTapeFileCmd(), c.infoDiskFileCmd())
+	root.AddCommand(simCmd, c.countsCmd(), infoCmd)
+	return root
+}
+
+// group makes a command that only holds subcommands. Cobra would show help
+// for a mistyped subcommand and succeed; this one fails and names it.
+func group(use, short string) *cobra.Command {
+	return &cobra.Command{Use: use, Short: short, Args: cobra.ArbitraryArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return cmd.Help()
+			}
+			return fmt.Errorf("unknown command %q for %q", args[0], cmd.CommandPath())
+		}}
+}
+
+// oneArg accepts exactly one positional argument, named what in the error.
+func oneArg(what string) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != 1 {
+			return fmt.Errorf("%s takes one %s argument, got %d", cmd.CommandPath(), what, len(args))
+		}
+		return nil
+	}
+}
+
+// dsn resolves --catalog, falling back to the environment.
+func (c *cli) dsn() (string, error) {
+	if c.catalog != "" {
+		return c.catalog, nil
+	}
+	if v := os.Getenv(envCatalog); v != "" {
+		return v, nil
+	}
+	return "", fmt.Errorf("no catalog: give --catalog DSN or set %s", envCatalog)
+}
+
+// create opens the --catalog store for a new site; an SQLite file is
+// created if missing.
+func (c *cli) create(ctx context.Context) (*sqlstore.DB, error) {
+	dsn, err := c.dsn()
+	if err != nil {
+		return nil, err
+	}
+	return sqlstore.Open(ctx, dsn)
+}
+
+// open opens the --catalog store of an existing site.
+func (c *cli) open(ctx context.Context) (*sqlstore.DB, error) {
+	dsn, err := c.dsn()
+	if err != nil {
+		return nil, err
+	}
+	return openSite(ctx, dsn, "--catalog")
+}
+
+// openSite opens the catalog of an existing site. A mistyped SQLite path
+// must not leave an empty catalog behind, so the file has to exist first.
+func openSite(ctx context.Context, dsn, flag string) (*sqlstore.DB, error) {
+	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
+		if _, err := os.Stat(strings.TrimPrefix(dsn, "sqlite:")); errors.Is(err, fs.ErrNotExist) {
+			return nil, fmt.Errorf("%s %s: no such catalog file", flag, dsn)
+		} else if err != nil {
+			return nil, fmt.Errorf("%s: %w", flag, err)
+		}
+	}
+	st, err := sqlstore.Open(ctx, dsn)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := st.Site(ctx); err != nil {
+		st.Close()
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("%s %s holds no site: create one with catsync sim init", flag, redact(dsn))
+		}
+		return nil, err
+	}
+	return st, nil
+}
+
+// redact hides the password of a PostgreSQL URL: secrets never reach logs.
+func redact(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.User != nil {
+		return u.Redacted()
+	}
+	return dsn
+}
