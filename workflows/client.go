@@ -21,6 +21,9 @@ func StartSync(ctx context.Context, c client.Client, in SyncInput) (client.Workf
 		TaskQueue:                TaskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
+		// Without this the client would hand back the running sync as if
+		// it were the one asked for.
+		WorkflowExecutionErrorWhenAlreadyStarted: true,
 	}, CatalogSync, in)
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {

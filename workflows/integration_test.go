@@ -1,0 +1,496 @@
+package workflows_test
+
+// Integration tests: the real Temporal dev server (the pinned CLI binary),
+// real SQLite site catalogs made by the simulator, the real workers.
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.temporal.io/api/workflowservice/v1"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/catsync/catsync/activities"
+	"github.com/catsync/catsync/internal/catalog"
+	"github.com/catsync/catsync/internal/config"
+	"github.com/catsync/catsync/internal/importer"
+	"github.com/catsync/catsync/internal/serve"
+	"github.com/catsync/catsync/internal/sim"
+	"github.com/catsync/catsync/internal/snapshot"
+	"github.com/catsync/catsync/internal/store"
+	"github.com/catsync/catsync/internal/store/sqlstore"
+	"github.com/catsync/catsync/workflows"
+)
+
+var devClient client.Client
+
+// temporalCLI finds the Temporal CLI: CATSYNC_TEMPORAL_CLI, or the one
+// `make temporal` builds.
+func temporalCLI() string {
+	if p := os.Getenv("CATSYNC_TEMPORAL_CLI"); p != "" {
+		return p
+	}
+	p, _ := filepath.Abs("../.bin/temporal")
+	if _, err := os.Stat(p); err == nil {
+		return p
+	}
+	return ""
+}
+
+func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
+	cli := temporalCLI()
+	if cli == "" {
+		fmt.Println("integration tests skipped: no Temporal CLI (run `make temporal` or set CATSYNC_TEMPORAL_CLI)")
+		return m.Run()
+	}
+	sa := temporal.NewSearchAttributes(workflows.StoreKey.ValueSet(""), workflows.TypeKey.ValueSet(""),
+		workflows.OutcomeKey.ValueSet(""), workflows.ChangesKey.ValueSet(0))
+	srv, err := testsuite.StartDevServer(context.Background(), testsuite.DevServerOptions{
+		ExistingPath: cli, LogLevel: "error", SearchAttributes: sa,
+		ClientOptions: &client.Options{Namespace: "default"},
+	})
+	if err != nil {
+		fmt.Println("start the Temporal dev server:", err)
+		return 1
+	}
+	defer srv.Stop()
+	devClient = srv.Client()
+	return m.Run()
+}
+
+var siteSeq atomic.Int64
+
+// world is a primary and a secondary site with workers serving them.
+type world struct {
+	t        *testing.T
+	cfg      *config.Config
+	prim     store.Store
+	sec      store.Store
+	workers  *serve.Workers
+	storeID  string
+	hbTimout time.Duration
+}
+
+func needServer(t *testing.T) {
+	if devClient == nil {
+		t.Skip("no Temporal dev server")
+	}
+}
+
+func newWorld(t *testing.T, p sim.Params, sp sim.SecondaryParams) *world {
+	t.Helper()
+	needServer(t)
+	ctx := context.Background()
+	dir := t.TempDir()
+	n := siteSeq.Add(1)
+	cfg := &config.Config{
+		Primary:   config.Site{Name: fmt.Sprintf("prim%d", n), Catalog: filepath.Join(dir, "primary.db"), Staging: filepath.Join(dir, "outbox")},
+		Secondary: config.Site{Name: fmt.Sprintf("secd%d", n), Catalog: filepath.Join(dir, "secondary.db"), Staging: filepath.Join(dir, "staging")},
+		Serve:     []string{config.RolePrimary, config.RoleSecondary}, Workflows: true,
+	}
+	cfg.Source = cfg.Primary.Staging
+	w := &world{t: t, cfg: cfg, storeID: "DS_PROD", hbTimout: 3 * time.Second}
+	var err error
+	if w.prim, err = sqlstore.Open(ctx, cfg.Primary.Catalog); err != nil {
+		t.Fatal(err)
+	}
+	if w.sec, err = sqlstore.Open(ctx, cfg.Secondary.Catalog); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.prim.Close(); w.sec.Close() })
+	if err := sim.Init(ctx, w.prim, p); err != nil {
+		t.Fatal(err)
+	}
+	if err := sim.InitSecondary(ctx, w.sec, w.prim, sp); err != nil {
+		t.Fatal(err)
+	}
+	w.start()
+	t.Cleanup(w.stop)
+	return w
+}
+
+func (w *world) start() {
+	w.t.Helper()
+	var err error
+	if w.workers, err = serve.Start(context.Background(), devClient, w.cfg); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+func (w *world) stop() {
+	if w.workers != nil {
+		w.workers.Stop()
+		w.workers = nil
+	}
+}
+
+func (w *world) input(typ snapshot.Type, catalogFiles bool) workflows.SyncInput {
+	return workflows.SyncInput{Store: w.storeID, Type: typ, CatalogFiles: catalogFiles, Primary: w.cfg.Primary.Name,
+		Secondary: w.cfg.Secondary.Name, HeartbeatTimeout: w.hbTimout}
+}
+
+func (w *world) sync(in workflows.SyncInput) (*workflows.SyncResult, error) {
+	w.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	run, err := workflows.StartSync(ctx, devClient, in)
+	if err != nil {
+		return nil, err
+	}
+	var res workflows.SyncResult
+	err = run.Get(ctx, &res)
+	return &res, err
+}
+
+func (w *world) mustSync(in workflows.SyncInput) *workflows.SyncResult {
+	w.t.Helper()
+	res, err := w.sync(in)
+	if err != nil {
+		w.t.Fatalf("%s sync: %v", in.Type, err)
+	}
+	if res.Outcome != workflows.OutcomeCompleted {
+		w.t.Fatalf("%s sync ended %s: %+v", in.Type, res.Outcome, res.Applied.Failed)
+	}
+	return res
+}
+
+func (w *world) drift(opts importer.Options) []importer.Drift {
+	w.t.Helper()
+	var out []importer.Drift
+	if _, err := importer.Verify(context.Background(), w.prim, w.sec, opts, func(d importer.Drift) error {
+		out = append(out, d)
+		return nil
+	}); err != nil {
+		w.t.Fatal(err)
+	}
+	return out
+}
+
+func (w *world) noDrift(opts importer.Options) {
+	w.t.Helper()
+	if d := w.drift(opts); len(d) > 0 {
+		w.t.Fatalf("%d differences between primary and secondary, first: %v", len(d), d[:min(len(d), 5)])
+	}
+}
+
+func small() sim.Params {
+	p := sim.DefaultParams()
+	p.Volumes, p.Days, p.BackupsPerDay = 120, 20, 6
+	p.Retention = []sim.Retention{{Days: 3, Weight: 1}, {Days: 15, Weight: 2}}
+	p.ParallelPercent, p.RerunPercent, p.BadPercent = 25, 15, 3
+	return p
+}
+
+func TestSyncFullUpdateFull(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, small(), sim.DefaultSecondaryParams())
+	opts := importer.Options{StoreID: "DS_PROD", CatalogFiles: true}
+
+	full := w.mustSync(w.input(snapshot.Full, true))
+	if full.Applied.Counts["tapefile.create"] == 0 || full.Applied.Counts["diskfile.create"] == 0 {
+		t.Fatalf("FULL created nothing: %v", full.Applied.Counts)
+	}
+	w.noDrift(opts)
+
+	if err := sim.Advance(ctx, w.prim, 1); err != nil {
+		t.Fatal(err)
+	}
+	upd := w.mustSync(w.input(snapshot.Update, true))
+	if upd.Snapshot.FromSeq != full.Snapshot.ToSeq || upd.Applied.Sets == 0 || upd.Applied.Sets >= full.Applied.Sets {
+		t.Errorf("UPDATE covered (%d, %d] with %d sets; FULL ended at %d with %d sets",
+			upd.Snapshot.FromSeq, upd.Snapshot.ToSeq, upd.Applied.Sets, full.Snapshot.ToSeq, full.Applied.Sets)
+	}
+	w.noDrift(opts)
+
+	// Volumes deleted on the primary leave the secondary at the next FULL.
+	deleted := deleteScratch(t, w.prim, 3)
+	w.mustSync(w.input(snapshot.Update, true))
+	if d := w.drift(opts); len(d) != len(deleted) {
+		t.Errorf("after UPDATE: %d differences, want the %d deleted volumes: %v", len(d), len(deleted), d)
+	}
+	full2 := w.mustSync(w.input(snapshot.Full, true))
+	if full2.Applied.Counts["volume.delete"] != int64(len(deleted)) {
+		t.Errorf("FULL deleted %d volumes, want %d", full2.Applied.Counts["volume.delete"], len(deleted))
+	}
+	w.noDrift(opts)
+
+	// The Web UI can find the runs by their search attributes, and the
+	// memo explains them.
+	query := fmt.Sprintf(`WorkflowId = '%s' AND CatsyncStore = 'DS_PROD' AND CatsyncOutcome = 'Completed' AND CatsyncType = 'FULL'`,
+		workflows.SyncID("DS_PROD"))
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := devClient.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(resp.Executions) >= 2 {
+			if resp.Executions[0].Memo == nil || len(resp.Executions[0].Memo.Fields) == 0 {
+				t.Error("completed run without a memo")
+			}
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("visibility shows %d FULL runs of DS_PROD, want 2", len(resp.Executions))
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// deleteScratch deletes n SCRATCH volumes of the primary's store, as an
+// operator would, and returns their labels.
+func deleteScratch(t *testing.T, st store.Store, n int) []string {
+	t.Helper()
+	ctx := context.Background()
+	var victims []catalog.TapeVolume
+	if err := st.ScanTapeVolumes(ctx, store.Filter{Status: string(catalog.StatusScratch)}, func(tv *catalog.TapeVolume) error {
+		if len(victims) < n && tv.Volser[0] == 'T' {
+			victims = append(victims, *tv)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var labels []string
+	err := st.Update(ctx, func(tx store.Tx) error {
+		for i := range victims {
+			if err := tx.DeleteTapeVolume(ctx, &victims[i]); err != nil {
+				return err
+			}
+			if err := tx.DeleteVolume(ctx, catalog.VolumeKey{Label: victims[i].Volser, LabelType: catalog.Labeled}); err != nil {
+				return err
+			}
+			labels = append(labels, victims[i].Volser)
+		}
+		return nil
+	})
+	if err != nil || len(labels) != n {
+		t.Fatalf("deleted %v: %v", labels, err)
+	}
+	return labels
+}
+
+func countRows(t *testing.T, st store.Reader, table string) int64 {
+	t.Helper()
+	n, err := st.Count(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return n[table]
+}
+
+func TestDSMOnlyVolumesSurviveFull(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, small(), sim.DefaultSecondaryParams())
+	// A tape cataloged by hand in the replication VOLCAT, unknown to BackPak.
+	g, err := w.sec.VolumeGroup(ctx, "VG_PROD_1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	manual := catalog.TapeVolume{Volcat: g.Volcat, Volser: "H00001", Pool: g.Pool, Label: "BACKUP", Type: "CART3480",
+		Status: catalog.StatusScratch, EndOfDataLBA: -1}
+	if err := w.sec.Update(ctx, func(tx store.Tx) error { return tx.PutTapeVolume(ctx, &manual) }); err != nil {
+		t.Fatal(err)
+	}
+	before := countRows(t, w.sec, store.TableTapeVolume)
+	w.mustSync(w.input(snapshot.Full, true))
+	deleteScratch(t, w.prim, 2)
+	w.mustSync(w.input(snapshot.Full, true))
+	var found []string
+	for _, volcat := range []string{g.Volcat, `\SECD.VCDEF`} {
+		if err := w.sec.ScanTapeVolumes(ctx, store.Filter{Volcat: volcat}, func(tv *catalog.TapeVolume) error {
+			if tv.Volser == "H00001" || strings.HasPrefix(tv.Volser, "ML") {
+				found = append(found, tv.Volser)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if len(found) != 3 || before != 3 {
+		t.Errorf("DSM/TC volumes unknown to BackPak after two FULL imports: %v (before: %d)", found, before)
+	}
+}
+
+func TestCatalogFilesNo(t *testing.T) {
+	w := newWorld(t, small(), sim.DefaultSecondaryParams())
+	res := w.mustSync(w.input(snapshot.Full, false))
+	if res.Applied.Counts["tapefile.create"] == 0 {
+		t.Fatal("no tape files imported")
+	}
+	if n := countRows(t, w.sec, store.TableDiskFile) + countRows(t, w.sec, store.TableDFTOV); n != 0 {
+		t.Errorf("CATALOGFILES NO imported %d DISKFILE/DFTOV rows", n)
+	}
+	w.noDrift(importer.Options{StoreID: "DS_PROD", CatalogFiles: false})
+}
+
+func TestNodeMapping(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, small(), sim.DefaultSecondaryParams())
+	in := w.input(snapshot.Full, true)
+	in.NodePairs = []importer.NodePair{{From: `\PRIM`, To: `\PRIMDR`}}
+	w.mustSync(in)
+	n := 0
+	if err := w.sec.ScanDiskFiles(ctx, store.Filter{}, func(d *catalog.DiskFile) error {
+		n++
+		if catalog.DiskFileNode(d.Name) != `\PRIMDR` {
+			return fmt.Errorf("DISKFILE %s kept its node", d.Name)
+		}
+		return nil
+	}); err != nil || n == 0 {
+		t.Fatalf("%d disk files: %v", n, err)
+	}
+	w.noDrift(importer.Options{StoreID: "DS_PROD", CatalogFiles: true, NodePairs: in.NodePairs})
+}
+
+func TestMediaDefsFilecatRefused(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, small(), sim.DefaultSecondaryParams())
+	site, err := w.sec.Site(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, err := w.sec.VolumeGroup(ctx, "VG_PROD_2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Filecat = site.MediaDefs.DefaultFilecat
+	if err := w.sec.Update(ctx, func(tx store.Tx) error { return tx.PutVolumeGroup(ctx, &g) }); err != nil {
+		t.Fatal(err)
+	}
+	digest, _ := store.Digest(ctx, w.sec)
+	in := w.input(snapshot.Full, true)
+	in.NodePairs = []importer.NodePair{{From: `\PRIM`, To: `\PRIMDR`}}
+	_, err = w.sync(in)
+	if err == nil || !strings.Contains(err.Error(), "VG_PROD_2") || !strings.Contains(err.Error(), g.Filecat) {
+		t.Fatalf("sync into the MEDIADEFS default FILECAT: %v; want a refusal naming the group and the FILECAT", err)
+	}
+	if after, _ := store.Digest(ctx, w.sec); after != digest {
+		t.Error("the refused sync changed the secondary")
+	}
+	// Without node renaming the same set-up is accepted.
+	w.mustSync(w.input(snapshot.Full, true))
+}
+
+func TestOneSyncPerStore(t *testing.T) {
+	w := newWorld(t, small(), sim.DefaultSecondaryParams())
+	w.stop() // nothing serves the sites: the first sync stays running
+	ctx := context.Background()
+	first, err := workflows.StartSync(ctx, devClient, w.input(snapshot.Full, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = workflows.StartSync(ctx, devClient, w.input(snapshot.Update, true))
+	if !errors.Is(err, workflows.ErrSyncRunning) || !strings.Contains(err.Error(), "DS_PROD") {
+		t.Fatalf("second start: %v, want ErrSyncRunning naming the store", err)
+	}
+	w.start()
+	var res workflows.SyncResult
+	if err := first.Get(ctx, &res); err != nil || res.Outcome != workflows.OutcomeCompleted {
+		t.Fatalf("first sync: %v %s", err, res.Outcome)
+	}
+}
+
+func TestWorkerKilledDuringApply(t *testing.T) {
+	ctx := context.Background()
+	p := small()
+	p.Volumes, p.Days, p.BackupsPerDay = 1500, 20, 40
+	w := newWorld(t, p, sim.DefaultSecondaryParams())
+	activities.SetsPerSegment = 50
+	t.Cleanup(func() { activities.SetsPerSegment = 500 })
+	run, err := workflows.StartSync(ctx, devClient, w.input(snapshot.Full, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Wait until the apply has written part of the catalog, then kill the
+	// workers and start new ones.
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		if n := countRows(t, w.sec, store.TableVolume); n > 50 {
+			break
+		}
+		if time.Now().After(deadline) {
+			var res workflows.SyncResult
+			err := run.Get(ctx, &res)
+			t.Fatalf("apply never started: %v %+v", err, res)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	w.stop()
+	partial := countRows(t, w.sec, store.TableVolume)
+	time.Sleep(time.Second)
+	w.start()
+	var res workflows.SyncResult
+	if err := run.Get(ctx, &res); err != nil {
+		t.Fatal(err)
+	}
+	total := countRows(t, w.sec, store.TableVolume)
+	if partial >= total {
+		t.Fatalf("the workers were stopped after the apply ended (%d of %d volumes)", partial, total)
+	}
+	t.Logf("killed with %d of %d volumes applied; resumed: %+v", partial, total, res.Applied.Counts)
+	if res.Outcome != workflows.OutcomeCompleted || len(res.Applied.Failed) > 0 {
+		t.Fatalf("outcome %s, failed %v", res.Outcome, res.Applied.Failed)
+	}
+	w.noDrift(importer.Options{StoreID: "DS_PROD", CatalogFiles: true})
+}
+
+// corruptingPrimary damages the outbox copy of every snapshot it writes.
+type corruptingPrimary struct{ *activities.Activities }
+
+func (c corruptingPrimary) Snapshot(ctx context.Context, in activities.SnapshotInput) (snapshot.Ref, error) {
+	ref, err := c.Activities.Snapshot(ctx, in)
+	if err != nil {
+		return ref, err
+	}
+	path := filepath.Join(c.Site.Staging.Dir(ref.Store, ref.ID), snapshot.SegmentName(1))
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return ref, err
+	}
+	b[len(b)/2] ^= 0xff
+	return ref, os.WriteFile(path, b, 0o644)
+}
+
+func TestCorruptSegmentFailsTheRun(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, small(), sim.DefaultSecondaryParams())
+	w.stop()
+	// Serve the secondary and the workflows as usual, the primary with the
+	// corrupting snapshot.
+	cfg := *w.cfg
+	cfg.Serve = []string{config.RoleSecondary}
+	var err error
+	if w.workers, err = serve.Start(ctx, devClient, &cfg); err != nil {
+		t.Fatal(err)
+	}
+	pw := worker.New(devClient, activities.TaskQueue(cfg.Primary.Name), worker.Options{})
+	pw.RegisterActivity(&corruptingPrimary{&activities.Activities{Site: &activities.Site{Name: cfg.Primary.Name, Catalog: w.prim,
+		Staging: snapshot.Area{Root: cfg.Primary.Staging}}}})
+	if err := pw.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer pw.Stop()
+	digest, _ := store.Digest(ctx, w.sec)
+	_, err = w.sync(w.input(snapshot.Full, true))
+	if err == nil || !strings.Contains(err.Error(), snapshot.SegmentName(1)) {
+		t.Fatalf("sync of a corrupt snapshot: %v; want a failure naming %s", err, snapshot.SegmentName(1))
+	}
+	if after, _ := store.Digest(ctx, w.sec); after != digest {
+		t.Error("a corrupt snapshot changed the secondary")
+	}
+}
