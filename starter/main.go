@@ -1,6 +1,6 @@
-// Command catsync is the operator CLI: it simulates sites (sim init,
-// init-secondary, advance), counts a site's catalogs and shows catalog entries
-// the way MEDIACOM INFO does.
+// Command catsync is the operator CLI: it starts syncs and verifies their
+// result, simulates sites (sim init, init-secondary, advance), counts a
+// site's catalogs and shows catalog entries the way MEDIACOM INFO does.
 package main
 
 import (
@@ -66,7 +66,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	simCmd.AddCommand(c.simInitCmd(), c.simInitSecondaryCmd(), c.simAdvanceCmd())
 	infoCmd := group("info", "Show catalog entries, as MEDIACOM INFO does")
 	infoCmd.AddCommand(c.infoTapeVolumeCmd(), c.infoTapeFileCmd(), c.infoDiskFileCmd())
-	root.AddCommand(simCmd, c.countsCmd(), infoCmd)
+	root.AddCommand(simCmd, c.countsCmd(), infoCmd, c.syncCmd(), c.verifyCmd())
 	return root
 }
 

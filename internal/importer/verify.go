@@ -18,8 +18,15 @@ type Drift struct {
 	Set    string `json:"set"`
 	Entity string `json:"entity"`
 	Key    string `json:"key"`
-	Kind   string `json:"kind"` // missing (on the secondary), different, extra (on the secondary)
+	Kind   string `json:"kind"` // missing (on the secondary), different, extra (on the secondary), or PendingDelete
 }
+
+// PendingDelete marks a volume the primary deleted and the secondary still
+// has: UPDATE imports never delete, the next FULL import will. It is not drift.
+const PendingDelete = "deleted on the primary, removed by the next FULL import"
+
+// IsDrift tells real differences from pending deletions.
+func (d Drift) IsDrift() bool { return d.Kind != PendingDelete }
 
 func (d Drift) String() string {
 	return fmt.Sprintf("volume set %s: %s %s %s", d.Set, d.Entity, d.Key, d.Kind)
@@ -114,11 +121,33 @@ func Verify(ctx context.Context, primary, secondary store.Reader, opts Options, 
 	if err != nil {
 		return sets, err
 	}
+	deleted := map[catalog.VolumeKey]bool{}
+	if err := primary.Changes(ctx, opts.StoreID, 0, func(c store.Change) error {
+		if c.Deleted {
+			deleted[c.Volume] = true
+		}
+		return nil
+	}); err != nil {
+		return sets, err
+	}
+	var extra []Drift
 	err = secondary.ScanVolumes(ctx, store.Filter{StoreID: opts.StoreID}, func(v *catalog.Volume) error {
 		if !known[v.Key()] {
-			return fn(Drift{Set: v.Label, Entity: "VOLUME", Key: v.Key().String(), Kind: "extra"})
+			d := Drift{Set: v.Label, Entity: "VOLUME", Key: v.Key().String(), Kind: "extra"}
+			if deleted[v.Key()] {
+				d.Kind = PendingDelete
+			}
+			extra = append(extra, d)
 		}
 		return nil
 	})
-	return sets, err
+	if err != nil {
+		return sets, err
+	}
+	for _, d := range extra {
+		if err := fn(d); err != nil {
+			return sets, err
+		}
+	}
+	return sets, nil
 }

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"slices"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
+
+	"github.com/catsync/catsync/internal/config"
+	"github.com/catsync/catsync/internal/importer"
+	"github.com/catsync/catsync/internal/snapshot"
+	"github.com/catsync/catsync/workflows"
+)
+
+// parseYesNo parses the YES/NO values BackPak's macros take.
+func parseYesNo(flag, v string) (bool, error) {
+	switch strings.ToUpper(v) {
+	case "YES", "Y":
+		return true, nil
+	case "NO", "N":
+		return false, nil
+	}
+	return false, fmt.Errorf("--%s %q: want yes or no", flag, v)
+}
+
+func (c *cli) syncCmd() *cobra.Command {
+	var storeID, typ, files, nodeMap string
+	var wait bool
+	cmd := &cobra.Command{
+		Use:   "sync --store ID --type update|full --catalogfiles yes|no [--wait]",
+		Short: "Start a CatalogSync of one data store from the primary site to the secondary",
+		Long: `Starts the CatalogSync workflow for a data store, as BB027_IMPORT_CATALOG does:
+TYPE UPDATE imports the volume sets changed since the last import, TYPE FULL every
+volume of the store (and deletes what the primary no longer has). Temporal and the
+site names come from TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, CATSYNC_PRIMARY_NAME and
+CATSYNC_SECONDARY_NAME.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			in, err := syncInput(storeID, typ, files, nodeMap)
+			if err != nil {
+				return err
+			}
+			cfg, err := config.Load()
+			if err != nil {
+				return err
+			}
+			in.Primary, in.Secondary = cfg.Primary.Name, cfg.Secondary.Name
+			tc, err := client.DialContext(cmd.Context(), client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace})
+			if err != nil {
+				return fmt.Errorf("connect to Temporal at %s (TEMPORAL_ADDRESS): %w", cfg.TemporalAddress, err)
+			}
+			defer tc.Close()
+			run, err := workflows.StartSync(cmd.Context(), tc, in)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(c.out, "workflow %s run %s\n", run.GetID(), run.GetRunID())
+			fmt.Fprintf(c.out, "Web UI: %s/namespaces/%s/workflows/%s/%s\n", strings.TrimSuffix(cfg.UI, "/"),
+				url.PathEscape(cfg.TemporalNamespace), url.PathEscape(run.GetID()), run.GetRunID())
+			if !wait {
+				return nil
+			}
+			var res workflows.SyncResult
+			if err := run.Get(cmd.Context(), &res); err != nil {
+				return fmt.Errorf("sync of %s failed: %w", in.Store, err)
+			}
+			printSummary(c, &res)
+			if res.Outcome != workflows.OutcomeCompleted {
+				return fmt.Errorf("sync of %s ended %s", in.Store, res.Outcome)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&storeID, "store", "", "data store id (required)")
+	cmd.Flags().StringVar(&typ, "type", "update", "update or full")
+	cmd.Flags().StringVar(&files, "catalogfiles", "yes", "import DISKFILE entries: yes or no")
+	cmd.Flags().StringVar(&nodeMap, "node-map", "", `node pairs rewriting DISKFILE names, e.g. '\PRIM=\PRIMDR'`)
+	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the sync and print its summary")
+	return cmd
+}
+
+func syncInput(storeID, typ, files, nodeMap string) (workflows.SyncInput, error) {
+	var in workflows.SyncInput
+	if storeID == "" {
+		return in, fmt.Errorf("--store is required: name the data store to sync")
+	}
+	t := snapshot.Type(strings.ToUpper(typ))
+	if t != snapshot.Update && t != snapshot.Full {
+		return in, fmt.Errorf("--type %q: want update or full", typ)
+	}
+	cf, err := parseYesNo("catalogfiles", files)
+	if err != nil {
+		return in, err
+	}
+	pairs, err := importer.ParseNodePairs(nodeMap)
+	if err != nil {
+		return in, fmt.Errorf("--node-map: %w", err)
+	}
+	return workflows.SyncInput{Store: storeID, Type: t, CatalogFiles: cf, NodePairs: pairs}, nil
+}
+
+// printSummary prints a finished run: outcome, duration, and per entity the
+// records created, updated, deleted and unchanged.
+func printSummary(c *cli, res *workflows.SyncResult) {
+	fmt.Fprintf(c.out, "%s %s of %s in %s: snapshot %s covers changes (%d, %d], %d volume sets\n", res.Outcome, res.Type,
+		res.Store, res.Finished.Sub(res.Started).Round(time.Millisecond), res.Snapshot.ID, res.Snapshot.FromSeq,
+		res.Snapshot.ToSeq, res.Applied.Sets)
+	entities := map[string]map[string]int64{}
+	for k, v := range res.Applied.Counts {
+		e, action, _ := strings.Cut(k, ".")
+		if entities[e] == nil {
+			entities[e] = map[string]int64{}
+		}
+		entities[e][action] += v
+	}
+	names := make([]string, 0, len(entities))
+	for e := range entities {
+		names = append(names, e)
+	}
+	slices.Sort(names)
+	tw := tabwriter.NewWriter(c.out, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "ENTITY\tCREATE\tUPDATE\tDELETE\tUNCHANGED\tDEFERRED\t")
+	for _, e := range names {
+		a := entities[e]
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t\n", strings.ToUpper(e), a["create"], a["update"], a["delete"], a["unchanged"], a["deferred"])
+	}
+	tw.Flush()
+	for _, f := range res.Applied.Failed {
+		fmt.Fprintf(c.out, "FAILED volume set %s: %s\n", f.Set, f.Error)
+	}
+	fmt.Fprintf(c.out, "watermark %d", res.Watermark.Seq)
+	if res.Watermark.Reimport {
+		fmt.Fprint(c.out, " (the next UPDATE re-imports every volume)")
+	}
+	fmt.Fprintln(c.out)
+}
+
+func (c *cli) verifyCmd() *cobra.Command {
+	var storeID, files, nodeMap, primary, secondary string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "verify --store ID",
+		Short: "Compare a data store on the primary, as imported, with the secondary; exit 1 on drift",
+		Long: `Reads every volume set of the data store on the primary, applies the import's
+transformations (volume group, VOLCAT/POOL/FILECAT, node pairs) and compares the
+result with the secondary, printing each difference. The catalogs come from
+--primary/--secondary or CATSYNC_PRIMARY_CATALOG/CATSYNC_SECONDARY_CATALOG.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			in, err := syncInput(storeID, "full", files, nodeMap)
+			if err != nil {
+				return err
+			}
+			ctx := cmd.Context()
+			if primary == "" || secondary == "" {
+				cfg, err := config.Load()
+				if err != nil {
+					return err
+				}
+				primary, secondary = cmpOr(primary, cfg.Primary.Catalog), cmpOr(secondary, cfg.Secondary.Catalog)
+			}
+			if primary == "" || secondary == "" {
+				return fmt.Errorf("give --primary and --secondary, or set CATSYNC_PRIMARY_CATALOG and CATSYNC_SECONDARY_CATALOG")
+			}
+			return c.verify(ctx, primary, secondary, importer.Options{StoreID: in.Store, CatalogFiles: in.CatalogFiles,
+				NodePairs: in.NodePairs}, asJSON)
+		},
+	}
+	cmd.Flags().StringVar(&storeID, "store", "", "data store id (required)")
+	cmd.Flags().StringVar(&files, "catalogfiles", "yes", "compare DISKFILE entries too: yes or no")
+	cmd.Flags().StringVar(&nodeMap, "node-map", "", `node pairs the import used, e.g. '\PRIM=\PRIMDR'`)
+	cmd.Flags().StringVar(&primary, "primary", "", "the primary's catalog (default $CATSYNC_PRIMARY_CATALOG)")
+	cmd.Flags().StringVar(&secondary, "secondary", "", "the secondary's catalog (default $CATSYNC_SECONDARY_CATALOG)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print differences as JSON lines")
+	return cmd
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+func (c *cli) verify(ctx context.Context, primary, secondary string, opts importer.Options, asJSON bool) error {
+	p, err := openSite(ctx, primary, "--primary")
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	s, err := openSite(ctx, secondary, "--secondary")
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	drift := 0
+	enc := json.NewEncoder(c.out)
+	sets, err := importer.Verify(ctx, p, s, opts, func(d importer.Drift) error {
+		if d.IsDrift() {
+			drift++
+		}
+		if asJSON {
+			return enc.Encode(d)
+		}
+		_, err := fmt.Fprintln(c.out, d)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if drift > 0 {
+		return fmt.Errorf("%d differences in data store %s (%d volume sets checked)", drift, opts.StoreID, sets)
+	}
+	if !asJSON {
+		fmt.Fprintf(c.out, "no drift: %d volume sets of %s match\n", sets, opts.StoreID)
+	}
+	return nil
+}
