@@ -181,12 +181,7 @@ func (a *Activities) apply(ctx context.Context, in ImportInput) (ImportResult, e
 func (a *Activities) missing(ctx context.Context, dir string, m snapshot.Manifest, remove bool) (importer.Counts, error) {
 	present := map[catalog.VolumeKey]bool{}
 	for _, seg := range m.Segments {
-		if err := snapshot.ReadSegment(dir, seg, 0, func(_ int, set *snapshot.VolumeSet) error {
-			for _, v := range set.Volumes {
-				present[v.Key()] = true
-			}
-			return nil
-		}); err != nil {
+		if err := snapshot.ReadVolumeKeys(dir, seg, func(k catalog.VolumeKey) { present[k] = true }); err != nil {
 			return nil, err
 		}
 	}

@@ -58,7 +58,7 @@ func smallSite() sim.Params {
 }
 
 // syncOnce runs the steps of one sync the way the workflow orders them.
-func (p *pair) syncOnce(t *testing.T, id string, typ snapshot.Type, opts importer.Options) ImportResult {
+func (p *pair) syncOnce(t testing.TB, id string, typ snapshot.Type, opts importer.Options) ImportResult {
 	t.Helper()
 	ctx := context.Background()
 	w, err := p.sec.ReadWatermark(ctx, opts.StoreID)

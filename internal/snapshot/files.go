@@ -13,6 +13,8 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
+
+	"github.com/catsync/catsync/internal/catalog"
 )
 
 // File names inside a snapshot directory.
@@ -308,6 +310,42 @@ func readLine(br *bufio.Reader, max int) ([]byte, error) {
 			return nil, errors.New("truncated record (no end of line)")
 		default:
 			return nil, err
+		}
+	}
+}
+
+// ReadVolumeKeys streams the keys of the BackPak volumes a segment holds,
+// decoding nothing else of the sets: a FULL import needs them to find what
+// the primary no longer has.
+func ReadVolumeKeys(dir string, s Segment, fn func(catalog.VolumeKey)) error {
+	f, err := os.Open(filepath.Join(dir, s.Name))
+	if err != nil {
+		return &CorruptError{File: s.Name, Reason: "missing: " + err.Error()}
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 1<<16)
+	header, err := readLine(br, 64)
+	if err != nil {
+		return &CorruptError{File: s.Name, Reason: "no header"}
+	}
+	off := int64(len(header)) + 1
+	for {
+		line, err := readLine(br, MaxSetBytes)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return &CorruptError{File: s.Name, Offset: off, Reason: err.Error()}
+		}
+		var keys struct {
+			Volumes []catalog.VolumeKey `json:"volumes"`
+		}
+		if err := json.Unmarshal(line, &keys); err != nil {
+			return &CorruptError{File: s.Name, Offset: off, Reason: "volume set: " + err.Error()}
+		}
+		off += int64(len(line)) + 1
+		for _, k := range keys.Volumes {
+			fn(k)
 		}
 	}
 }

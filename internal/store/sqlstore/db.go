@@ -49,10 +49,12 @@ type DB struct {
 	*reader // reads run on the pool
 	db      *sql.DB
 	dialect dialect
+	stmts   *stmtCache
 }
 
 func newDB(db *sql.DB, d dialect) *DB {
-	return &DB{reader: &reader{q: db, d: d}, db: db, dialect: d}
+	c := &stmtCache{db: db, d: d, m: map[string]*sql.Stmt{}}
+	return &DB{reader: &reader{d: d, prep: c.get}, db: db, dialect: d, stmts: c}
 }
 
 var _ store.Store = (*DB)(nil)
@@ -123,7 +125,10 @@ func openPostgres(ctx context.Context, dsn string) (*DB, error) {
 }
 
 // Close closes the database.
-func (d *DB) Close() error { return d.db.Close() }
+func (d *DB) Close() error {
+	d.stmts.close()
+	return d.db.Close()
+}
 
 // SQL exposes the underlying handle, for benchmarks and tools that compare
 // against plain SQL.
@@ -188,7 +193,7 @@ func (d *DB) Update(ctx context.Context, fn func(store.Tx) error) (err error) {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	t := newTx(sqlTx, d.dialect)
+	t := newTx(sqlTx, d.dialect, d.stmts)
 	defer func() {
 		t.close()
 		if err != nil {

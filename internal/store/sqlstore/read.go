@@ -6,22 +6,67 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/store"
 )
 
-// querier is what reads need: the pool or a transaction.
-type querier interface {
-	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
-	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+// reader implements store.Reader on the pool or on a transaction; prep
+// returns the prepared statement of a query (with ? placeholders) there.
+type reader struct {
+	d    dialect
+	prep func(ctx context.Context, query string) (*sql.Stmt, error)
 }
 
-// reader implements store.Reader on a querier.
-type reader struct {
-	q querier
-	d dialect
+func (r *reader) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	s, err := r.prep(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return s.QueryContext(ctx, args...)
+}
+
+// row runs a query expected to return at most one row and scans it.
+func (r *reader) row(ctx context.Context, q string, args []any, dest ...any) error {
+	s, err := r.prep(ctx, q)
+	if err != nil {
+		return err
+	}
+	return s.QueryRowContext(ctx, args...).Scan(dest...)
+}
+
+// stmtCache prepares each query once per database; database/sql then keeps
+// it prepared on every connection that runs it. Preparing is a large part
+// of a small query's cost.
+type stmtCache struct {
+	db *sql.DB
+	d  dialect
+	mu sync.Mutex
+	m  map[string]*sql.Stmt
+}
+
+func (c *stmtCache) get(ctx context.Context, q string) (*sql.Stmt, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if s, ok := c.m[q]; ok {
+		return s, nil
+	}
+	s, err := c.db.PrepareContext(ctx, c.d.rebind(q))
+	if err != nil {
+		return nil, err
+	}
+	c.m[q] = s
+	return s, nil
+}
+
+func (c *stmtCache) close() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, s := range c.m {
+		s.Close()
+	}
+	c.m = map[string]*sql.Stmt{}
 }
 
 // scan streams the rows of t matching f, in key order, reusing one record.
@@ -34,7 +79,7 @@ func scan[T any](ctx context.Context, r *reader, t *table[T], f store.Filter, fn
 }
 
 func query[T any](ctx context.Context, r *reader, t *table[T], where string, args []any, fn func(*T) error) error {
-	rows, err := r.q.QueryContext(ctx, r.d.rebind(t.selectSQL(where)), args...)
+	rows, err := r.query(ctx, t.selectSQL(r.d, where), args...)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", t.name, err)
 	}
@@ -74,7 +119,7 @@ func (r *reader) Site(ctx context.Context) (catalog.Site, error) {
 	var id int
 	var list string
 	m := &s.MediaDefs
-	err := r.q.QueryRowContext(ctx, "SELECT "+strings.Join(siteTable.cols, ", ")+" FROM site").Scan(&id, &s.Node,
+	err := r.row(ctx, "SELECT "+strings.Join(siteTable.cols, ", ")+" FROM site", nil, &id, &s.Node,
 		&s.DomainID, &s.BackPakID, &m.DefaultVolcat, &m.DefaultFilecat, &m.Retention, &m.AbendRetention,
 		&m.SearchListSystem, &list)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -141,8 +186,8 @@ func (r *reader) ScanDiskFileVolumes(ctx context.Context, f store.Filter, fn fun
 }
 
 func (r *reader) Changes(ctx context.Context, storeID string, after int64, fn func(store.Change) error) error {
-	rows, err := r.q.QueryContext(ctx, r.d.rebind(`SELECT label, label_type, seq, deleted FROM volume_change
-		WHERE store_id = ? AND seq > ? ORDER BY seq`), storeID, after)
+	rows, err := r.query(ctx, `SELECT label, label_type, seq, deleted FROM volume_change
+		WHERE store_id = ? AND seq > ? ORDER BY seq`, storeID, after)
 	if err != nil {
 		return fmt.Errorf("read changes of %s: %w", storeID, err)
 	}
@@ -161,7 +206,7 @@ func (r *reader) Changes(ctx context.Context, storeID string, after int64, fn fu
 
 func (r *reader) LastSeq(ctx context.Context, storeID string) (int64, error) {
 	var seq int64
-	err := r.q.QueryRowContext(ctx, r.d.rebind("SELECT seq FROM change_seq WHERE store_id = ?"), storeID).Scan(&seq)
+	err := r.row(ctx, "SELECT seq FROM change_seq WHERE store_id = ?", []any{storeID}, &seq)
 	if errors.Is(err, sql.ErrNoRows) {
 		return 0, nil
 	}
@@ -172,7 +217,7 @@ func (r *reader) Count(ctx context.Context) (map[string]int64, error) {
 	out := make(map[string]int64, len(store.Tables))
 	for _, name := range store.Tables {
 		var n int64
-		if err := r.q.QueryRowContext(ctx, "SELECT count(*) FROM "+name).Scan(&n); err != nil {
+		if err := r.row(ctx, "SELECT count(*) FROM "+name, nil, &n); err != nil {
 			return nil, fmt.Errorf("count %s: %w", name, err)
 		}
 		out[name] = n
@@ -182,7 +227,7 @@ func (r *reader) Count(ctx context.Context) (map[string]int64, error) {
 
 func (r *reader) Meta(ctx context.Context, key string) (string, error) {
 	var v string
-	err := r.q.QueryRowContext(ctx, r.d.rebind("SELECT value FROM meta WHERE key = ?"), key).Scan(&v)
+	err := r.row(ctx, "SELECT value FROM meta WHERE key = ?", []any{key}, &v)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("meta %s: %w", key, store.ErrNotFound)
 	}

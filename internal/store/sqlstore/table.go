@@ -54,12 +54,23 @@ func (t *table[T]) keyWhere() string {
 	return strings.Join(w, " AND ")
 }
 
-func (t *table[T]) selectSQL(where string) string {
+// selectSQL reads rows in key order. With a filter on SQLite the key
+// columns are ordered as expressions (+col): otherwise SQLite's planner,
+// having no statistics, walks the primary key index to spare a sort and
+// scans a whole catalog for a handful of rows.
+func (t *table[T]) selectSQL(d dialect, where string) string {
 	q := "SELECT " + strings.Join(t.cols, ", ") + " FROM " + t.name
+	order := t.cols[:t.nkey]
 	if where != "" {
 		q += " WHERE " + where
+		if d == sqlite {
+			order = make([]string, t.nkey)
+			for i, c := range t.cols[:t.nkey] {
+				order[i] = "+" + c
+			}
+		}
 	}
-	return q + " ORDER BY " + strings.Join(t.cols[:t.nkey], ", ")
+	return q + " ORDER BY " + strings.Join(order, ", ")
 }
 
 // where turns a filter into a WHERE clause over this table's columns.

@@ -26,7 +26,8 @@ type volumeMark struct {
 type tx struct {
 	*reader
 	sql   *sql.Tx
-	stmts map[string]*sql.Stmt
+	cache *stmtCache
+	stmts map[string]*sql.Stmt // the cache's statements bound to this transaction
 
 	volsets map[volsetRef]struct{}
 	volsers map[string]struct{}
@@ -35,17 +36,36 @@ type tx struct {
 
 var _ store.Tx = (*tx)(nil)
 
-func newTx(t *sql.Tx, d dialect) *tx {
-	return &tx{
-		reader:  &reader{q: t, d: d},
+func newTx(t *sql.Tx, d dialect, cache *stmtCache) *tx {
+	x := &tx{
 		sql:     t,
+		cache:   cache,
 		stmts:   map[string]*sql.Stmt{},
 		volsets: map[volsetRef]struct{}{},
 		volsers: map[string]struct{}{},
 		marks:   map[volumeMark]bool{},
 	}
+	x.reader = &reader{d: d, prep: x.prepared}
+	return x
 }
 
+// prepared binds the database's prepared statement of q to the transaction,
+// once per transaction.
+func (t *tx) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
+	if s, ok := t.stmts[q]; ok {
+		return s, nil
+	}
+	s, err := t.cache.get(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	s = t.sql.StmtContext(ctx, s)
+	t.stmts[q] = s
+	return s, nil
+}
+
+// close releases the transaction's bindings; the database keeps the
+// statements prepared.
 func (t *tx) close() {
 	for _, s := range t.stmts {
 		s.Close()
@@ -60,15 +80,11 @@ func (t *tx) touchVolset(volcat, volsetID string) {
 
 func (t *tx) touchVolser(volser string) { t.volsers[volser] = struct{}{} }
 
-// exec runs q with a statement prepared once per transaction.
+// exec runs q with its prepared statement.
 func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
-	s, ok := t.stmts[q]
-	if !ok {
-		var err error
-		if s, err = t.sql.PrepareContext(ctx, t.d.rebind(q)); err != nil {
-			return nil, err
-		}
-		t.stmts[q] = s
+	s, err := t.prepared(ctx, q)
+	if err != nil {
+		return nil, err
 	}
 	return s.ExecContext(ctx, args...)
 }
@@ -119,8 +135,8 @@ func (t *tx) PutVolumeGroup(ctx context.Context, g *catalog.VolumeGroup) error {
 // storeOf returns the data store of an existing BackPak entry, or "".
 func (t *tx) storeOf(ctx context.Context, key catalog.VolumeKey) (string, error) {
 	var id string
-	err := t.q.QueryRowContext(ctx, t.d.rebind("SELECT store_id FROM volume WHERE label = ? AND label_type = ?"),
-		key.Label, string(key.LabelType)).Scan(&id)
+	err := t.row(ctx, "SELECT store_id FROM volume WHERE label = ? AND label_type = ?",
+		[]any{key.Label, string(key.LabelType)}, &id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
@@ -207,8 +223,8 @@ func (t *tx) DeleteDiskFile(ctx context.Context, d *catalog.DiskFile) error {
 // its TFTOV rows, its DISKFILE rows and their DFTOV rows.
 func (t *tx) DeleteTapeFile(ctx context.Context, k catalog.TapeFileKey) error {
 	var volcat, volsetID string
-	err := t.q.QueryRowContext(ctx, t.d.rebind(`SELECT volumecatalog, volsetid FROM tapefile WHERE `+tapeFileTable.keyWhere()),
-		k.Filecat, k.FileID, k.Generation, k.Version, k.PhysicalCopy, k.LogicalCopy).Scan(&volcat, &volsetID)
+	err := t.row(ctx, `SELECT volumecatalog, volsetid FROM tapefile WHERE `+tapeFileTable.keyWhere(),
+		[]any{k.Filecat, k.FileID, k.Generation, k.Version, k.PhysicalCopy, k.LogicalCopy}, &volcat, &volsetID)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("delete tapefile %s: %w", k, store.ErrNotFound)
 	}
@@ -244,7 +260,7 @@ func (t *tx) flushChanges(ctx context.Context) error {
 		return cmp.Or(cmp.Compare(a.volcat, b.volcat), cmp.Compare(a.volsetID, b.volsetID))
 	}) {
 		t.volsers[vs.volsetID] = struct{}{}
-		rows, err := t.q.QueryContext(ctx, t.d.rebind("SELECT volser FROM tapevolume WHERE volcat = ? AND volsetid = ?"), vs.volcat, vs.volsetID)
+		rows, err := t.query(ctx, "SELECT volser FROM tapevolume WHERE volcat = ? AND volsetid = ?", vs.volcat, vs.volsetID)
 		if err != nil {
 			return err
 		}
@@ -285,8 +301,8 @@ func (t *tx) flushChanges(ctx context.Context) error {
 			return cmp.Or(cmp.Compare(a.key.Label, b.key.Label), cmp.Compare(a.key.LabelType, b.key.LabelType))
 		})
 		var last int64
-		err := t.q.QueryRowContext(ctx, t.d.rebind(`INSERT INTO change_seq (store_id, seq) VALUES (?, ?)
-			ON CONFLICT (store_id) DO UPDATE SET seq = change_seq.seq + excluded.seq RETURNING seq`), id, len(ms)).Scan(&last)
+		err := t.row(ctx, `INSERT INTO change_seq (store_id, seq) VALUES (?, ?)
+			ON CONFLICT (store_id) DO UPDATE SET seq = change_seq.seq + excluded.seq RETURNING seq`, []any{id, len(ms)}, &last)
 		if err != nil {
 			return err
 		}
