@@ -11,6 +11,7 @@ import (
 
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/importer"
+	"github.com/catsync/catsync/internal/memstat"
 	"github.com/catsync/catsync/internal/sim"
 	"github.com/catsync/catsync/internal/snapshot"
 	"github.com/catsync/catsync/internal/store"
@@ -100,6 +101,7 @@ func BenchmarkSync(b *testing.B) {
 			b.ReportMetric(updTime.Seconds(), "update_s")
 			b.ReportMetric(float64(upd.Counts["volume.create"]+upd.Counts["volume.update"]+upd.Counts["volume.unchanged"]), "update_volumes")
 			b.Logf("UPDATE: %d sets in %s: %v", upd.Sets, updTime.Round(time.Millisecond), upd.Counts)
+			b.ReportMetric(memstat.PeakRSS(), "peak_rss_MiB")
 		})
 		b.Run("naive-row-by-row-upsert", func(b *testing.B) {
 			sec, err := sqlstore.Open(ctx, filepath.Join(run, "naive.db"))

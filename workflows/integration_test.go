@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -498,5 +499,47 @@ func TestCorruptSegmentFailsTheRun(t *testing.T) {
 	}
 	if after, _ := store.Digest(ctx, w.sec); after != digest {
 		t.Error("a corrupt snapshot changed the secondary")
+	}
+}
+
+// historyLength counts the events of a finished run.
+func historyLength(t *testing.T, id, runID string) int {
+	t.Helper()
+	it := devClient.GetWorkflowHistory(context.Background(), id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	n := 0
+	for it.HasNext() {
+		if _, err := it.Next(); err != nil {
+			t.Fatal(err)
+		}
+		n++
+	}
+	return n
+}
+
+// TestHistoryDoesNotGrow runs a FULL sync of a small and of a ten times
+// larger catalog: catalog rows never travel through Temporal, so both runs
+// have the same number of history events.
+func TestHistoryDoesNotGrow(t *testing.T) {
+	var lengths []int
+	for _, volumes := range []int{200, 2000} {
+		p := small()
+		p.Volumes, p.Days, p.BackupsPerDay = volumes, 5, volumes/50
+		w := newWorld(t, p, sim.DefaultSecondaryParams())
+		ctx := context.Background()
+		run, err := workflows.StartSync(ctx, devClient, w.input(snapshot.Full, true))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var res workflows.SyncResult
+		if err := run.Get(ctx, &res); err != nil {
+			t.Fatal(err)
+		}
+		n := historyLength(t, run.GetID(), run.GetRunID())
+		t.Logf("FULL of %d volumes (%d volume sets): %d history events", volumes, res.Applied.Sets, n)
+		lengths = append(lengths, n)
+		w.stop()
+	}
+	if lengths[0] != lengths[1] {
+		t.Errorf("history grew with the catalog: %v events", lengths)
 	}
 }

@@ -1,18 +1,17 @@
 package sim
 
 import (
-	"bufio"
 	"context"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strconv"
-	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/catsync/catsync/internal/catalog"
+	"github.com/catsync/catsync/internal/memstat"
 	"github.com/catsync/catsync/internal/store"
 	"github.com/catsync/catsync/internal/store/sqlstore"
 )
@@ -42,24 +41,6 @@ func benchScale(b *testing.B) float64 {
 		b.Fatalf("CATSYNC_BENCH_SCALE=%q: want a positive number", s)
 	}
 	return f
-}
-
-// peakRSS is the process's high-water resident set (VmHWM), in MiB. It
-// includes SQLite's page cache, which the Go heap statistics do not see.
-func peakRSS() float64 {
-	f, err := os.Open("/proc/self/status")
-	if err != nil {
-		return 0
-	}
-	defer f.Close()
-	sc := bufio.NewScanner(f)
-	for sc.Scan() {
-		if rest, ok := strings.CutPrefix(sc.Text(), "VmHWM:"); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			return kb / 1024
-		}
-	}
-	return 0
 }
 
 // heapSampler records the largest Go heap seen while a phase runs.
@@ -131,7 +112,7 @@ func BenchmarkReferenceCatalog(b *testing.B) {
 		b.ReportMetric(float64(rows), "rows")
 		b.ReportMetric(float64(rows)/build.Seconds(), "build_rows/s")
 		b.ReportMetric(buildHeap, "build_peak_heap_MiB")
-		b.ReportMetric(peakRSS(), "build_peak_rss_MiB")
+		b.ReportMetric(memstat.PeakRSS(), "build_peak_rss_MiB")
 
 		heap = sampleHeap()
 		start = time.Now()
@@ -159,7 +140,7 @@ func BenchmarkReferenceCatalog(b *testing.B) {
 		stream := time.Since(start)
 		b.ReportMetric(float64(streamed)/stream.Seconds(), "stream_rows/s")
 		b.ReportMetric(heap.mib(), "stream_peak_heap_MiB")
-		b.ReportMetric(peakRSS(), "peak_rss_MiB")
+		b.ReportMetric(memstat.PeakRSS(), "peak_rss_MiB")
 		if fi, err := os.Stat(filepath.Join(dir, "reference.db")); err == nil {
 			b.ReportMetric(float64(fi.Size())/(1<<20), "db_MiB")
 		}
