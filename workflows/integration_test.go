@@ -235,6 +235,16 @@ func TestSyncFullUpdateFull(t *testing.T) {
 	}
 	w.noDrift(opts)
 
+	// A finished run still answers the progress query.
+	resp, err := devClient.QueryWorkflow(ctx, workflows.SyncID("DS_PROD"), "", workflows.ProgressQuery)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var prog workflows.Progress
+	if err := resp.Get(&prog); err != nil || prog.Step != "done" || len(prog.Steps) != 6 {
+		t.Errorf("progress of the last run: %+v, %v", prog, err)
+	}
+
 	// The Web UI can find the runs by their search attributes, and the
 	// memo explains them.
 	query := fmt.Sprintf(`WorkflowId = '%s' AND CatsyncStore = 'DS_PROD' AND CatsyncOutcome = 'Completed' AND CatsyncType = 'FULL'`,
