@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -137,59 +138,33 @@ func BenchmarkSync(b *testing.B) {
 // catalogs upserted into the secondary, one autocommitted write each.
 func upsertEveryRow(ctx context.Context, from store.Reader, to store.Store) (int64, error) {
 	var n int64
-	one := func(fn func(store.Tx) error) error {
-		n++
-		return to.Update(ctx, fn)
-	}
-	// The scans below first collect one table, then write it: a callback
-	// must not write to the store it reads from.
-	var vols []catalog.Volume
-	var tvs []catalog.TapeVolume
-	var tfs []catalog.TapeFile
-	var tftov []catalog.TapeFileVolume
 	all := store.Filter{}
-	if err := from.ScanVolumes(ctx, all, func(v *catalog.Volume) error { vols = append(vols, *v); return nil }); err != nil {
-		return n, err
+	err := errors.Join(
+		copyRows(ctx, to, &n, func(fn func(*catalog.Volume) error) error { return from.ScanVolumes(ctx, all, fn) }, store.Tx.PutVolume),
+		copyRows(ctx, to, &n, func(fn func(*catalog.TapeVolume) error) error { return from.ScanTapeVolumes(ctx, all, fn) }, store.Tx.PutTapeVolume),
+		copyRows(ctx, to, &n, func(fn func(*catalog.TapeFile) error) error { return from.ScanTapeFiles(ctx, all, fn) }, store.Tx.PutTapeFile),
+		copyRows(ctx, to, &n, func(fn func(*catalog.TapeFileVolume) error) error { return from.ScanTapeFileVolumes(ctx, all, fn) }, store.Tx.PutTapeFileVolume),
+		copyRows(ctx, to, &n, func(fn func(*catalog.DiskFile) error) error { return from.ScanDiskFiles(ctx, all, fn) }, store.Tx.PutDiskFile),
+		copyRows(ctx, to, &n, func(fn func(*catalog.DiskFileVolume) error) error { return from.ScanDiskFileVolumes(ctx, all, fn) }, store.Tx.PutDiskFileVolume),
+	)
+	return n, err
+}
+
+// copyRows reads a table, then writes each row in its own transaction (a
+// scan's callback must not write to the store it reads from).
+func copyRows[T any](ctx context.Context, to store.Store, n *int64, scan func(func(*T) error) error,
+	put func(store.Tx, context.Context, *T) error) error {
+	var rows []T
+	if err := scan(func(r *T) error { rows = append(rows, *r); return nil }); err != nil {
+		return err
 	}
-	for i := range vols {
-		if err := one(func(tx store.Tx) error { return tx.PutVolume(ctx, &vols[i]) }); err != nil {
-			return n, err
+	for i := range rows {
+		if err := to.Update(ctx, func(tx store.Tx) error { return put(tx, ctx, &rows[i]) }); err != nil {
+			return err
 		}
+		*n++
 	}
-	if err := from.ScanTapeVolumes(ctx, all, func(v *catalog.TapeVolume) error { tvs = append(tvs, *v); return nil }); err != nil {
-		return n, err
-	}
-	for i := range tvs {
-		if err := one(func(tx store.Tx) error { return tx.PutTapeVolume(ctx, &tvs[i]) }); err != nil {
-			return n, err
-		}
-	}
-	if err := from.ScanTapeFiles(ctx, all, func(v *catalog.TapeFile) error { tfs = append(tfs, *v); return nil }); err != nil {
-		return n, err
-	}
-	for i := range tfs {
-		if err := one(func(tx store.Tx) error { return tx.PutTapeFile(ctx, &tfs[i]) }); err != nil {
-			return n, err
-		}
-	}
-	if err := from.ScanTapeFileVolumes(ctx, all, func(v *catalog.TapeFileVolume) error { tftov = append(tftov, *v); return nil }); err != nil {
-		return n, err
-	}
-	for i := range tftov {
-		if err := one(func(tx store.Tx) error { return tx.PutTapeFileVolume(ctx, &tftov[i]) }); err != nil {
-			return n, err
-		}
-	}
-	var dfs []catalog.DiskFile
-	if err := from.ScanDiskFiles(ctx, all, func(d *catalog.DiskFile) error { dfs = append(dfs, *d); return nil }); err != nil {
-		return n, err
-	}
-	for i := range dfs {
-		if err := one(func(tx store.Tx) error { return tx.PutDiskFile(ctx, &dfs[i]) }); err != nil {
-			return n, err
-		}
-	}
-	return n, nil
+	return nil
 }
 
 func copyFile(src, dst string) error {

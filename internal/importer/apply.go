@@ -70,9 +70,17 @@ func dftovKey(d *catalog.DiskFileVolume) string {
 	return fmt.Sprintf("%s %d %s", d.Name, d.TimeDumped.UnixMicro(), d.Volser)
 }
 
-// diff compares the records a set should have with those it has: it returns
-// what to write, what to delete, and counts under entity.
-func diff[T any, K comparable](entity string, have, want []T, key func(*T) K, c Counts) (puts, dels []T) {
+// Outcomes of comparing one record.
+const (
+	kindCreate    = "create"    // wanted, missing
+	kindUpdate    = "update"    // wanted, different
+	kindUnchanged = "unchanged" // wanted, equal
+	kindDelete    = "delete"    // present, not wanted
+)
+
+// compare matches the records a set has with those it should have, by key,
+// and calls fn once per record with what importing it means.
+func compare[T any, K comparable](have, want []T, key func(*T) K, fn func(kind string, k K, rec *T) error) error {
 	byKey := make(map[K]*T, len(have))
 	for i := range have {
 		byKey[key(&have[i])] = &have[i]
@@ -80,24 +88,41 @@ func diff[T any, K comparable](entity string, have, want []T, key func(*T) K, c 
 	for i := range want {
 		k := key(&want[i])
 		old, ok := byKey[k]
+		delete(byKey, k)
+		kind := kindUnchanged
 		switch {
 		case !ok:
-			c[entity+".create"]++
-			puts = append(puts, want[i])
+			kind = kindCreate
 		case !reflect.DeepEqual(*old, want[i]):
-			c[entity+".update"]++
-			puts = append(puts, want[i])
-		default:
-			c[entity+".unchanged"]++
+			kind = kindUpdate
 		}
-		delete(byKey, k)
+		if err := fn(kind, k, &want[i]); err != nil {
+			return err
+		}
 	}
 	for i := range have {
-		if _, extra := byKey[key(&have[i])]; extra {
-			c[entity+".delete"]++
-			dels = append(dels, have[i])
+		if k := key(&have[i]); byKey[k] != nil {
+			if err := fn(kindDelete, k, &have[i]); err != nil {
+				return err
+			}
 		}
 	}
+	return nil
+}
+
+// diff returns what to write and what to delete so that a set has the
+// records it should, counting them under entity.
+func diff[T any, K comparable](entity string, have, want []T, key func(*T) K, c Counts) (puts, dels []T) {
+	_ = compare(have, want, key, func(kind string, _ K, rec *T) error {
+		c[entity+"."+kind]++
+		switch kind {
+		case kindCreate, kindUpdate:
+			puts = append(puts, *rec)
+		case kindDelete:
+			dels = append(dels, *rec)
+		}
+		return nil
+	})
 	return puts, dels
 }
 
@@ -252,55 +277,35 @@ func Apply(ctx context.Context, st store.Store, want *snapshot.VolumeSet, catalo
 }
 
 func (ch *changes) write(ctx context.Context, tx store.Tx) error {
-	var errs []error
-	put := func(err error) { errs = append(errs, err) }
-	for i := range ch.volumes {
-		put(tx.PutVolume(ctx, &ch.volumes[i]))
-	}
-	for i := range ch.tapeVolumes {
-		put(tx.PutTapeVolume(ctx, &ch.tapeVolumes[i]))
-	}
-	for i := range ch.vtofc {
-		put(tx.PutVolumeFilecat(ctx, &ch.vtofc[i]))
-	}
-	for i := range ch.configs {
-		put(tx.PutFileConfig(ctx, &ch.configs[i]))
-	}
-	for i := range ch.tapeFiles {
-		put(tx.PutTapeFile(ctx, &ch.tapeFiles[i]))
-	}
-	for i := range ch.tftov {
-		put(tx.PutTapeFileVolume(ctx, &ch.tftov[i]))
-	}
-	for i := range ch.diskFiles {
-		put(tx.PutDiskFile(ctx, &ch.diskFiles[i]))
-	}
-	for i := range ch.dftov {
-		put(tx.PutDiskFileVolume(ctx, &ch.dftov[i]))
-	}
-	// Deletions; a tape file's deletion cascades to its TFTOV, DISKFILE and
-	// DFTOV, which may therefore be gone already.
-	gone := func(err error) {
-		if !errors.Is(err, store.ErrNotFound) {
-			errs = append(errs, err)
-		}
-	}
-	for i := range ch.dftovDel {
-		gone(tx.DeleteDiskFileVolume(ctx, &ch.dftovDel[i]))
-	}
-	for i := range ch.diskFileDel {
-		gone(tx.DeleteDiskFile(ctx, &ch.diskFileDel[i]))
-	}
-	for i := range ch.tftovDel {
-		gone(tx.DeleteTapeFileVolume(ctx, &ch.tftovDel[i]))
-	}
-	for i := range ch.tapeFileDel {
-		gone(tx.DeleteTapeFile(ctx, ch.tapeFileDel[i].Key()))
-	}
-	for i := range ch.vtofcDel {
-		gone(tx.DeleteVolumeFilecat(ctx, &ch.vtofcDel[i]))
+	errs := []error{
+		each(ctx, ch.volumes, tx.PutVolume, false),
+		each(ctx, ch.tapeVolumes, tx.PutTapeVolume, false),
+		each(ctx, ch.vtofc, tx.PutVolumeFilecat, false),
+		each(ctx, ch.configs, tx.PutFileConfig, false),
+		each(ctx, ch.tapeFiles, tx.PutTapeFile, false),
+		each(ctx, ch.tftov, tx.PutTapeFileVolume, false),
+		each(ctx, ch.diskFiles, tx.PutDiskFile, false),
+		each(ctx, ch.dftov, tx.PutDiskFileVolume, false),
+		// Deletions; a tape file's deletion cascades to its TFTOV, DISKFILE
+		// and DFTOV, which may therefore be gone already.
+		each(ctx, ch.dftovDel, tx.DeleteDiskFileVolume, true),
+		each(ctx, ch.diskFileDel, tx.DeleteDiskFile, true),
+		each(ctx, ch.tftovDel, tx.DeleteTapeFileVolume, true),
+		each(ctx, ch.tapeFileDel, func(ctx context.Context, tf *catalog.TapeFile) error { return tx.DeleteTapeFile(ctx, tf.Key()) }, true),
+		each(ctx, ch.vtofcDel, tx.DeleteVolumeFilecat, true),
 	}
 	return errors.Join(errs...)
+}
+
+// each applies fn to every record; with goneOK a record already deleted is
+// not an error.
+func each[T any](ctx context.Context, recs []T, fn func(context.Context, *T) error, goneOK bool) error {
+	for i := range recs {
+		if err := fn(ctx, &recs[i]); err != nil && !(goneOK && errors.Is(err, store.ErrNotFound)) {
+			return err
+		}
+	}
+	return nil
 }
 
 // DeleteMissing is the deletion step of a FULL import: every BackPak

@@ -169,34 +169,27 @@ func (t *Target) Transform(in *snapshot.VolumeSet) (*snapshot.VolumeSet, error) 
 
 // Validate checks every record of a set; the error names the record.
 func Validate(s *snapshot.VolumeSet) error {
-	var errs []error
-	for i := range s.Volumes {
-		errs = append(errs, s.Volumes[i].Validate())
-	}
-	for i := range s.TapeVolumes {
-		errs = append(errs, s.TapeVolumes[i].Validate())
-	}
-	for i := range s.VTOFC {
-		errs = append(errs, s.VTOFC[i].Validate())
-	}
-	for i := range s.Configs {
-		errs = append(errs, s.Configs[i].Validate())
-	}
-	for i := range s.TapeFiles {
-		errs = append(errs, s.TapeFiles[i].Validate())
-	}
-	for i := range s.TFTOV {
-		errs = append(errs, s.TFTOV[i].Validate())
-	}
-	for i := range s.DiskFiles {
-		errs = append(errs, s.DiskFiles[i].Validate())
-	}
-	for i := range s.DFTOV {
-		errs = append(errs, s.DFTOV[i].Validate())
-	}
-	for _, err := range errs {
+	for _, err := range []error{
+		validateAll(s.Volumes, (*catalog.Volume).Validate),
+		validateAll(s.TapeVolumes, (*catalog.TapeVolume).Validate),
+		validateAll(s.VTOFC, (*catalog.VolumeFilecat).Validate),
+		validateAll(s.Configs, (*catalog.FileConfig).Validate),
+		validateAll(s.TapeFiles, (*catalog.TapeFile).Validate),
+		validateAll(s.TFTOV, (*catalog.TapeFileVolume).Validate),
+		validateAll(s.DiskFiles, (*catalog.DiskFile).Validate),
+		validateAll(s.DFTOV, (*catalog.DiskFileVolume).Validate),
+	} {
 		if err != nil {
 			return fmt.Errorf("volume set %s: %w", s.ID, err)
+		}
+	}
+	return nil
+}
+
+func validateAll[T any](recs []T, valid func(*T) error) error {
+	for i := range recs {
+		if err := valid(&recs[i]); err != nil {
+			return err
 		}
 	}
 	return nil

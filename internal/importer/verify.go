@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"reflect"
 
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/export"
@@ -33,35 +32,13 @@ func (d Drift) String() string {
 }
 
 func drift[T any, K comparable](set, entity string, want, have []T, key func(*T) K, fn func(Drift) error) error {
-	byKey := make(map[K]*T, len(have))
-	for i := range have {
-		byKey[key(&have[i])] = &have[i]
-	}
-	for i := range want {
-		k := key(&want[i])
-		old, ok := byKey[k]
-		delete(byKey, k)
-		kind := ""
-		switch {
-		case !ok:
-			kind = "missing"
-		case !reflect.DeepEqual(*old, want[i]):
-			kind = "different"
-		default:
-			continue
+	kinds := map[string]string{kindCreate: "missing", kindUpdate: "different", kindDelete: "extra"}
+	return compare(have, want, key, func(kind string, k K, _ *T) error {
+		if kind == kindUnchanged {
+			return nil
 		}
-		if err := fn(Drift{Set: set, Entity: entity, Key: fmt.Sprint(k), Kind: kind}); err != nil {
-			return err
-		}
-	}
-	for i := range have {
-		if _, extra := byKey[key(&have[i])]; extra {
-			if err := fn(Drift{Set: set, Entity: entity, Key: fmt.Sprint(key(&have[i])), Kind: "extra"}); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+		return fn(Drift{Set: set, Entity: entity, Key: fmt.Sprint(k), Kind: kinds[kind]})
+	})
 }
 
 // Compare reports every record where have differs from want.
