@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -151,6 +152,15 @@ func TestFullUpdateFull(t *testing.T) {
 		t.Fatal("the primary advanced three days and verify found no difference")
 	}
 	upd := p.syncOnce(t, "s2", snapshot.Update, opts)
+	// The outbox keeps the last export only; staging keeps the chain that
+	// rebuilds the store: the last FULL and the UPDATEs after it.
+	outbox, _ := os.ReadDir(filepath.Join(p.prim.Site.Staging.Root, "DS_PROD"))
+	if len(outbox) != 1 || outbox[0].Name() != "s2" {
+		t.Errorf("outbox holds %v, want only s2", outbox)
+	}
+	if chain, err := p.sec.Site.Staging.Chain("DS_PROD"); err != nil || strings.Join(chain, ",") != "s1b,s2" {
+		t.Errorf("staging chain %v (%v), want s1b,s2", chain, err)
+	}
 	if upd.Sets == 0 || upd.Sets >= full.Sets+again.Sets {
 		t.Errorf("UPDATE applied %d sets (FULL had %d)", upd.Sets, full.Sets)
 	}

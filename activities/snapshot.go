@@ -61,6 +61,11 @@ func (a *Activities) snapshot(ctx context.Context, in SnapshotInput) (snapshot.R
 			return snapshot.Ref{}, err
 		}
 	}
+	// Earlier snapshots were transferred (or abandoned) before this sync
+	// could start: one sync per store at a time.
+	if err := a.Site.Staging.Keep(in.Store, in.ID); err != nil {
+		return snapshot.Ref{}, err
+	}
 	items, to, err := export.Plan(ctx, st, in.Store, in.Type, in.After, cur.ToSeq)
 	if err != nil {
 		return snapshot.Ref{}, err

@@ -64,13 +64,22 @@ func (a Area) Record(store string, m Manifest) error {
 	}); err != nil {
 		return err
 	}
+	return a.Keep(store, chain...)
+}
+
+// Keep removes every snapshot of store but those named. A primary's outbox
+// keeps only the snapshot being exported: the staging area holds the rest.
+func (a Area) Keep(store string, ids ...string) error {
 	entries, err := os.ReadDir(a.storeDir(store))
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
 	if err != nil {
 		return err
 	}
 	for _, e := range entries {
 		id, err := url.PathUnescape(e.Name())
-		if e.IsDir() && err == nil && !slices.Contains(chain, id) {
+		if e.IsDir() && err == nil && !slices.Contains(ids, id) {
 			if err := os.RemoveAll(filepath.Join(a.storeDir(store), e.Name())); err != nil {
 				return err
 			}
