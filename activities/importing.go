@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strconv"
 
+	"github.com/catsync/catsync/internal/audit"
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/importer"
 	"github.com/catsync/catsync/internal/snapshot"
@@ -238,4 +239,11 @@ func (a *Activities) Finish(ctx context.Context, in FinishInput) (Watermark, err
 		}
 	}
 	return w, nil
+}
+
+// Record appends a run to the secondary's audit trail (once per run, even
+// when retried).
+func (a *Activities) Record(ctx context.Context, e audit.Entry) error {
+	_, err := audit.Append(ctx, a.Site.Catalog, e)
+	return err
 }

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/catsync/catsync/activities"
+	"github.com/catsync/catsync/internal/audit"
 	"github.com/catsync/catsync/internal/importer"
 	"github.com/catsync/catsync/internal/snapshot"
 )
@@ -122,8 +123,8 @@ const maxRetransfers = 2
 
 // CatalogSync replicates one data store's catalogs from the primary site to
 // the secondary: read the applied watermark, snapshot on the primary,
-// transfer to the secondary's staging area, plan, apply, and record the
-// new watermark. Key-manager parity and the restore test join as steps
+// transfer to the secondary's staging area, plan, apply, record the new
+// watermark and append the run to the audit trail. Key-manager parity and the restore test join as steps
 // between apply and finish.
 func CatalogSync(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	res := &SyncResult{Store: in.Store, Type: in.Type, Outcome: OutcomeRunning, Started: workflow.Now(ctx)}
@@ -154,11 +155,17 @@ func CatalogSync(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 		res.Steps[len(res.Steps)-1].Finished = workflow.Now(ctx)
 		return err
 	}
+	record := func(errText string) error {
+		return workflow.ExecuteActivity(shortStep(ctx, in.Secondary), a.Record, res.auditEntry(ctx, in, errText)).Get(ctx, nil)
+	}
 	fail := func(err error) (*SyncResult, error) {
 		res.Outcome, res.Finished = OutcomeFailed, workflow.Now(ctx)
 		progress.Step = "failed"
 		_ = workflow.UpsertTypedSearchAttributes(ctx, OutcomeKey.ValueSet(OutcomeFailed))
 		_ = workflow.UpsertMemo(ctx, map[string]any{"summary": fmt.Sprintf("Failed %s of %s at %s: %v", in.Type, in.Store, res.lastStep(), err)})
+		// The failure is recorded too, when the secondary can be reached;
+		// the run's own error is what it returns either way.
+		_ = record(fmt.Sprintf("at %s: %v", res.lastStep(), err))
 		return nil, err
 	}
 
@@ -227,6 +234,9 @@ func CatalogSync(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 		res.Outcome = OutcomeCompletedWithFailures
 	}
 	res.Finished = workflow.Now(ctx)
+	if err := step("record", func() error { return record("") }); err != nil {
+		return fail(err)
+	}
 	progress.Step = "done"
 	if err := workflow.UpsertTypedSearchAttributes(ctx, OutcomeKey.ValueSet(res.Outcome),
 		ChangesKey.ValueSet(res.Applied.Counts.Changed())); err != nil {
@@ -236,6 +246,21 @@ func CatalogSync(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 		return nil, err
 	}
 	return res, nil
+}
+
+// auditEntry is what the audit trail keeps of a run.
+func (r *SyncResult) auditEntry(ctx workflow.Context, in SyncInput, errText string) audit.Entry {
+	info := workflow.GetInfo(ctx)
+	e := audit.Entry{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID, Store: in.Store,
+		Type: string(in.Type), Outcome: r.Outcome, Snapshot: r.Snapshot.Digest, FromSeq: r.Snapshot.FromSeq,
+		ToSeq: r.Snapshot.ToSeq, Counts: r.Applied.Counts, Error: errText, Started: r.Started, Finished: r.Finished}
+	if info.ParentWorkflowExecution != nil {
+		e.Trigger = "workflow " + info.ParentWorkflowExecution.ID
+	}
+	for _, f := range r.Applied.Failed {
+		e.Failed = append(e.Failed, f.Set)
+	}
+	return e
 }
 
 func (r *SyncResult) lastStep() string {

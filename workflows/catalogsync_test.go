@@ -48,11 +48,12 @@ func happy(env *testsuite.TestWorkflowEnvironment, order *[]string, wm activitie
 		"apply": func() {
 			env.OnActivity(a.Apply, mock.Anything, mock.Anything).Return(activities.ImportResult{Sets: 3, Counts: importer.Counts{"tapefile.create": 7}}, nil).Run(rec("apply"))
 		},
+		"record": func() { env.OnActivity(a.Record, mock.Anything, mock.Anything).Return(nil).Run(rec("record")) },
 		"finish": func() {
 			env.OnActivity(a.Finish, mock.Anything, activities.FinishInput{Ref: ref}).Return(activities.Watermark{Seq: 42}, nil).Run(rec("finish"))
 		},
 	}
-	for _, name := range []string{"watermark", "snapshot", "transfer", "plan", "apply", "finish"} {
+	for _, name := range []string{"watermark", "snapshot", "transfer", "plan", "apply", "finish", "record"} {
 		if !slices.Contains(except, name) {
 			mocks[name]()
 		}
@@ -74,11 +75,11 @@ func TestStepsInOrder(t *testing.T) {
 	if err := env.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	want := "watermark snapshot transfer plan apply finish"
+	want := "watermark snapshot transfer plan apply finish record"
 	if got := strings.Join(order, " "); got != want {
 		t.Errorf("steps ran as %q, want %q", got, want)
 	}
-	if res.Outcome != OutcomeCompleted || res.Watermark.Seq != 42 || len(res.Steps) != 6 {
+	if res.Outcome != OutcomeCompleted || res.Watermark.Seq != 42 || len(res.Steps) != 7 {
 		t.Errorf("result %+v", res)
 	}
 }

@@ -22,6 +22,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/catsync/catsync/activities"
+	"github.com/catsync/catsync/internal/audit"
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/config"
 	"github.com/catsync/catsync/internal/importer"
@@ -235,13 +236,23 @@ func TestSyncFullUpdateFull(t *testing.T) {
 	}
 	w.noDrift(opts)
 
+	// Every run is in the secondary's audit trail, and the chain holds.
+	var outcomes []string
+	n, err := audit.Verify(ctx, w.sec, func(_ store.AuditRecord, e audit.Entry) error {
+		outcomes = append(outcomes, e.Type+" "+e.Outcome)
+		return nil
+	})
+	if err != nil || n != 4 || strings.Join(outcomes, ", ") != "FULL Completed, UPDATE Completed, UPDATE Completed, FULL Completed" {
+		t.Errorf("audit trail: %d records %v, %v", n, outcomes, err)
+	}
+
 	// A finished run still answers the progress query.
 	resp, err := devClient.QueryWorkflow(ctx, workflows.SyncID("DS_PROD"), "", workflows.ProgressQuery)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var prog workflows.Progress
-	if err := resp.Get(&prog); err != nil || prog.Step != "done" || len(prog.Steps) != 6 {
+	if err := resp.Get(&prog); err != nil || prog.Step != "done" || len(prog.Steps) != 7 {
 		t.Errorf("progress of the last run: %+v, %v", prog, err)
 	}
 
@@ -509,6 +520,14 @@ func TestCorruptSegmentFailsTheRun(t *testing.T) {
 	}
 	if after, _ := store.Digest(ctx, w.sec); after != digest {
 		t.Error("a corrupt snapshot changed the secondary")
+	}
+	var failures []audit.Entry
+	if _, err := audit.Verify(ctx, w.sec, func(_ store.AuditRecord, e audit.Entry) error {
+		failures = append(failures, e)
+		return nil
+	}); err != nil || len(failures) != 1 || failures[0].Outcome != workflows.OutcomeFailed ||
+		!strings.Contains(failures[0].Error, snapshot.SegmentName(1)) {
+		t.Errorf("audit of the failed run: %+v, %v", failures, err)
 	}
 }
 

@@ -41,6 +41,16 @@ type Filter struct {
 	ExpiresBefore time.Time
 }
 
+// AuditRecord is one entry of the append-only, hash-chained audit trail:
+// Hash covers Seq, Prev (the previous record's hash) and Entry.
+type AuditRecord struct {
+	Seq   int64
+	RunID string // one record per workflow run
+	Entry string // JSON
+	Prev  string
+	Hash  string
+}
+
 // Change marks one BackPak volume whose volume set changed.
 type Change struct {
 	StoreID string
@@ -78,6 +88,10 @@ type Reader interface {
 	// Meta returns a site metadata value (watermarks, simulator state), or
 	// ErrNotFound.
 	Meta(ctx context.Context, key string) (string, error)
+	// ScanAudit streams the audit trail in sequence order.
+	ScanAudit(ctx context.Context, fn func(*AuditRecord) error) error
+	// LastAudit returns the newest audit record, or ErrNotFound.
+	LastAudit(ctx context.Context) (AuditRecord, error)
 }
 
 // Writer is the write side. Put creates or replaces a record (validated
@@ -85,6 +99,9 @@ type Reader interface {
 type Writer interface {
 	PutSite(ctx context.Context, s *catalog.Site) error
 	PutMeta(ctx context.Context, key, value string) error
+	// AppendAudit adds a record to the audit trail; there is no update or
+	// delete. It reports false when the run already has its record.
+	AppendAudit(ctx context.Context, r *AuditRecord) (bool, error)
 	PutDataStore(ctx context.Context, d *catalog.DataStore) error
 	PutVolumeGroup(ctx context.Context, g *catalog.VolumeGroup) error
 	PutVolume(ctx context.Context, v *catalog.Volume) error

@@ -98,4 +98,9 @@ var migrations = []migration{
 	{3, "site metadata", []string{
 		`CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)`,
 	}},
+	{4, "audit trail", []string{
+		`CREATE TABLE audit (
+			seq BIGINT PRIMARY KEY, run_id TEXT NOT NULL UNIQUE, entry TEXT NOT NULL,
+			prev TEXT NOT NULL, hash TEXT NOT NULL)`,
+	}},
 }

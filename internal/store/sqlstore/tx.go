@@ -125,6 +125,16 @@ func (t *tx) PutMeta(ctx context.Context, key, value string) error {
 	}
 	return nil
 }
+func (t *tx) AppendAudit(ctx context.Context, r *store.AuditRecord) (bool, error) {
+	res, err := t.exec(ctx, `INSERT INTO audit (seq, run_id, entry, prev, hash) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (run_id) DO NOTHING`, r.Seq, r.RunID, r.Entry, r.Prev, r.Hash)
+	if err != nil {
+		return false, fmt.Errorf("append audit record %d: %w", r.Seq, err)
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
+}
+
 func (t *tx) PutDataStore(ctx context.Context, d *catalog.DataStore) error {
 	return put(ctx, t, dataStoreTable, d)
 }

@@ -39,6 +39,7 @@ func Run(t *testing.T, newDB Opener) {
 	t.Run("Tombstones", func(t *testing.T) { testTombstones(t, open(t)) })
 	t.Run("SequencesPerStore", func(t *testing.T) { testSequencesPerStore(t, open(t)) })
 	t.Run("ConcurrentWriters", func(t *testing.T) { testConcurrentWriters(t, open(t)) })
+	t.Run("AuditAppendOnly", func(t *testing.T) { testAudit(t, open(t)) })
 }
 
 // Load writes the whole fixture in one transaction.
@@ -486,5 +487,37 @@ func testConcurrentWriters(t *testing.T, s store.Store) {
 	got, last := changed(t, s, "DS_PROD", 0)
 	if len(got) != 43 || last != 43 {
 		t.Errorf("%d marks up to sequence %d, want 43 and 43", len(got), last)
+	}
+}
+
+func testAudit(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	if _, err := s.LastAudit(ctx); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("empty trail: %v", err)
+	}
+	add := func(r store.AuditRecord) bool {
+		var added bool
+		if err := s.Update(ctx, func(tx store.Tx) error {
+			var err error
+			added, err = tx.AppendAudit(ctx, &r)
+			return err
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return added
+	}
+	if !add(store.AuditRecord{Seq: 1, RunID: "r1", Entry: "{}", Hash: "h1"}) || !add(store.AuditRecord{Seq: 2, RunID: "r2", Entry: "{}", Prev: "h1", Hash: "h2"}) {
+		t.Fatal("records not appended")
+	}
+	if add(store.AuditRecord{Seq: 3, RunID: "r2", Entry: "{}", Prev: "h2", Hash: "h3"}) {
+		t.Error("a second record for run r2 was appended")
+	}
+	last, err := s.LastAudit(ctx)
+	if err != nil || last.Seq != 2 || last.Hash != "h2" {
+		t.Errorf("last record %+v, %v", last, err)
+	}
+	var seqs []int64
+	if err := s.ScanAudit(ctx, func(r *store.AuditRecord) error { seqs = append(seqs, r.Seq); return nil }); err != nil || len(seqs) != 2 || seqs[0] != 1 {
+		t.Errorf("trail %v, %v", seqs, err)
 	}
 }
