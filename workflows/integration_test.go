@@ -20,6 +20,7 @@ import (
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/catsync/catsync/activities"
 	"github.com/catsync/catsync/internal/audit"
@@ -244,6 +245,14 @@ func TestSyncFullUpdateFull(t *testing.T) {
 	})
 	if err != nil || n != 4 || strings.Join(outcomes, ", ") != "FULL Completed, UPDATE Completed, UPDATE Completed, FULL Completed" {
 		t.Errorf("audit trail: %d records %v, %v", n, outcomes, err)
+	}
+
+	// The workflow code replays its own history: it is deterministic.
+	replayer := worker.NewWorkflowReplayer()
+	replayer.RegisterWorkflow(workflows.CatalogSync)
+	if err := replayer.ReplayWorkflowExecution(ctx, devClient.WorkflowService(), nil, "default",
+		workflow.Execution{ID: workflows.SyncID("DS_PROD"), RunID: full2.Snapshot.ID}); err != nil {
+		t.Errorf("replay of the last FULL run: %v", err)
 	}
 
 	// A finished run still answers the progress query.
