@@ -124,11 +124,15 @@ func (t *Target) Transform(in *snapshot.VolumeSet) (*snapshot.VolumeSet, error) 
 		return nil, err
 	}
 	for _, v := range in.Volumes {
+		// A snapshot mixing stores or groups in one set is malformed:
+		// retrying cannot mend it.
 		if v.StoreID != t.Opts.StoreID {
-			return nil, fmt.Errorf("volume set %s: volume %s belongs to data store %s, not %s", in.ID, v.Key(), v.StoreID, t.Opts.StoreID)
+			return nil, fmt.Errorf("volume set %s: %w", in.ID, &catalog.FieldError{Record: "VOLUME", Key: v.Key().String(),
+				Field: "STOREID", Value: v.StoreID, Reason: "the snapshot is of data store " + t.Opts.StoreID})
 		}
 		if v.Group != in.Volumes[0].Group {
-			return nil, fmt.Errorf("volume set %s: volume %s is in group %s, the set's first volume in %s", in.ID, v.Key(), v.Group, in.Volumes[0].Group)
+			return nil, fmt.Errorf("volume set %s: %w", in.ID, &catalog.FieldError{Record: "VOLUME", Key: v.Key().String(),
+				Field: "VOLUMEGROUP", Value: v.Group, Reason: "the set's first volume is in " + in.Volumes[0].Group})
 		}
 		v.Group, v.Access = g.Name, catalog.AccessSecondary
 		out.Volumes = append(out.Volumes, v)
