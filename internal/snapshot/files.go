@@ -68,16 +68,19 @@ type Writer struct {
 	m              Manifest
 	setsPerSegment int
 	pending        [][]byte // encoded sets of the segment being filled
+	pendingCounts  Counts   // and what they hold, counted once written
 }
 
 // NewWriter starts a snapshot in dir (created if needed) for manifest m,
 // whose Segments and Counts it fills.
 func NewWriter(dir string, m Manifest, setsPerSegment int) *Writer {
 	m.Schema = SchemaVersion
-	if m.Counts == nil {
-		m.Counts = Counts{}
+	counts := Counts{}
+	for k, v := range m.Counts {
+		counts[k] = v
 	}
-	return &Writer{dir: dir, m: m, setsPerSegment: max(setsPerSegment, 1)}
+	m.Counts = counts
+	return &Writer{dir: dir, m: m, setsPerSegment: max(setsPerSegment, 1), pendingCounts: Counts{}}
 }
 
 // Resume continues a snapshot after its first n segments were written: they
@@ -108,7 +111,7 @@ func (w *Writer) Add(s *VolumeSet) (bool, error) {
 		return false, fmt.Errorf("volume set %s encodes to %d bytes, over the %d limit", s.ID, len(b), MaxSetBytes)
 	}
 	w.pending = append(w.pending, b)
-	w.m.Counts.Add(s)
+	w.pendingCounts.Add(s)
 	if len(w.pending) < w.setsPerSegment {
 		return false, nil
 	}
@@ -146,6 +149,10 @@ func (w *Writer) flush() error {
 	seg.SHA256 = hex.EncodeToString(h.Sum(nil))
 	w.m.Segments = append(w.m.Segments, seg)
 	w.pending = w.pending[:0]
+	for k, v := range w.pendingCounts {
+		w.m.Counts[k] += v
+	}
+	w.pendingCounts = Counts{}
 	return nil
 }
 
@@ -188,11 +195,23 @@ func (w *Writer) Close() (Manifest, string, error) {
 // ReadManifest reads dir's manifest and checks its digest (unless want is
 // empty) and schema version.
 func ReadManifest(dir, want string) (Manifest, string, error) {
-	var m Manifest
+	m, _, got, err := readManifest(dir, want)
+	return m, got, err
+}
+
+// readManifest also returns the bytes it checked, so that a copy writes
+// exactly those.
+func readManifest(dir, want string) (Manifest, []byte, string, error) {
 	b, err := os.ReadFile(filepath.Join(dir, ManifestFile))
 	if err != nil {
-		return m, "", fmt.Errorf("read manifest: %w", err)
+		return Manifest{}, nil, "", fmt.Errorf("read manifest: %w", err)
 	}
+	m, got, err := parseManifest(b, want)
+	return m, b, got, err
+}
+
+func parseManifest(b []byte, want string) (Manifest, string, error) {
+	var m Manifest
 	got := sum(b)
 	if want != "" && got != want {
 		return m, got, &CorruptError{File: ManifestFile, Reason: fmt.Sprintf("digest %s, want %s", got[:12], short(want))}
@@ -254,9 +273,9 @@ func VerifySegment(dir string, s Segment) error {
 func Decode(r io.Reader, name string, from int, fn func(i int, s *VolumeSet) error) error {
 	br := bufio.NewReaderSize(r, 1<<16)
 	var off int64
-	header, err := readLine(br, 64)
-	if err != nil || string(header) != fmt.Sprintf("%s %d", segmentMagic, SchemaVersion) {
-		return &CorruptError{File: name, Reason: fmt.Sprintf("not a version %d segment", SchemaVersion)}
+	header, err := readHeader(br, name)
+	if err != nil {
+		return err
 	}
 	off += int64(len(header)) + 1
 	for i := 0; ; i++ {
@@ -278,6 +297,9 @@ func Decode(r io.Reader, name string, from int, fn func(i int, s *VolumeSet) err
 		if err := dec.Decode(&s); err != nil {
 			return &CorruptError{File: name, Offset: start, Reason: "volume set: " + err.Error()}
 		}
+		if _, err := dec.Token(); err != io.EOF {
+			return &CorruptError{File: name, Offset: start, Reason: "volume set: data after the record"}
+		}
 		if s.ID == "" {
 			return &CorruptError{File: name, Offset: start, Reason: "volume set without id"}
 		}
@@ -285,6 +307,14 @@ func Decode(r io.Reader, name string, from int, fn func(i int, s *VolumeSet) err
 			return err
 		}
 	}
+}
+
+func readHeader(br *bufio.Reader, name string) ([]byte, error) {
+	header, err := readLine(br, 64)
+	if err != nil || string(header) != fmt.Sprintf("%s %d", segmentMagic, SchemaVersion) {
+		return nil, &CorruptError{File: name, Reason: fmt.Sprintf("not a version %d segment", SchemaVersion)}
+	}
+	return header, nil
 }
 
 var errLineTooLong = errors.New("record longer than the limit")
@@ -324,9 +354,9 @@ func ReadVolumeKeys(dir string, s Segment, fn func(catalog.VolumeKey)) error {
 	}
 	defer f.Close()
 	br := bufio.NewReaderSize(f, 1<<16)
-	header, err := readLine(br, 64)
+	header, err := readHeader(br, s.Name)
 	if err != nil {
-		return &CorruptError{File: s.Name, Reason: "no header"}
+		return err
 	}
 	off := int64(len(header)) + 1
 	for {

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 )
 
 // Area is a staging area (or a primary's outbox): one folder per data store,
@@ -23,10 +24,20 @@ const chainFile = "chain.json"
 
 // Dir is the folder of a snapshot.
 func (a Area) Dir(store, id string) string {
-	return filepath.Join(a.Root, url.PathEscape(store), url.PathEscape(id))
+	return filepath.Join(a.storeDir(store), escape(id))
 }
 
-func (a Area) storeDir(store string) string { return filepath.Join(a.Root, url.PathEscape(store)) }
+func (a Area) storeDir(store string) string { return filepath.Join(a.Root, escape(store)) }
+
+// escape makes an id one path element: PathEscape keeps "." and "..",
+// which would name the folder itself or its parent.
+func escape(id string) string {
+	e := url.PathEscape(id)
+	if strings.Trim(e, ".") == "" {
+		e = strings.ReplaceAll(e, ".", "%2E") + "%00"
+	}
+	return e
+}
 
 // Chain returns the snapshots that rebuild store, oldest first.
 func (a Area) Chain(store string) ([]string, error) {
@@ -94,7 +105,7 @@ func (a Area) Keep(store string, ids ...string) error {
 // last, so its presence means the copy is whole. It returns the manifest.
 func Transfer(src, dst Area, ref Ref) (Manifest, error) {
 	from, to := src.Dir(ref.Store, ref.ID), dst.Dir(ref.Store, ref.ID)
-	m, _, err := ReadManifest(from, ref.Digest)
+	m, checked, _, err := readManifest(from, ref.Digest)
 	if err != nil {
 		return m, fmt.Errorf("source %s: %w", ref.ID, err)
 	}
@@ -106,13 +117,10 @@ func Transfer(src, dst Area, ref Ref) (Manifest, error) {
 			return m, err
 		}
 	}
+	// The bytes checked above, not the source file again: it may have
+	// been rewritten meanwhile.
 	err = writeAtomic(filepath.Join(to, ManifestFile), func(w io.Writer) error {
-		f, err := os.Open(filepath.Join(from, ManifestFile))
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		_, err = io.Copy(w, f)
+		_, err := w.Write(checked)
 		return err
 	})
 	if err != nil {
