@@ -34,8 +34,6 @@ type Config struct {
 	Serve []string `envconfig:"CATSYNC_SERVE" default:"primary,secondary"`
 	// Whether this process also runs workflows (queue "catsync").
 	Workflows bool `envconfig:"CATSYNC_WORKFLOWS" default:"true"`
-	// Prometheus-style metrics and health address; empty: none.
-	MetricsAddr string `envconfig:"CATSYNC_METRICS_ADDR"`
 }
 
 // Roles a process can serve.

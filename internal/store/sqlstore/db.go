@@ -134,9 +134,6 @@ func (d *DB) Close() error {
 // against plain SQL.
 func (d *DB) SQL() *sql.DB { return d.db }
 
-// Postgres reports whether the catalog lives in PostgreSQL.
-func (d *DB) Postgres() bool { return d.dialect == postgres }
-
 func (d *DB) migrate(ctx context.Context) error {
 	if _, err := d.db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version INTEGER PRIMARY KEY, name TEXT NOT NULL)`); err != nil {
