@@ -15,6 +15,7 @@ import (
 
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/importer"
+	"github.com/catsync/catsync/internal/safety"
 	"github.com/catsync/catsync/internal/snapshot"
 	"github.com/catsync/catsync/internal/store"
 )
@@ -25,6 +26,7 @@ const (
 	ErrValidation = "ValidationError"
 	ErrConfig     = "ConfigError"
 	ErrCorrupt    = "CorruptSnapshot"
+	ErrConflict   = "SafetyConflict" // a strict import stopped by a conflict
 )
 
 // Site is one site as its worker reaches it.
@@ -64,6 +66,7 @@ func classify(err error) error {
 	var fe *catalog.FieldError
 	var ce *importer.ConfigError
 	var corrupt *snapshot.CorruptError
+	var conflict *safety.ConflictError
 	switch {
 	case err == nil:
 		return nil
@@ -71,6 +74,8 @@ func classify(err error) error {
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrValidation, err)
 	case errors.As(err, &ce):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrConfig, err)
+	case errors.As(err, &conflict):
+		return temporal.NewNonRetryableApplicationError(err.Error(), ErrConflict, err)
 	case errors.As(err, &corrupt):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrCorrupt, err, corrupt.File)
 	}

@@ -2,12 +2,14 @@ package activities
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 
 	"github.com/catsync/catsync/internal/audit"
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/importer"
+	"github.com/catsync/catsync/internal/safety"
 	"github.com/catsync/catsync/internal/snapshot"
 	"github.com/catsync/catsync/internal/store"
 )
@@ -28,6 +30,12 @@ func (a *Activities) Transfer(ctx context.Context, ref snapshot.Ref) error {
 type ImportInput struct {
 	Ref     snapshot.Ref     `json:"ref"`
 	Options importer.Options `json:"options"`
+	// Groups are the primary's volume groups of the store: the secondary
+	// groups receiving them own their pools for the label checks.
+	Groups []string `json:"groups"`
+	// Strict stops the apply at the first conflict instead of skipping
+	// the set.
+	Strict bool `json:"strict,omitempty"`
 }
 
 // SetFailure is a volume set that could not be imported.
@@ -41,6 +49,8 @@ type ImportResult struct {
 	Sets   int64           `json:"sets"`
 	Counts importer.Counts `json:"counts"`
 	Failed []SetFailure    `json:"failed,omitempty"`
+	// Conflicts lists the sets left out because they break a safety rule.
+	Conflicts safety.Report `json:"conflicts"`
 }
 
 // staged opens the staged snapshot, checking the manifest digest and every
@@ -76,7 +86,7 @@ func (a *Activities) plan(ctx context.Context, in ImportInput) (ImportResult, er
 	if err != nil {
 		return res, err
 	}
-	t, err := importer.LoadTarget(ctx, a.Site.Catalog, in.Options)
+	t, chk, err := a.target(ctx, in)
 	if err != nil {
 		return res, err
 	}
@@ -87,11 +97,16 @@ func (a *Activities) plan(ctx context.Context, in ImportInput) (ImportResult, er
 			if err != nil {
 				return err
 			}
+			res.Sets++
+			conflicts, err := chk.Check(ctx, a.Site.Catalog, set, want)
+			if err != nil || len(conflicts) > 0 {
+				res.Conflicts.Add(conflicts)
+				return err
+			}
 			_, c, err := importer.Diff(ctx, a.Site.Catalog, want, in.Options.CatalogFiles, planned)
 			if err != nil {
 				return err
 			}
-			res.Sets++
 			res.Counts.Merge(c)
 			return nil
 		})
@@ -137,7 +152,7 @@ func (a *Activities) apply(ctx context.Context, in ImportInput) (ImportResult, e
 	if err != nil {
 		return cur.Result, err
 	}
-	t, err := importer.LoadTarget(ctx, a.Site.Catalog, in.Options)
+	t, chk, err := a.target(ctx, in)
 	if err != nil {
 		return cur.Result, err
 	}
@@ -147,13 +162,33 @@ func (a *Activities) apply(ctx context.Context, in ImportInput) (ImportResult, e
 			if err != nil {
 				return err // invalid input: nothing of the run should apply it
 			}
-			c, err := importer.Apply(ctx, a.Site.Catalog, want, in.Options.CatalogFiles)
-			if err != nil {
+			// The set is checked again in the transaction that writes it:
+			// a local backup may have taken a label since the plan.
+			var conflicts []safety.Conflict
+			var c importer.Counts
+			err = a.Site.Catalog.Update(ctx, func(tx store.Tx) error {
+				var err error
+				if conflicts, err = chk.Check(ctx, tx, set, want); err != nil {
+					return err
+				}
+				if len(conflicts) > 0 {
+					return errSkipSet
+				}
+				c, err = importer.Apply(ctx, tx, want, in.Options.CatalogFiles)
+				return err
+			})
+			switch {
+			case errors.Is(err, errSkipSet) && in.Strict:
+				cur.Result.Conflicts.Add(conflicts)
+				return &safety.ConflictError{Set: set.ID, Conflicts: conflicts}
+			case errors.Is(err, errSkipSet):
+				cur.Result.Conflicts.Add(conflicts)
+			case err != nil:
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
-				cur.Result.Failed = append(cur.Result.Failed, SetFailure{Set: set.ID, Error: err.Error()})
-			} else {
+				cur.Result.Failed = append(cur.Result.Failed, SetFailure{Set: set.ID, Error: fmt.Sprintf("volume set %s: %v", set.ID, err)})
+			default:
 				cur.Result.Counts.Merge(c)
 			}
 			cur.Result.Sets++
@@ -175,6 +210,19 @@ func (a *Activities) apply(ctx context.Context, in ImportInput) (ImportResult, e
 		heartbeat(ctx, cur)
 	}
 	return cur.Result, nil
+}
+
+// errSkipSet rolls back the transaction of a set in conflict.
+var errSkipSet = errors.New("volume set in conflict")
+
+// target loads the secondary's set-up of an import and its safety checker.
+func (a *Activities) target(ctx context.Context, in ImportInput) (*importer.Target, *safety.Checker, error) {
+	t, err := importer.LoadTarget(ctx, a.Site.Catalog, in.Options)
+	if err != nil {
+		return nil, nil, err
+	}
+	chk, err := safety.NewChecker(ctx, a.Site.Catalog, in.Options.StoreID, in.Options.CatalogFiles, t.Groups(in.Groups))
+	return t, chk, err
 }
 
 // missing finds (and with remove, deletes) the secondary's BackPak volumes

@@ -32,13 +32,15 @@ func parseYesNo(flag, v string) (bool, error) {
 
 func (c *cli) syncCmd() *cobra.Command {
 	var storeID, typ, files, nodeMap string
-	var wait bool
+	var wait, strict bool
 	cmd := &cobra.Command{
-		Use:   "sync --store ID --type update|full --catalogfiles yes|no [--wait]",
+		Use:   "sync --store ID --type update|full --catalogfiles yes|no [--strict] [--wait]",
 		Short: "Start a CatalogSync of one data store from the primary site to the secondary",
 		Long: `Starts the CatalogSync workflow for a data store, as BB027_IMPORT_CATALOG does:
 TYPE UPDATE imports the volume sets changed since the last import, TYPE FULL every
-volume of the store (and deletes what the primary no longer has). Temporal and the
+volume of the store (and deletes what the primary no longer has). A volume set that
+breaks a safety rule is left out and reported (catsync conflicts); with --strict any
+conflict makes the run apply nothing. Temporal and the
 site names come from TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, CATSYNC_PRIMARY_NAME and
 CATSYNC_SECONDARY_NAME.`,
 		Args: cobra.NoArgs,
@@ -51,7 +53,7 @@ CATSYNC_SECONDARY_NAME.`,
 			if err != nil {
 				return err
 			}
-			in.Primary, in.Secondary = cfg.Primary.Name, cfg.Secondary.Name
+			in.Primary, in.Secondary, in.Strict = cfg.Primary.Name, cfg.Secondary.Name, strict
 			tc, err := client.DialContext(cmd.Context(), client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace})
 			if err != nil {
 				return fmt.Errorf("connect to Temporal at %s (TEMPORAL_ADDRESS): %w", cfg.TemporalAddress, err)
@@ -82,6 +84,7 @@ CATSYNC_SECONDARY_NAME.`,
 	cmd.Flags().StringVar(&typ, "type", "update", "update or full")
 	cmd.Flags().StringVar(&files, "catalogfiles", "yes", "import DISKFILE entries: yes or no")
 	cmd.Flags().StringVar(&nodeMap, "node-map", "", `node pairs rewriting DISKFILE names, e.g. '\PRIM=\PRIMDR'`)
+	cmd.Flags().BoolVar(&strict, "strict", false, "apply nothing if any volume set is in conflict")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the sync and print its summary")
 	return cmd
 }
@@ -135,6 +138,9 @@ func printSummary(c *cli, res *workflows.SyncResult) {
 	for _, f := range res.Applied.Failed {
 		fmt.Fprintf(c.out, "FAILED volume set %s: %s\n", f.Set, f.Error)
 	}
+	if r := &res.Conflicts; r.Total > 0 {
+		fmt.Fprintf(c.out, "CONFLICTS: %s; catsync conflicts %s prints the report\n", r.Summary(), workflows.SyncID(res.Store))
+	}
 	fmt.Fprintf(c.out, "watermark %d", res.Watermark.Seq)
 	if res.Watermark.Reimport {
 		fmt.Fprint(c.out, " (the next UPDATE re-imports every volume)")
@@ -158,18 +164,11 @@ result with the secondary, printing each difference. The catalogs come from
 			if err != nil {
 				return err
 			}
-			ctx := cmd.Context()
-			if primary == "" || secondary == "" {
-				cfg, err := config.Load()
-				if err != nil {
-					return err
-				}
-				primary, secondary = cmpOr(primary, cfg.Primary.Catalog), cmpOr(secondary, cfg.Secondary.Catalog)
+			primary, secondary, err := catalogs(primary, secondary)
+			if err != nil {
+				return err
 			}
-			if primary == "" || secondary == "" {
-				return fmt.Errorf("give --primary and --secondary, or set CATSYNC_PRIMARY_CATALOG and CATSYNC_SECONDARY_CATALOG")
-			}
-			return c.verify(ctx, primary, secondary, importer.Options{StoreID: in.Store, CatalogFiles: in.CatalogFiles,
+			return c.verify(cmd.Context(), primary, secondary, importer.Options{StoreID: in.Store, CatalogFiles: in.CatalogFiles,
 				NodePairs: in.NodePairs}, asJSON)
 		},
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/catsync/catsync/activities"
 	"github.com/catsync/catsync/internal/audit"
 	"github.com/catsync/catsync/internal/importer"
+	"github.com/catsync/catsync/internal/safety"
 	"github.com/catsync/catsync/internal/snapshot"
 )
 
@@ -36,7 +37,12 @@ const (
 	OutcomeCompleted = "Completed"
 	// Some volume sets failed to import; the next UPDATE re-imports all.
 	OutcomeCompletedWithFailures = "CompletedWithFailures"
-	OutcomeFailed                = "Failed"
+	// Some volume sets broke a safety rule and were left out; the next
+	// UPDATE re-imports all.
+	OutcomeCompletedWithConflicts = "CompletedWithConflicts"
+	// A strict run found conflicts in its plan and applied nothing.
+	OutcomeAbortedWithConflicts = "AbortedWithConflicts"
+	OutcomeFailed               = "Failed"
 )
 
 // ProgressQuery is the query that returns a running sync's Progress.
@@ -54,6 +60,8 @@ type SyncInput struct {
 	Primary      string              `json:"primary"`   // site names: their workers'
 	Secondary    string              `json:"secondary"` // queues are catsync.<site>
 	NodePairs    []importer.NodePair `json:"node_pairs,omitempty"`
+	// Strict applies nothing when any volume set is in conflict.
+	Strict bool `json:"strict,omitempty"`
 	// HeartbeatTimeout of the streaming steps: how soon a dead worker's
 	// step is retried elsewhere (default one minute).
 	HeartbeatTimeout time.Duration `json:"heartbeat_timeout,omitempty"`
@@ -82,6 +90,9 @@ type SyncResult struct {
 	Plan      activities.ImportResult `json:"plan"`
 	Applied   activities.ImportResult `json:"applied"`
 	Watermark activities.Watermark    `json:"watermark"`
+	// Conflicts are the volume sets left out (or, strict, that stopped
+	// the run) because they break a safety rule.
+	Conflicts safety.Report `json:"conflicts"`
 	Steps     []Step                  `json:"steps"`
 	Started   time.Time               `json:"started"`
 	Finished  time.Time               `json:"finished"`
@@ -89,11 +100,12 @@ type SyncResult struct {
 
 // Summary is the one-line description kept in the run's memo.
 func (r *SyncResult) Summary() string {
-	return fmt.Sprintf("%s %s of %s: %d volume sets applied, %d records changed, %d sets failed, watermark %d",
-		r.Outcome, r.Type, r.Store, r.Applied.Sets, r.Applied.Counts.Changed(), len(r.Applied.Failed), r.Watermark.Seq)
+	return fmt.Sprintf("%s %s of %s: %d volume sets applied, %d records changed, %d sets failed, %d sets in conflict, watermark %d",
+		r.Outcome, r.Type, r.Store, r.Applied.Sets-int64(r.Conflicts.Sets)-int64(len(r.Applied.Failed)), r.Applied.Counts.Changed(),
+		len(r.Applied.Failed), r.Conflicts.Sets, r.Watermark.Seq)
 }
 
-var nonRetryable = []string{activities.ErrValidation, activities.ErrConfig, activities.ErrCorrupt}
+var nonRetryable = []string{activities.ErrValidation, activities.ErrConfig, activities.ErrCorrupt, activities.ErrConflict}
 
 // Activity options per kind of step: short catalog reads and writes, and
 // long streaming steps that heartbeat their cursor.
@@ -122,10 +134,11 @@ func longStep(ctx workflow.Context, site string, heartbeat time.Duration) workfl
 const maxRetransfers = 2
 
 // CatalogSync replicates one data store's catalogs from the primary site to
-// the secondary: read the applied watermark, snapshot on the primary,
-// transfer to the secondary's staging area, plan, apply, record the new
-// watermark and append the run to the audit trail. Key-manager parity and the restore test join as steps
-// between apply and finish.
+// the secondary: check the configuration, read the applied watermark,
+// snapshot on the primary, transfer to the secondary's staging area, plan
+// (with the safety checks of every volume set), apply, record the new
+// watermark and append the run to the audit trail. Key-manager parity and
+// the restore test join as steps between apply and finish.
 func CatalogSync(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	res := &SyncResult{Store: in.Store, Type: in.Type, Outcome: OutcomeRunning, Started: workflow.Now(ctx)}
 	progress := Progress{Step: "starting"}
@@ -169,6 +182,41 @@ func CatalogSync(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 		return nil, err
 	}
 
+	// done ends a run that did not fail: it records it, then shows the
+	// outcome in the Web UI.
+	done := func(outcome string) (*SyncResult, error) {
+		res.Outcome, res.Finished = outcome, workflow.Now(ctx)
+		if err := step("record", func() error { return record("") }); err != nil {
+			return fail(err)
+		}
+		progress.Step = "done"
+		if err := workflow.UpsertTypedSearchAttributes(ctx, OutcomeKey.ValueSet(res.Outcome),
+			ChangesKey.ValueSet(res.Applied.Counts.Changed())); err != nil {
+			return nil, err
+		}
+		memo := map[string]any{"summary": res.Summary()}
+		if res.Conflicts.Total > 0 {
+			memo["conflicts"] = res.Conflicts.Summary()
+		}
+		if err := workflow.UpsertMemo(ctx, memo); err != nil {
+			return nil, err
+		}
+		return res, nil
+	}
+
+	// 0. Refuse an unsafe configuration before anything moves.
+	var prim safety.Primary
+	opts := importer.Options{StoreID: in.Store, CatalogFiles: in.CatalogFiles, NodePairs: in.NodePairs}
+	if err := step("check", func() error {
+		if err := workflow.ExecuteActivity(shortStep(ctx, in.Primary), a.Describe, in.Store).Get(ctx, &prim); err != nil {
+			return err
+		}
+		return workflow.ExecuteActivity(shortStep(ctx, in.Secondary), a.CheckConfig,
+			activities.CheckInput{Primary: prim, Options: opts}).Get(ctx, nil)
+	}); err != nil {
+		return fail(err)
+	}
+
 	// 1. What the secondary has applied.
 	var wm activities.Watermark
 	if err := step("watermark", func() error {
@@ -192,8 +240,7 @@ func CatalogSync(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 
 	// 3-4. Transfer and plan; a snapshot found corrupt in staging is copied
 	// again, and one that stays corrupt fails the run naming the file.
-	imp := activities.ImportInput{Ref: res.Snapshot, Options: importer.Options{StoreID: in.Store,
-		CatalogFiles: in.CatalogFiles, NodePairs: in.NodePairs}}
+	imp := activities.ImportInput{Ref: res.Snapshot, Options: opts, Groups: prim.Groups, Strict: in.Strict}
 	for attempt := 0; ; attempt++ {
 		if err := step("transfer", func() error {
 			return workflow.ExecuteActivity(longStep(ctx, in.Secondary, 0), a.Transfer, res.Snapshot).Get(ctx, nil)
@@ -214,38 +261,38 @@ func CatalogSync(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 		break
 	}
 
+	// A strict run applies nothing when the plan found conflicts; the
+	// watermark stays where it was.
+	if in.Strict && res.Plan.Conflicts.Total > 0 {
+		res.Conflicts = res.Plan.Conflicts
+		return done(OutcomeAbortedWithConflicts)
+	}
+
 	// 5. Apply, volume set by volume set.
 	if err := step("apply", func() error {
 		return workflow.ExecuteActivity(longStep(ctx, in.Secondary, hb), a.Apply, imp).Get(ctx, &res.Applied)
 	}); err != nil {
 		return fail(err)
 	}
+	res.Conflicts = res.Applied.Conflicts
 
-	// 8. Record the outcome and move the watermark.
-	failed := len(res.Applied.Failed) > 0
+	// 8. Record the outcome and move the watermark; a set left out, in
+	// conflict or failed, makes the next UPDATE re-import everything.
+	conflicts, failed := res.Conflicts.Total > 0, len(res.Applied.Failed) > 0
 	if err := step("finish", func() error {
 		return workflow.ExecuteActivity(shortStep(ctx, in.Secondary), a.Finish,
-			activities.FinishInput{Ref: res.Snapshot, Failed: failed}).Get(ctx, &res.Watermark)
+			activities.FinishInput{Ref: res.Snapshot, Failed: failed || conflicts}).Get(ctx, &res.Watermark)
 	}); err != nil {
 		return fail(err)
 	}
-	res.Outcome = OutcomeCompleted
-	if failed {
-		res.Outcome = OutcomeCompletedWithFailures
+	outcome := OutcomeCompleted
+	switch {
+	case conflicts:
+		outcome = OutcomeCompletedWithConflicts
+	case failed:
+		outcome = OutcomeCompletedWithFailures
 	}
-	res.Finished = workflow.Now(ctx)
-	if err := step("record", func() error { return record("") }); err != nil {
-		return fail(err)
-	}
-	progress.Step = "done"
-	if err := workflow.UpsertTypedSearchAttributes(ctx, OutcomeKey.ValueSet(res.Outcome),
-		ChangesKey.ValueSet(res.Applied.Counts.Changed())); err != nil {
-		return nil, err
-	}
-	if err := workflow.UpsertMemo(ctx, map[string]any{"summary": res.Summary()}); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return done(outcome)
 }
 
 // auditEntry is what the audit trail keeps of a run.
@@ -256,6 +303,9 @@ func (r *SyncResult) auditEntry(ctx workflow.Context, in SyncInput, errText stri
 		ToSeq: r.Snapshot.ToSeq, Counts: r.Applied.Counts, Error: errText, Started: r.Started, Finished: r.Finished}
 	if info.ParentWorkflowExecution != nil {
 		e.Trigger = "workflow " + info.ParentWorkflowExecution.ID
+	}
+	if r.Conflicts.Total > 0 {
+		e.Conflicts = &r.Conflicts
 	}
 	for _, f := range r.Applied.Failed {
 		e.Failed = append(e.Failed, f.Set)

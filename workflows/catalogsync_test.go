@@ -12,7 +12,9 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/catsync/catsync/activities"
+	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/importer"
+	"github.com/catsync/catsync/internal/safety"
 	"github.com/catsync/catsync/internal/snapshot"
 )
 
@@ -30,6 +32,8 @@ func input(typ snapshot.Type) SyncInput {
 	return SyncInput{Store: "DS_PROD", Type: typ, CatalogFiles: true, Primary: "prim", Secondary: "secd"}
 }
 
+var primaryFacts = safety.Primary{Node: `\PRIM`, StoreAccess: catalog.AccessPrimary, Groups: []string{"VG_PROD_1"}}
+
 var ref = snapshot.Ref{Store: "DS_PROD", ID: "run", Digest: "d1g35t", Type: snapshot.Update, FromSeq: 5, ToSeq: 42, Sets: 3}
 
 // happy mocks every step succeeding, recording the order they ran in.
@@ -37,6 +41,11 @@ var ref = snapshot.Ref{Store: "DS_PROD", ID: "run", Digest: "d1g35t", Type: snap
 func happy(env *testsuite.TestWorkflowEnvironment, order *[]string, wm activities.Watermark, except ...string) {
 	rec := func(name string) func(mock.Arguments) { return func(mock.Arguments) { *order = append(*order, name) } }
 	mocks := map[string]func(){
+		"check": func() {
+			env.OnActivity(a.Describe, mock.Anything, "DS_PROD").Return(primaryFacts, nil).Run(rec("describe"))
+			env.OnActivity(a.CheckConfig, mock.Anything, activities.CheckInput{Primary: primaryFacts,
+				Options: importer.Options{StoreID: "DS_PROD", CatalogFiles: true}}).Return(nil).Run(rec("check"))
+		},
 		"watermark": func() {
 			env.OnActivity(a.ReadWatermark, mock.Anything, "DS_PROD").Return(wm, nil).Run(rec("watermark"))
 		},
@@ -53,7 +62,7 @@ func happy(env *testsuite.TestWorkflowEnvironment, order *[]string, wm activitie
 			env.OnActivity(a.Finish, mock.Anything, activities.FinishInput{Ref: ref}).Return(activities.Watermark{Seq: 42}, nil).Run(rec("finish"))
 		},
 	}
-	for _, name := range []string{"watermark", "snapshot", "transfer", "plan", "apply", "finish", "record"} {
+	for _, name := range []string{"check", "watermark", "snapshot", "transfer", "plan", "apply", "finish", "record"} {
 		if !slices.Contains(except, name) {
 			mocks[name]()
 		}
@@ -75,11 +84,11 @@ func TestStepsInOrder(t *testing.T) {
 	if err := env.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	want := "watermark snapshot transfer plan apply finish record"
+	want := "describe check watermark snapshot transfer plan apply finish record"
 	if got := strings.Join(order, " "); got != want {
 		t.Errorf("steps ran as %q, want %q", got, want)
 	}
-	if res.Outcome != OutcomeCompleted || res.Watermark.Seq != 42 || len(res.Steps) != 7 {
+	if res.Outcome != OutcomeCompleted || res.Watermark.Seq != 42 || len(res.Steps) != 8 {
 		t.Errorf("result %+v", res)
 	}
 }
@@ -208,5 +217,75 @@ func TestBadInputRefused(t *testing.T) {
 	env.ExecuteWorkflow(CatalogSync, in)
 	if err := env.GetWorkflowError(); err == nil || !strings.Contains(err.Error(), "WEEKLY") {
 		t.Errorf("bad type: %v", err)
+	}
+}
+
+var labelConflict = safety.Conflict{Set: "T00007", Label: "T00007", Rule: safety.LabelLocal,
+	Where: safety.Where{Store: "DS_LOCAL"}, Detail: "label T00007 is a local volume"}
+
+func conflictReport() safety.Report {
+	var r safety.Report
+	r.Add([]safety.Conflict{labelConflict})
+	return r
+}
+
+func TestConflictsLeaveSetsOutAndMarkReimport(t *testing.T) {
+	env := newEnv(t)
+	var order []string
+	happy(env, &order, activities.Watermark{Seq: 5}, "apply", "finish")
+	env.OnActivity(a.Apply, mock.Anything, mock.Anything).Return(activities.ImportResult{Sets: 3,
+		Counts: importer.Counts{"tapefile.create": 4}, Conflicts: conflictReport()}, nil)
+	env.OnActivity(a.Finish, mock.Anything, activities.FinishInput{Ref: ref, Failed: true}).Return(activities.Watermark{Seq: 5, Reimport: true}, nil).Once()
+	env.ExecuteWorkflow(CatalogSync, input(snapshot.Update))
+	var res SyncResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != OutcomeCompletedWithConflicts || !res.Watermark.Reimport || res.Conflicts.Total != 1 ||
+		res.Conflicts.Conflicts[0] != labelConflict {
+		t.Errorf("result %+v", res)
+	}
+	if !strings.Contains(res.Summary(), "1 sets in conflict") {
+		t.Errorf("summary %q", res.Summary())
+	}
+}
+
+func TestStrictAbortsOnPlannedConflicts(t *testing.T) {
+	env := newEnv(t)
+	var order []string
+	happy(env, &order, activities.Watermark{Seq: 5}, "plan", "apply", "finish")
+	env.OnActivity(a.Plan, mock.Anything, mock.MatchedBy(func(in activities.ImportInput) bool {
+		return in.Strict && slices.Equal(in.Groups, primaryFacts.Groups)
+	})).Return(activities.ImportResult{Sets: 3, Conflicts: conflictReport()}, nil).Run(func(mock.Arguments) { order = append(order, "plan") })
+	in := input(snapshot.Update)
+	in.Strict = true
+	env.ExecuteWorkflow(CatalogSync, in)
+	var res SyncResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	// Neither apply nor finish ran: nothing written, the watermark kept.
+	if got, want := strings.Join(order, " "), "describe check watermark snapshot transfer plan record"; got != want {
+		t.Errorf("steps ran as %q, want %q", got, want)
+	}
+	if res.Outcome != OutcomeAbortedWithConflicts || res.Conflicts.Total != 1 {
+		t.Errorf("result %+v", res)
+	}
+}
+
+func TestUnsafeConfigurationFailsBeforeAnything(t *testing.T) {
+	env := newEnv(t)
+	var order []string
+	happy(env, &order, activities.Watermark{}, "check")
+	env.OnActivity(a.Describe, mock.Anything, "DS_PROD").Return(primaryFacts, nil)
+	refused := activities.ProblemsError([]safety.Problem{{Rule: safety.ConfigSearchList, Detail: `the system search list of the secondary \SECD includes catalogs of the primary \PRIM`}})
+	env.OnActivity(a.CheckConfig, mock.Anything, mock.Anything).Return(temporal.NewNonRetryableApplicationError(refused.Error(), activities.ErrConfig, refused))
+	env.ExecuteWorkflow(CatalogSync, input(snapshot.Full))
+	err := env.GetWorkflowError()
+	if err == nil || !strings.Contains(err.Error(), "CONFIG_SEARCH_LIST") {
+		t.Fatalf("workflow error %v, want the search list refusal", err)
+	}
+	if got := strings.Join(order, " "); got != "record" {
+		t.Errorf("steps after the refusal: %q, want only the audit record", got)
 	}
 }

@@ -261,7 +261,7 @@ func TestSyncFullUpdateFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	var prog workflows.Progress
-	if err := resp.Get(&prog); err != nil || prog.Step != "done" || len(prog.Steps) != 7 {
+	if err := resp.Get(&prog); err != nil || prog.Step != "done" || len(prog.Steps) != 8 {
 		t.Errorf("progress of the last run: %+v, %v", prog, err)
 	}
 
@@ -419,8 +419,15 @@ func TestMediaDefsFilecatRefused(t *testing.T) {
 	if after, _ := store.Digest(ctx, w.sec); after != digest {
 		t.Error("the refused sync changed the secondary")
 	}
-	// Without node renaming the same set-up is accepted.
-	w.mustSync(w.input(snapshot.Full, true))
+	// Without node renaming it is still refused: local backups write to
+	// the MEDIADEFS default FILECAT.
+	_, err = w.sync(w.input(snapshot.Full, true))
+	if err == nil || !strings.Contains(err.Error(), "CONFIG_SHARED_CATALOG") || !strings.Contains(err.Error(), "MEDIADEFS default FILECAT") {
+		t.Fatalf("sync into the MEDIADEFS default FILECAT without node pairs: %v; want the shared catalog refusal", err)
+	}
+	if after, _ := store.Digest(ctx, w.sec); after != digest {
+		t.Error("the refused sync changed the secondary")
+	}
 }
 
 func TestOneSyncPerStore(t *testing.T) {

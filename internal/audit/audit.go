@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/catsync/catsync/internal/safety"
 	"github.com/catsync/catsync/internal/store"
 )
 
@@ -30,6 +31,7 @@ type Entry struct {
 	ToSeq      int64            `json:"to_seq"`
 	Counts     map[string]int64 `json:"counts,omitempty"`
 	Failed     []string         `json:"failed,omitempty"` // volume sets that failed
+	Conflicts  *safety.Report   `json:"conflicts,omitempty"`
 	Error      string           `json:"error,omitempty"`
 	Started    time.Time        `json:"started"`
 	Finished   time.Time        `json:"finished"`

@@ -258,22 +258,15 @@ func Diff(ctx context.Context, r store.Reader, want *snapshot.VolumeSet, catalog
 	return ch, c, nil
 }
 
-// Apply imports one transformed volume set in one transaction and returns
-// what it changed. Re-applying the same set changes nothing.
-func Apply(ctx context.Context, st store.Store, want *snapshot.VolumeSet, catalogFiles bool) (Counts, error) {
-	var counts Counts
-	err := st.Update(ctx, func(tx store.Tx) error {
-		ch, c, err := Diff(ctx, tx, want, catalogFiles, nil)
-		if err != nil {
-			return err
-		}
-		counts = c
-		return ch.write(ctx, tx)
-	})
+// Apply imports one transformed volume set within tx, so that a caller can
+// check the set in the same transaction first, and returns what it changed.
+// Re-applying the same set changes nothing.
+func Apply(ctx context.Context, tx store.Tx, want *snapshot.VolumeSet, catalogFiles bool) (Counts, error) {
+	ch, c, err := Diff(ctx, tx, want, catalogFiles, nil)
 	if err != nil {
-		return nil, fmt.Errorf("volume set %s: %w", want.ID, err)
+		return nil, err
 	}
-	return counts, nil
+	return c, ch.write(ctx, tx)
 }
 
 func (ch *changes) write(ctx context.Context, tx store.Tx) error {

@@ -102,6 +102,18 @@ func (t *Target) Group(name string) (catalog.VolumeGroup, error) {
 	return g, nil
 }
 
+// Groups returns the secondary groups of the primary groups names, in
+// order, skipping names without one (Group reports those).
+func (t *Target) Groups(names []string) []catalog.VolumeGroup {
+	var gs []catalog.VolumeGroup
+	for _, n := range names {
+		if g, ok := t.byOrig[n]; ok {
+			gs = append(gs, g)
+		}
+	}
+	return gs
+}
+
 func (t *Target) renameNode(name string) string {
 	node := catalog.DiskFileNode(name)
 	for _, p := range t.Opts.NodePairs {

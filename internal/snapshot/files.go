@@ -247,6 +247,25 @@ func (e *CorruptError) Error() string {
 	return fmt.Sprintf("snapshot file %s: %s", e.File, e.Reason)
 }
 
+// SetError is an error raised while handling one volume set of a segment
+// (an invalid record, a failed write): it says where the set is.
+type SetError struct {
+	File   string
+	Offset int64
+	Set    string
+	Err    error
+}
+
+func (e *SetError) Error() string {
+	msg := e.Err.Error()
+	if !strings.Contains(msg, "volume set "+e.Set) {
+		msg = "volume set " + e.Set + ": " + msg
+	}
+	return fmt.Sprintf("snapshot file %s at offset %d: %s", e.File, e.Offset, msg)
+}
+
+func (e *SetError) Unwrap() error { return e.Err }
+
 // VerifySegment checks that a segment file exists with its recorded size and
 // SHA-256.
 func VerifySegment(dir string, s Segment) error {
@@ -304,7 +323,7 @@ func Decode(r io.Reader, name string, from int, fn func(i int, s *VolumeSet) err
 			return &CorruptError{File: name, Offset: start, Reason: "volume set without id"}
 		}
 		if err := fn(i, &s); err != nil {
-			return err
+			return &SetError{File: name, Offset: start, Set: s.ID, Err: err}
 		}
 	}
 }

@@ -1,0 +1,46 @@
+package activities
+
+import (
+	"context"
+	"strings"
+
+	"github.com/catsync/catsync/internal/importer"
+	"github.com/catsync/catsync/internal/safety"
+)
+
+// Describe reads, on the primary, what the configuration check needs.
+func (a *Activities) Describe(ctx context.Context, storeID string) (safety.Primary, error) {
+	return safety.DescribePrimary(ctx, a.Site.Catalog, storeID)
+}
+
+// CheckInput asks the secondary whether importing a data store is safe.
+type CheckInput struct {
+	Primary safety.Primary   `json:"primary"`
+	Options importer.Options `json:"options"`
+}
+
+// CheckConfig checks, on the secondary, the configuration rules of an
+// import; any rule broken fails with a configuration error listing them all.
+func (a *Activities) CheckConfig(ctx context.Context, in CheckInput) error {
+	problems, err := safety.CheckConfig(ctx, a.Site.Catalog, in.Primary, setup(in.Options))
+	if err != nil {
+		return err
+	}
+	return classify(ProblemsError(problems))
+}
+
+func setup(o importer.Options) safety.Setup {
+	return safety.Setup{StoreID: o.StoreID, CatalogFiles: o.CatalogFiles, NodePairs: len(o.NodePairs) > 0}
+}
+
+// ProblemsError is the configuration error of a failed check, or nil.
+func ProblemsError(problems []safety.Problem) error {
+	if len(problems) == 0 {
+		return nil
+	}
+	lines := make([]string, len(problems))
+	for i, p := range problems {
+		lines[i] = p.String()
+	}
+	return &importer.ConfigError{Msg: "unsafe configuration, nothing imported:\n" + strings.Join(lines, "\n")}
+}

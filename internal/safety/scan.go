@@ -1,0 +1,55 @@
+package safety
+
+import (
+	"context"
+
+	"github.com/catsync/catsync/internal/export"
+	"github.com/catsync/catsync/internal/importer"
+	"github.com/catsync/catsync/internal/snapshot"
+	"github.com/catsync/catsync/internal/store"
+)
+
+// CheckStore tells, writing nothing, whether a data store can be imported
+// safely now: the configuration rules first and, when they hold, every
+// volume set of the store on the primary as a FULL import would receive
+// it. fn is called with every conflict; the count of sets checked is
+// returned. Unlike a sync's report, nothing is left unlisted.
+func CheckStore(ctx context.Context, primary, secondary store.Reader, opts importer.Options, fn func(Conflict) error) ([]Problem, int, error) {
+	p, err := DescribePrimary(ctx, primary, opts.StoreID)
+	if err != nil {
+		return nil, 0, err
+	}
+	problems, err := CheckConfig(ctx, secondary, p, Setup{StoreID: opts.StoreID, CatalogFiles: opts.CatalogFiles, NodePairs: len(opts.NodePairs) > 0})
+	if err != nil || len(problems) > 0 {
+		return problems, 0, err
+	}
+	target, err := importer.LoadTarget(ctx, secondary, opts)
+	if err != nil {
+		return nil, 0, err
+	}
+	chk, err := NewChecker(ctx, secondary, opts.StoreID, opts.CatalogFiles, target.Groups(p.Groups))
+	if err != nil {
+		return nil, 0, err
+	}
+	items, _, err := export.Plan(ctx, primary, opts.StoreID, snapshot.Full, 0, 0)
+	if err != nil {
+		return nil, 0, err
+	}
+	x := &export.Reader{R: primary, StoreID: opts.StoreID, CatalogFiles: opts.CatalogFiles}
+	sets := 0
+	err = x.Walk(ctx, items, nil, func(_ export.Item, set *snapshot.VolumeSet) error {
+		sets++
+		want, err := target.Transform(set)
+		if err != nil {
+			return err
+		}
+		conflicts, err := chk.Check(ctx, secondary, set, want)
+		for _, c := range conflicts {
+			if err := fn(c); err != nil {
+				return err
+			}
+		}
+		return err
+	})
+	return nil, sets, err
+}

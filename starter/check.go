@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/catsync/catsync/internal/config"
+	"github.com/catsync/catsync/internal/importer"
+	"github.com/catsync/catsync/internal/safety"
+	"github.com/catsync/catsync/workflows"
+)
+
+func (c *cli) checkCmd() *cobra.Command {
+	var storeID, files, nodeMap, primary, secondary string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "check --store ID",
+		Short: "Check that a data store can be imported safely; exit 1 on any problem or conflict",
+		Long: `Checks the configuration rules of an import (data store access on both sides, one
+system search list, every primary volume group mapped, no replicated entries in catalogs
+the secondary's local backups use), then every volume set of the store on the primary
+as a FULL import would receive it (labels, FILEIDs, DSM/TC invariants). Writes nothing
+and lists every conflict. The catalogs come from --primary/--secondary or
+CATSYNC_PRIMARY_CATALOG/CATSYNC_SECONDARY_CATALOG.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			in, err := syncInput(storeID, "full", files, nodeMap)
+			if err != nil {
+				return err
+			}
+			primary, secondary, err := catalogs(primary, secondary)
+			if err != nil {
+				return err
+			}
+			return c.check(cmd.Context(), primary, secondary, importer.Options{StoreID: in.Store, CatalogFiles: in.CatalogFiles,
+				NodePairs: in.NodePairs}, asJSON)
+		},
+	}
+	cmd.Flags().StringVar(&storeID, "store", "", "data store id (required)")
+	cmd.Flags().StringVar(&files, "catalogfiles", "yes", "check DISKFILE entries too: yes or no")
+	cmd.Flags().StringVar(&nodeMap, "node-map", "", `node pairs the import would use, e.g. '\PRIM=\PRIMDR'`)
+	cmd.Flags().StringVar(&primary, "primary", "", "the primary's catalog (default $CATSYNC_PRIMARY_CATALOG)")
+	cmd.Flags().StringVar(&secondary, "secondary", "", "the secondary's catalog (default $CATSYNC_SECONDARY_CATALOG)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print problems and conflicts as JSON lines")
+	return cmd
+}
+
+// catalogs resolves the two sites' catalogs from flags or the environment.
+func catalogs(primary, secondary string) (string, string, error) {
+	if primary == "" || secondary == "" {
+		cfg, err := config.Load()
+		if err != nil {
+			return "", "", err
+		}
+		primary, secondary = cmpOr(primary, cfg.Primary.Catalog), cmpOr(secondary, cfg.Secondary.Catalog)
+	}
+	if primary == "" || secondary == "" {
+		return "", "", fmt.Errorf("give --primary and --secondary, or set CATSYNC_PRIMARY_CATALOG and CATSYNC_SECONDARY_CATALOG")
+	}
+	return primary, secondary, nil
+}
+
+func (c *cli) check(ctx context.Context, primary, secondary string, opts importer.Options, asJSON bool) error {
+	p, err := openSite(ctx, primary, "--primary")
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	s, err := openSite(ctx, secondary, "--secondary")
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	enc := json.NewEncoder(c.out)
+	var report safety.Report
+	problems, sets, err := safety.CheckStore(ctx, p, s, opts, func(cf safety.Conflict) error {
+		report.Add([]safety.Conflict{cf})
+		if asJSON {
+			return enc.Encode(cf)
+		}
+		printConflict(c.out, cf)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	for _, pr := range problems {
+		if asJSON {
+			if err := enc.Encode(pr); err != nil {
+				return err
+			}
+			continue
+		}
+		fmt.Fprintf(c.out, "%s\n  %s\n  rule: %s\n  do:   %s\n", pr.Rule, pr.Detail, safety.Rules[pr.Rule].Explain, safety.Rules[pr.Rule].Action)
+	}
+	switch {
+	case len(problems) > 0:
+		return fmt.Errorf("data store %s cannot be imported safely: %d configuration problems", opts.StoreID, len(problems))
+	case report.Total > 0:
+		return fmt.Errorf("data store %s: %d conflicts in %d of %d volume sets", opts.StoreID, report.Total, report.Sets, sets)
+	}
+	if !asJSON {
+		fmt.Fprintf(c.out, "safe: configuration sound, %d volume sets of %s without conflict\n", sets, opts.StoreID)
+	}
+	return nil
+}
+
+// printConflict prints one conflict for an operator: what, where, why, and
+// what to do.
+func printConflict(w io.Writer, cf safety.Conflict) {
+	fmt.Fprintf(w, "volume set %s, label %s: %s\n  %s\n  where: %s\n  rule:  %s\n  do:    %s\n",
+		cf.Set, cf.Label, cf.Rule, cf.Detail, cf.Where, safety.Rules[cf.Rule].Explain, cf.Action)
+}
+
+func (c *cli) conflictsCmd() *cobra.Command {
+	var runID string
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "conflicts WORKFLOW_ID",
+		Short: "Print the conflict report of a finished sync",
+		Long: `Prints the volume sets a sync left out (or, with --strict, that made it apply
+nothing) because they break a safety rule: the label, the rule, where it collides and
+what to do. WORKFLOW_ID is the sync's workflow id (catalogsync-<store>); the latest run
+unless --run is given. Temporal comes from TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE.`,
+		Args: oneArg("WORKFLOW_ID"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			cfg, err := config.Load()
+			if err != nil {
+				return err
+			}
+			tc, err := client.DialContext(cmd.Context(), client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace})
+			if err != nil {
+				return fmt.Errorf("connect to Temporal at %s (TEMPORAL_ADDRESS): %w", cfg.TemporalAddress, err)
+			}
+			defer tc.Close()
+			return c.conflicts(cmd.Context(), tc, args[0], runID, asJSON)
+		},
+	}
+	cmd.Flags().StringVar(&runID, "run", "", "run id (default: the latest run)")
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
+	return cmd
+}
+
+// conflictReport is the JSON form of a run's conflicts.
+type conflictReport struct {
+	WorkflowID string        `json:"workflow_id"`
+	RunID      string        `json:"run_id"`
+	Store      string        `json:"store"`
+	Type       string        `json:"type"`
+	Outcome    string        `json:"outcome"`
+	Report     safety.Report `json:"report"`
+}
+
+func (c *cli) conflicts(ctx context.Context, tc client.Client, workflowID, runID string, asJSON bool) error {
+	desc, err := tc.DescribeWorkflowExecution(ctx, workflowID, runID)
+	if err != nil {
+		return fmt.Errorf("workflow %s: %w", workflowID, err)
+	}
+	info := desc.GetWorkflowExecutionInfo()
+	runID = info.GetExecution().GetRunId()
+	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return fmt.Errorf("workflow %s run %s is still running: its report comes when it ends", workflowID, runID)
+	}
+	var res workflows.SyncResult
+	if err := tc.GetWorkflow(ctx, workflowID, runID).Get(ctx, &res); err != nil {
+		return fmt.Errorf("workflow %s run %s ended without a report: %w", workflowID, runID, err)
+	}
+	if asJSON {
+		return json.NewEncoder(c.out).Encode(conflictReport{WorkflowID: workflowID, RunID: runID, Store: res.Store,
+			Type: string(res.Type), Outcome: res.Outcome, Report: res.Conflicts})
+	}
+	r := &res.Conflicts
+	fmt.Fprintf(c.out, "%s of %s, workflow %s run %s: %s\n", res.Type, res.Store, workflowID, runID, res.Outcome)
+	if r.Total == 0 {
+		fmt.Fprintln(c.out, "no conflicts")
+		return nil
+	}
+	fmt.Fprintln(c.out, r.Summary())
+	for _, cf := range r.Conflicts {
+		printConflict(c.out, cf)
+	}
+	if n := r.Unlisted(); n > 0 {
+		fmt.Fprintf(c.out, "%d more conflicts not listed: catsync check --store %s lists them all\n", n, res.Store)
+	}
+	return nil
+}
