@@ -1,0 +1,218 @@
+package safety
+
+import (
+	"context"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/catsync/catsync/internal/catalog"
+	"github.com/catsync/catsync/internal/importer"
+	"github.com/catsync/catsync/internal/snapshot"
+	"github.com/catsync/catsync/internal/store"
+	"github.com/catsync/catsync/internal/store/sqlstore"
+	"github.com/catsync/catsync/internal/store/storetest"
+)
+
+const (
+	replVolcat, replFilecat = `\SECD.VCREPL`, `\SECD.FCREPL`
+	locVolcat, locFilecat   = `\SECD.VCLOC`, `\SECD.FCLOC`
+)
+
+// secondary is a secondary site for the fixture's primary: DS_PROD
+// replicated into VCREPL/FCREPL, a local store DS_LOCAL with its own
+// catalogs and pools (one in the search space, one excluded), and another
+// replicated store DS_OTHER.
+func secondary(t *testing.T) store.Store {
+	t.Helper()
+	ctx := context.Background()
+	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "secondary.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	site := catalog.Site{Node: `\SECD`, DomainID: "BBOX", BackPakID: "BPSECD01",
+		MediaDefs: catalog.MediaDefs{DefaultVolcat: `\SECD.VCDEF`, DefaultFilecat: `\SECD.FCDEF`, Retention: 30, AbendRetention: 1,
+			SearchListSystem: `\SECD`},
+		SearchList: []string{`\SECD.VCDEF`, `\SECD.FCDEF`, replVolcat, replFilecat, locVolcat, locFilecat}}
+	pool := func(volcat, name, space string) catalog.Pool {
+		return catalog.Pool{Volcat: volcat, Name: name, Label: "BACKUP", Density: "ANY", Type: "CART3480", AutoScratch: true, SearchSpace: space}
+	}
+	put(t, st, func(ctx context.Context, tx store.Tx) error {
+		must := []error{tx.PutSite(ctx, &site)}
+		for id, access := range map[string]catalog.DomainAccess{"DS_PROD": catalog.AccessSecondary, "DS_LOCAL": catalog.AccessPrimary,
+			"DS_OTHER": catalog.AccessSecondary} {
+			must = append(must, tx.PutDataStore(ctx, &catalog.DataStore{ID: id, Access: access, Status: catalog.StoreActive}))
+		}
+		for _, g := range []catalog.VolumeGroup{
+			{Name: "VG_PROD", OriginalName: "VG_PROD", Volcat: replVolcat, Pool: "BBOX_BACKUP", Filecat: replFilecat},
+			{Name: "VG_LOCAL", Volcat: locVolcat, Pool: "LOCAL_POOL", Filecat: locFilecat},
+		} {
+			must = append(must, tx.PutVolumeGroup(ctx, &g))
+		}
+		for _, p := range []catalog.Pool{pool(replVolcat, "BBOX_BACKUP", "IN"), pool(locVolcat, "LOCAL_POOL", "IN"), pool(locVolcat, "EX_POOL", "EX")} {
+			must = append(must, tx.PutPool(ctx, &p))
+		}
+		return firstErr(must)
+	})
+	return st
+}
+
+func firstErr(errs []error) error {
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func put(t *testing.T, st store.Store, fn func(context.Context, store.Tx) error) {
+	t.Helper()
+	ctx := context.Background()
+	if err := st.Update(ctx, func(tx store.Tx) error { return fn(ctx, tx) }); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func localVolume(label string, typ catalog.LabelType, storeID string) catalog.Volume {
+	return catalog.Volume{Label: label, LabelType: typ, StoreID: storeID, Group: "VG_LOCAL", Access: catalog.AccessPrimary, Auth: "GGO",
+		Compression: catalog.CompressNone}
+}
+
+func tapeVolume(volcat, pool, volser string) catalog.TapeVolume {
+	return catalog.TapeVolume{Volcat: volcat, Volser: volser, Pool: pool, Label: "BACKUP", Type: "CART3480",
+		Status: catalog.StatusScratch, EndOfDataLBA: -1}
+}
+
+// check runs the checker on the fixture's set as the secondary receives it.
+func check(t *testing.T, st store.Store, edit func(*snapshot.VolumeSet)) ([]Conflict, *snapshot.VolumeSet) {
+	t.Helper()
+	ctx := context.Background()
+	opts := importer.Options{StoreID: "DS_PROD", CatalogFiles: true}
+	target, err := importer.LoadTarget(ctx, st, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	chk, err := NewChecker(ctx, st, "DS_PROD", true, target.Groups([]string{"VG_PROD"}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := fixtureSet()
+	if edit != nil {
+		edit(in)
+	}
+	want, err := target.Transform(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := chk.Check(ctx, st, in, want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cs, want
+}
+
+func TestCheckerLabels(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		plant func(context.Context, store.Tx) error
+		want  []Rule
+		label string
+		where Where
+	}{
+		{"nothing there", nil, nil, "", Where{}},
+		{"a local volume", func(ctx context.Context, tx store.Tx) error {
+			v := localVolume("T00002", catalog.Labeled, "DS_LOCAL")
+			return tx.PutVolume(ctx, &v)
+		}, []Rule{LabelLocal}, "T00002", Where{Store: "DS_LOCAL"}},
+		{"a volume of another replicated store", func(ctx context.Context, tx store.Tx) error {
+			v := localVolume("T00001", catalog.Labeled, "DS_OTHER")
+			v.Access = catalog.AccessSecondary
+			return tx.PutVolume(ctx, &v)
+		}, []Rule{LabelOtherStore}, "T00001", Where{Store: "DS_OTHER"}},
+		{"an unlabeled volume with the label", func(ctx context.Context, tx store.Tx) error {
+			v := localVolume("T00001", catalog.Unlabeled, "DS_LOCAL")
+			return tx.PutVolume(ctx, &v)
+		}, nil, "", Where{}},
+		{"a DSM/TC volume in the import's pool", func(ctx context.Context, tx store.Tx) error {
+			tv := tapeVolume(replVolcat, "BBOX_BACKUP", "T00002")
+			return tx.PutTapeVolume(ctx, &tv)
+		}, []Rule{LabelDSMOnly}, "T00002", Where{Volcat: replVolcat, Pool: "BBOX_BACKUP"}},
+		{"a tape volume of a local pool in the search space", func(ctx context.Context, tx store.Tx) error {
+			tv := tapeVolume(locVolcat, "LOCAL_POOL", "T00001")
+			return tx.PutTapeVolume(ctx, &tv)
+		}, []Rule{LabelSearchSpace}, "T00001", Where{Volcat: locVolcat, Pool: "LOCAL_POOL"}},
+		{"a tape volume of an excluded pool", func(ctx context.Context, tx store.Tx) error {
+			tv := tapeVolume(locVolcat, "EX_POOL", "T00001")
+			return tx.PutTapeVolume(ctx, &tv)
+		}, nil, "", Where{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := secondary(t)
+			if tc.plant != nil {
+				put(t, st, tc.plant)
+			}
+			cs, _ := check(t, st, nil)
+			if !slices.Equal(rules(cs), tc.want) {
+				t.Fatalf("rules %v, want %v: %v", rules(cs), tc.want, cs)
+			}
+			for _, c := range cs {
+				if c.Label != tc.label || c.Set != "T00001" || c.Where.Store != tc.where.Store || c.Where.Volcat != tc.where.Volcat ||
+					c.Where.Pool != tc.where.Pool || !strings.Contains(c.Where.Entry, tc.label) {
+					t.Errorf("conflict %+v, want label %s at %+v", c, tc.label, tc.where)
+				}
+			}
+		})
+	}
+}
+
+func TestCheckerFileIDs(t *testing.T) {
+	ctx := context.Background()
+	st := secondary(t)
+	local := storetest.NewFixture().TapeFile
+	local.Filecat, local.Volcat, local.Pool, local.VolsetID = replFilecat, locVolcat, "LOCAL_POOL", "L00001"
+	local.Version = 3
+	put(t, st, func(ctx context.Context, tx store.Tx) error { return tx.PutTapeFile(ctx, &local) })
+	cs, want := check(t, st, nil)
+	if !slices.Equal(rules(cs), []Rule{FileIDCollision}) || cs[0].Where.Filecat != replFilecat || !strings.Contains(cs[0].Where.Entry, "L00001") {
+		t.Fatalf("conflicts %v, want a FILEID collision with the local entry", cs)
+	}
+
+	// Entries of the store's own volume sets are not local: once the set
+	// is imported (the local entry gone), checking it again finds nothing.
+	put(t, st, func(ctx context.Context, tx store.Tx) error { return tx.DeleteTapeFile(ctx, local.Key()) })
+	if err := st.Update(ctx, func(tx store.Tx) error { _, err := importer.Apply(ctx, tx, want, true); return err }); err != nil {
+		t.Fatal(err)
+	}
+	// The same generation on another of the store's volume sets (a
+	// rerun, as the primary wrote it) is not local either.
+	put(t, st, func(ctx context.Context, tx store.Tx) error {
+		rerun := want.TapeFiles[0]
+		rerun.Version, rerun.Status, rerun.VolsetID = 1, catalog.FileInvalid, "T00003"
+		v := localVolume("T00003", catalog.Labeled, "DS_PROD")
+		v.Group, v.Access = "VG_PROD", catalog.AccessSecondary
+		return firstErr([]error{tx.PutTapeFile(ctx, &rerun), tx.PutVolume(ctx, &v)})
+	})
+	if cs, _ := check(t, st, nil); cs != nil {
+		t.Errorf("re-checking an imported set: %v", cs)
+	}
+}
+
+func TestCheckerResolvesOnTheSecondary(t *testing.T) {
+	st := secondary(t)
+	drop := func(s *snapshot.VolumeSet) { s.TapeVolumes = s.TapeVolumes[:1] } // T00002 travels without its TAPEVOLUME
+	if cs, _ := check(t, st, drop); !slices.Equal(rules(cs), []Rule{DanglingEntry}) || !strings.Contains(cs[0].Detail, "T00002") {
+		t.Fatalf("conflicts %v, want the TFTOV on T00002 dangling", cs)
+	}
+	put(t, st, func(ctx context.Context, tx store.Tx) error {
+		tv := tapeVolume(replVolcat, "BBOX_BACKUP", "T00002")
+		v := localVolume("T00002", catalog.Labeled, "DS_PROD")
+		v.Group, v.Access = "VG_PROD", catalog.AccessSecondary
+		return firstErr([]error{tx.PutTapeVolume(ctx, &tv), tx.PutVolume(ctx, &v)})
+	})
+	if cs, _ := check(t, st, drop); cs != nil {
+		t.Errorf("the volume is on the secondary: %v", cs)
+	}
+}
