@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/catsync/catsync/internal/audit"
+	"github.com/catsync/catsync/internal/importer"
 	"github.com/catsync/catsync/internal/store"
 )
 
@@ -26,7 +27,7 @@ func (c *cli) auditCmd() *cobra.Command {
 			enc := json.NewEncoder(c.out)
 			tw := tabwriter.NewWriter(c.out, 0, 0, 2, ' ', 0)
 			if !asJSON {
-				fmt.Fprintln(tw, "SEQ\tFINISHED\tSTORE\tTYPE\tOUTCOME\tCHANGES\tRUN\tERROR")
+				fmt.Fprintln(tw, "SEQ\tFINISHED\tSTORE\tTYPE\tOUTCOME\tCHANGES\tCONFLICTS\tRUN\tERROR")
 			}
 			n, err := audit.Verify(cmd.Context(), st, func(r store.AuditRecord, e audit.Entry) error {
 				if asJSON {
@@ -36,12 +37,12 @@ func (c *cli) auditCmd() *cobra.Command {
 						Entry audit.Entry `json:"entry"`
 					}{r.Seq, r.Hash, e})
 				}
-				var changed int64
-				for _, v := range e.Counts {
-					changed += v
+				conflicts := 0
+				if e.Conflicts != nil {
+					conflicts = e.Conflicts.Total
 				}
-				_, err := fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%s\t%s\n", r.Seq, e.Finished.Format("2006-01-02 15:04:05"),
-					e.Store, e.Type, e.Outcome, changed, e.RunID, e.Error)
+				_, err := fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", r.Seq, e.Finished.Format("2006-01-02 15:04:05"),
+					e.Store, e.Type, e.Outcome, importer.Counts(e.Counts).Changed(), conflicts, e.RunID, e.Error)
 				return err
 			})
 			tw.Flush()
