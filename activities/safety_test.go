@@ -59,7 +59,7 @@ func primarySets(t *testing.T, p *pair, n int) []*snapshot.VolumeSet {
 	return sets
 }
 
-func groups(t *testing.T, p *pair) []string {
+func groups(t testing.TB, p *pair) []string {
 	t.Helper()
 	prim, err := safety.DescribePrimary(context.Background(), p.prim.Site.Catalog, "DS_PROD")
 	if err != nil {

@@ -1,0 +1,123 @@
+package activities
+
+import (
+	"context"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/catsync/catsync/internal/catalog"
+	"github.com/catsync/catsync/internal/importer"
+	"github.com/catsync/catsync/internal/sim"
+	"github.com/catsync/catsync/internal/snapshot"
+	"github.com/catsync/catsync/internal/store"
+	"github.com/catsync/catsync/internal/store/sqlstore"
+)
+
+// BenchmarkSafetyChecks measures the per-set safety checks of a FULL plan
+// against a secondary that already holds the store (every label and FILEID
+// is found, the usual case), beside the diff the plan makes anyway and a
+// naive label check that scans every tape volume of the secondary per set.
+func BenchmarkSafetyChecks(b *testing.B) {
+	ctx := context.Background()
+	scale := benchScale(b)
+	dir := b.TempDir()
+	open := func(name string) store.Store {
+		st, err := sqlstore.Open(ctx, filepath.Join(dir, name))
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { st.Close() })
+		return st
+	}
+	prim, sec := open("primary.db"), open("secondary.db")
+	if err := sim.Init(ctx, prim, referenceSite(scale)); err != nil {
+		b.Fatal(err)
+	}
+	if err := sim.InitSecondary(ctx, sec, prim, sim.DefaultSecondaryParams()); err != nil {
+		b.Fatal(err)
+	}
+	outbox := snapshot.Area{Root: filepath.Join(dir, "outbox")}
+	p := &pair{prim: &Activities{Site: &Site{Name: "prim", Catalog: prim, Staging: outbox}},
+		sec: &Activities{Site: &Site{Name: "secd", Catalog: sec, Staging: snapshot.Area{Root: filepath.Join(dir, "staging")}, Source: outbox}}}
+	opts := importer.Options{StoreID: "DS_PROD", CatalogFiles: true}
+	p.syncOnce(b, "full", snapshot.Full, opts)
+	ref, err := p.prim.Snapshot(ctx, SnapshotInput{ID: "again", Store: "DS_PROD", Type: snapshot.Full, CatalogFiles: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if err := p.sec.Transfer(ctx, ref); err != nil {
+		b.Fatal(err)
+	}
+	in := ImportInput{Ref: ref, Options: opts, Groups: groups(b, p)}
+
+	// each runs fn on every staged set, as the secondary receives it.
+	each := func(b *testing.B, fn func(in, want *snapshot.VolumeSet) error) {
+		dir, m, err := p.sec.staged(ref)
+		if err != nil {
+			b.Fatal(err)
+		}
+		t, _, err := p.sec.target(ctx, in)
+		if err != nil {
+			b.Fatal(err)
+		}
+		sets := 0
+		t0 := time.Now()
+		for _, seg := range m.Segments {
+			if err := snapshot.ReadSegment(dir, seg, 0, func(_ int, set *snapshot.VolumeSet) error {
+				want, err := t.Transform(set)
+				if err != nil {
+					return err
+				}
+				sets++
+				return fn(set, want)
+			}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(sets)/time.Since(t0).Seconds(), "sets/s")
+	}
+	for i := 0; i < b.N; i++ {
+		b.Run("decode-and-transform", func(b *testing.B) {
+			each(b, func(_, _ *snapshot.VolumeSet) error { return nil })
+		})
+		b.Run("checks", func(b *testing.B) {
+			_, chk, err := p.sec.target(ctx, in)
+			if err != nil {
+				b.Fatal(err)
+			}
+			each(b, func(set, want *snapshot.VolumeSet) error {
+				cs, err := chk.Check(ctx, sec, set, want)
+				if len(cs) > 0 {
+					b.Fatalf("conflicts on a clean secondary: %v", cs)
+				}
+				return err
+			})
+		})
+		b.Run("diff", func(b *testing.B) {
+			each(b, func(_, want *snapshot.VolumeSet) error {
+				_, _, err := importer.Diff(ctx, sec, want, true, importer.Generations{})
+				return err
+			})
+		})
+		b.Run("naive-label-scan", func(b *testing.B) {
+			each(b, func(_, want *snapshot.VolumeSet) error {
+				labels := map[string]bool{}
+				for _, tv := range want.TapeVolumes {
+					labels[tv.Volser] = true
+				}
+				found := 0
+				err := sec.ScanTapeVolumes(ctx, store.Filter{}, func(tv *catalog.TapeVolume) error {
+					if labels[tv.Volser] {
+						found++
+					}
+					return nil
+				})
+				if found < len(labels) {
+					b.Fatalf("set %s: found %d of %d labels", want.ID, found, len(labels))
+				}
+				return err
+			})
+		})
+	}
+}
