@@ -17,53 +17,14 @@ import (
 )
 
 func (c *cli) checkCmd() *cobra.Command {
-	var storeID, files, nodeMap, primary, secondary string
-	var asJSON bool
-	cmd := &cobra.Command{
-		Use:   "check --store ID",
-		Short: "Check that a data store can be imported safely; exit 1 on any problem or conflict",
-		Long: `Checks the configuration rules of an import (data store access on both sides, one
+	return c.twoSiteCmd("check --store ID",
+		"Check that a data store can be imported safely; exit 1 on any problem or conflict",
+		`Checks the configuration rules of an import (data store access on both sides, one
 system search list, every primary volume group mapped, no replicated entries in catalogs
 the secondary's local backups use), then every volume set of the store on the primary
 as a FULL import would receive it (labels, FILEIDs, DSM/TC invariants). Writes nothing
-and lists every conflict. The catalogs come from --primary/--secondary or
-CATSYNC_PRIMARY_CATALOG/CATSYNC_SECONDARY_CATALOG.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			in, err := syncInput(storeID, "full", files, nodeMap)
-			if err != nil {
-				return err
-			}
-			primary, secondary, err := catalogs(primary, secondary)
-			if err != nil {
-				return err
-			}
-			return c.check(cmd.Context(), primary, secondary, importer.Options{StoreID: in.Store, CatalogFiles: in.CatalogFiles,
-				NodePairs: in.NodePairs}, asJSON)
-		},
-	}
-	cmd.Flags().StringVar(&storeID, "store", "", "data store id (required)")
-	cmd.Flags().StringVar(&files, "catalogfiles", "yes", "check DISKFILE entries too: yes or no")
-	cmd.Flags().StringVar(&nodeMap, "node-map", "", `node pairs the import would use, e.g. '\PRIM=\PRIMDR'`)
-	cmd.Flags().StringVar(&primary, "primary", "", "the primary's catalog (default $CATSYNC_PRIMARY_CATALOG)")
-	cmd.Flags().StringVar(&secondary, "secondary", "", "the secondary's catalog (default $CATSYNC_SECONDARY_CATALOG)")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print problems and conflicts as JSON lines")
-	return cmd
-}
-
-// catalogs resolves the two sites' catalogs from flags or the environment.
-func catalogs(primary, secondary string) (string, string, error) {
-	if primary == "" || secondary == "" {
-		cfg, err := config.Load()
-		if err != nil {
-			return "", "", err
-		}
-		primary, secondary = cmpOr(primary, cfg.Primary.Catalog), cmpOr(secondary, cfg.Secondary.Catalog)
-	}
-	if primary == "" || secondary == "" {
-		return "", "", fmt.Errorf("give --primary and --secondary, or set CATSYNC_PRIMARY_CATALOG and CATSYNC_SECONDARY_CATALOG")
-	}
-	return primary, secondary, nil
+and lists every conflict.`,
+		"print problems and conflicts as JSON lines", c.check)
 }
 
 func (c *cli) check(ctx context.Context, primary, secondary string, opts importer.Options, asJSON bool) error {

@@ -149,35 +149,50 @@ func printSummary(c *cli, res *workflows.SyncResult) {
 }
 
 func (c *cli) verifyCmd() *cobra.Command {
+	return c.twoSiteCmd("verify --store ID",
+		"Compare a data store on the primary, as imported, with the secondary; exit 1 on drift",
+		`Reads every volume set of the data store on the primary, applies the import's
+transformations (volume group, VOLCAT/POOL/FILECAT, node pairs) and compares the
+result with the secondary, printing each difference.`,
+		"print differences as JSON lines", c.verify)
+}
+
+// twoSiteCmd is a command that reads a data store on both sites' catalogs,
+// given by --primary/--secondary or the environment.
+func (c *cli) twoSiteCmd(use, short, long, jsonUsage string,
+	run func(ctx context.Context, primary, secondary string, opts importer.Options, asJSON bool) error) *cobra.Command {
 	var storeID, files, nodeMap, primary, secondary string
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "verify --store ID",
-		Short: "Compare a data store on the primary, as imported, with the secondary; exit 1 on drift",
-		Long: `Reads every volume set of the data store on the primary, applies the import's
-transformations (volume group, VOLCAT/POOL/FILECAT, node pairs) and compares the
-result with the secondary, printing each difference. The catalogs come from
---primary/--secondary or CATSYNC_PRIMARY_CATALOG/CATSYNC_SECONDARY_CATALOG.`,
-		Args: cobra.NoArgs,
+		Use:   use,
+		Short: short,
+		Long:  long + "\nThe catalogs come from --primary/--secondary or CATSYNC_PRIMARY_CATALOG/CATSYNC_SECONDARY_CATALOG.",
+		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			in, err := syncInput(storeID, "full", files, nodeMap)
 			if err != nil {
 				return err
 			}
-			primary, secondary, err := catalogs(primary, secondary)
-			if err != nil {
-				return err
+			if primary == "" || secondary == "" {
+				cfg, err := config.Load()
+				if err != nil {
+					return err
+				}
+				primary, secondary = cmpOr(primary, cfg.Primary.Catalog), cmpOr(secondary, cfg.Secondary.Catalog)
 			}
-			return c.verify(cmd.Context(), primary, secondary, importer.Options{StoreID: in.Store, CatalogFiles: in.CatalogFiles,
+			if primary == "" || secondary == "" {
+				return fmt.Errorf("give --primary and --secondary, or set CATSYNC_PRIMARY_CATALOG and CATSYNC_SECONDARY_CATALOG")
+			}
+			return run(cmd.Context(), primary, secondary, importer.Options{StoreID: in.Store, CatalogFiles: in.CatalogFiles,
 				NodePairs: in.NodePairs}, asJSON)
 		},
 	}
 	cmd.Flags().StringVar(&storeID, "store", "", "data store id (required)")
-	cmd.Flags().StringVar(&files, "catalogfiles", "yes", "compare DISKFILE entries too: yes or no")
-	cmd.Flags().StringVar(&nodeMap, "node-map", "", `node pairs the import used, e.g. '\PRIM=\PRIMDR'`)
+	cmd.Flags().StringVar(&files, "catalogfiles", "yes", "include DISKFILE entries: yes or no")
+	cmd.Flags().StringVar(&nodeMap, "node-map", "", `node pairs of the import, e.g. '\PRIM=\PRIMDR'`)
 	cmd.Flags().StringVar(&primary, "primary", "", "the primary's catalog (default $CATSYNC_PRIMARY_CATALOG)")
 	cmd.Flags().StringVar(&secondary, "secondary", "", "the secondary's catalog (default $CATSYNC_SECONDARY_CATALOG)")
-	cmd.Flags().BoolVar(&asJSON, "json", false, "print differences as JSON lines")
+	cmd.Flags().BoolVar(&asJSON, "json", false, jsonUsage)
 	return cmd
 }
 

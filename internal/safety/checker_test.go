@@ -26,12 +26,7 @@ const (
 // replicated store DS_OTHER.
 func secondary(t *testing.T) store.Store {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "secondary.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openTemp(t)
 	site := catalog.Site{Node: `\SECD`, DomainID: "BBOX", BackPakID: "BPSECD01",
 		MediaDefs: catalog.MediaDefs{DefaultVolcat: `\SECD.VCDEF`, DefaultFilecat: `\SECD.FCDEF`, Retention: 30, AbendRetention: 1,
 			SearchListSystem: `\SECD`},
@@ -56,6 +51,17 @@ func secondary(t *testing.T) store.Store {
 		}
 		return firstErr(must)
 	})
+	return st
+}
+
+// openTemp opens a new SQLite catalog for the test.
+func openTemp(t *testing.T) store.Store {
+	t.Helper()
+	st, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "site.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
 	return st
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 
@@ -159,7 +160,7 @@ func CheckConfig(ctx context.Context, r store.Reader, p Primary, s Setup) ([]Pro
 			filecats[g.Filecat] = g.Name
 		}
 	}
-	for _, fc := range sortedKeys(filecats) {
+	for _, fc := range slices.Sorted(maps.Keys(filecats)) {
 		entry, err := localTapeFiles(ctx, r, fc, owned)
 		if err != nil {
 			return nil, err
@@ -200,7 +201,7 @@ func localCatalogs(ctx context.Context, r store.Reader, site catalog.Site, group
 		}); err != nil {
 			return nil, err
 		}
-		for _, name := range sortedKeys(used) {
+		for _, name := range slices.Sorted(maps.Keys(used)) {
 			if g, ok := byName[name]; ok {
 				why := fmt.Sprintf("which volume group %s of the local data store %s also uses", g.Name, id)
 				for _, c := range []string{g.Volcat, g.Filecat} {

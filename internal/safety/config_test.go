@@ -2,25 +2,18 @@ package safety
 
 import (
 	"context"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/store"
-	"github.com/catsync/catsync/internal/store/sqlstore"
 	"github.com/catsync/catsync/internal/store/storetest"
 )
 
 func primaryStore(t *testing.T) store.Store {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlstore.Open(ctx, filepath.Join(t.TempDir(), "primary.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := openTemp(t)
 	f := storetest.NewFixture()
 	put(t, st, func(ctx context.Context, tx store.Tx) error {
 		errs := []error{tx.PutSite(ctx, &f.Site), tx.PutDataStore(ctx, &f.Store), tx.PutVolumeGroup(ctx, &f.Group)}

@@ -8,6 +8,8 @@ package safety
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 )
 
@@ -172,7 +174,7 @@ func (r *Report) Add(cs []Conflict) {
 // conflicts, FILEID_COLLISION 1, LABEL_LOCAL 2".
 func (r *Report) Summary() string {
 	parts := []string{fmt.Sprintf("%d volume sets, %d conflicts", r.Sets, r.Total)}
-	for _, rule := range sortedKeysFunc(r.ByRule, func(a, b Rule) int { return strings.Compare(string(a), string(b)) }) {
+	for _, rule := range slices.Sorted(maps.Keys(r.ByRule)) {
 		parts = append(parts, fmt.Sprintf("%s %d", rule, r.ByRule[rule]))
 	}
 	if n := r.Unlisted(); n > 0 {

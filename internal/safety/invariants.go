@@ -3,6 +3,7 @@ package safety
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -43,7 +44,7 @@ func Invariants(in *snapshot.VolumeSet, catalogFiles bool) []Conflict {
 		}
 	}
 	if len(filecats) > 1 {
-		names := sortedKeys(filecats)
+		names := slices.Sorted(maps.Keys(filecats))
 		var entries []string
 		for _, n := range names {
 			entries = append(entries, filecats[n])
@@ -67,7 +68,7 @@ func Invariants(in *snapshot.VolumeSet, catalogFiles bool) []Conflict {
 			valid[k] = append(valid[k], f.Version)
 		}
 	}
-	for _, k := range sortedKeysFunc(valid, func(a, b gen) int {
+	for _, k := range slices.SortedFunc(maps.Keys(valid), func(a, b gen) int {
 		return cmp.Or(cmp.Compare(a.filecat, b.filecat), cmp.Compare(a.fileID, b.fileID), cmp.Compare(a.gen, b.gen))
 	}) {
 		if vs := valid[k]; len(vs) > 1 {
@@ -195,17 +196,4 @@ func diskName(filecat, name string, dumped time.Time) string {
 
 func tftovName(t *catalog.TapeFileVolume) string {
 	return fmt.Sprintf("%s %s GEN %d VERSION %d ON %s", t.Filecat, t.FileID, t.Generation, t.Version, t.Volser)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	return sortedKeysFunc(m, strings.Compare)
-}
-
-func sortedKeysFunc[K comparable, V any](m map[K]V, cmp func(a, b K) int) []K {
-	keys := make([]K, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	slices.SortFunc(keys, cmp)
-	return keys
 }
