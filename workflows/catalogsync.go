@@ -93,9 +93,9 @@ type SyncResult struct {
 	// Conflicts are the volume sets left out (or, strict, that stopped
 	// the run) because they break a safety rule.
 	Conflicts safety.Report `json:"conflicts"`
-	Steps     []Step                  `json:"steps"`
-	Started   time.Time               `json:"started"`
-	Finished  time.Time               `json:"finished"`
+	Steps     []Step        `json:"steps"`
+	Started   time.Time     `json:"started"`
+	Finished  time.Time     `json:"finished"`
 }
 
 // Summary is the one-line description kept in the run's memo.
