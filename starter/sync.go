@@ -174,11 +174,11 @@ func (c *cli) twoSiteCmd(use, short, long, jsonUsage string,
 				return err
 			}
 			if primary == "" || secondary == "" {
-				cfg, err := config.Load()
+				p, s, err := config.Catalogs()
 				if err != nil {
 					return err
 				}
-				primary, secondary = cmpOr(primary, cfg.Primary.Catalog), cmpOr(secondary, cfg.Secondary.Catalog)
+				primary, secondary = cmpOr(primary, p), cmpOr(secondary, s)
 			}
 			if primary == "" || secondary == "" {
 				return fmt.Errorf("give --primary and --secondary, or set CATSYNC_PRIMARY_CATALOG and CATSYNC_SECONDARY_CATALOG")

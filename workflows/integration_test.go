@@ -17,8 +17,6 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
-	"go.temporal.io/sdk/testsuite"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 
@@ -32,40 +30,23 @@ import (
 	"github.com/catsync/catsync/internal/snapshot"
 	"github.com/catsync/catsync/internal/store"
 	"github.com/catsync/catsync/internal/store/sqlstore"
+	"github.com/catsync/catsync/internal/temporaltest"
 	"github.com/catsync/catsync/workflows"
 )
 
 var devClient client.Client
-
-// temporalCLI finds the Temporal CLI: CATSYNC_TEMPORAL_CLI, or the one
-// `make temporal` builds.
-func temporalCLI() string {
-	if p := os.Getenv("CATSYNC_TEMPORAL_CLI"); p != "" {
-		return p
-	}
-	p, _ := filepath.Abs("../.bin/temporal")
-	if _, err := os.Stat(p); err == nil {
-		return p
-	}
-	return ""
-}
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
 }
 
 func run(m *testing.M) int {
-	cli := temporalCLI()
+	cli := temporaltest.CLI()
 	if cli == "" {
 		fmt.Println("integration tests skipped: no Temporal CLI (run `make temporal` or set CATSYNC_TEMPORAL_CLI)")
 		return m.Run()
 	}
-	sa := temporal.NewSearchAttributes(workflows.StoreKey.ValueSet(""), workflows.TypeKey.ValueSet(""),
-		workflows.OutcomeKey.ValueSet(""), workflows.ChangesKey.ValueSet(0))
-	srv, err := testsuite.StartDevServer(context.Background(), testsuite.DevServerOptions{
-		ExistingPath: cli, LogLevel: "error", SearchAttributes: sa,
-		ClientOptions: &client.Options{Namespace: "default"},
-	})
+	srv, err := temporaltest.Start(context.Background(), cli)
 	if err != nil {
 		fmt.Println("start the Temporal dev server:", err)
 		return 1

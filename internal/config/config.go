@@ -94,3 +94,17 @@ func (c *Config) RequireSite(role string) error {
 	}
 	return nil
 }
+
+// Catalogs reads only the two sites' catalogs, for commands that open them
+// directly and need neither Temporal nor the site names.
+func Catalogs() (primary, secondary string, err error) {
+	type site struct {
+		Catalog string `envconfig:"CATALOG"`
+	}
+	var c struct {
+		Primary   site `envconfig:"CATSYNC_PRIMARY"`
+		Secondary site `envconfig:"CATSYNC_SECONDARY"`
+	}
+	err = envconfig.Process("", &c)
+	return c.Primary.Catalog, c.Secondary.Catalog, err
+}
