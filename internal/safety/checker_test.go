@@ -2,7 +2,6 @@ package safety
 
 import (
 	"context"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -11,7 +10,7 @@ import (
 	"github.com/catsync/catsync/internal/importer"
 	"github.com/catsync/catsync/internal/snapshot"
 	"github.com/catsync/catsync/internal/store"
-	"github.com/catsync/catsync/internal/store/sqlstore"
+	"github.com/catsync/catsync/internal/store/sqlstore/sqltest"
 	"github.com/catsync/catsync/internal/store/storetest"
 )
 
@@ -24,9 +23,9 @@ const (
 // replicated into VCREPL/FCREPL, a local store DS_LOCAL with its own
 // catalogs and pools (one in the search space, one excluded), and another
 // replicated store DS_OTHER.
-func secondary(t *testing.T) store.Store {
+func secondary(t *testing.T, newStore func(testing.TB) store.Store) store.Store {
 	t.Helper()
-	st := openTemp(t)
+	st := newStore(t)
 	site := catalog.Site{Node: `\SECD`, DomainID: "BBOX", BackPakID: "BPSECD01",
 		MediaDefs: catalog.MediaDefs{DefaultVolcat: `\SECD.VCDEF`, DefaultFilecat: `\SECD.FCDEF`, Retention: 30, AbendRetention: 1,
 			SearchListSystem: `\SECD`},
@@ -51,17 +50,6 @@ func secondary(t *testing.T) store.Store {
 		}
 		return firstErr(must)
 	})
-	return st
-}
-
-// openTemp opens a new SQLite catalog for the test.
-func openTemp(t *testing.T) store.Store {
-	t.Helper()
-	st, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), "site.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
 	return st
 }
 
@@ -121,104 +109,110 @@ func check(t *testing.T, st store.Store, edit func(*snapshot.VolumeSet)) ([]Conf
 }
 
 func TestCheckerLabels(t *testing.T) {
-	for _, tc := range []struct {
-		name  string
-		plant func(context.Context, store.Tx) error
-		want  []Rule
-		label string
-		where Where
-	}{
-		{"nothing there", nil, nil, "", Where{}},
-		{"a local volume", func(ctx context.Context, tx store.Tx) error {
-			v := localVolume("T00002", catalog.Labeled, "DS_LOCAL")
-			return tx.PutVolume(ctx, &v)
-		}, []Rule{LabelLocal}, "T00002", Where{Store: "DS_LOCAL"}},
-		{"a volume of another replicated store", func(ctx context.Context, tx store.Tx) error {
-			v := localVolume("T00001", catalog.Labeled, "DS_OTHER")
-			v.Access = catalog.AccessSecondary
-			return tx.PutVolume(ctx, &v)
-		}, []Rule{LabelOtherStore}, "T00001", Where{Store: "DS_OTHER"}},
-		{"an unlabeled volume with the label", func(ctx context.Context, tx store.Tx) error {
-			v := localVolume("T00001", catalog.Unlabeled, "DS_LOCAL")
-			return tx.PutVolume(ctx, &v)
-		}, nil, "", Where{}},
-		{"a DSM/TC volume in the import's pool", func(ctx context.Context, tx store.Tx) error {
-			tv := tapeVolume(replVolcat, "BBOX_BACKUP", "T00002")
-			return tx.PutTapeVolume(ctx, &tv)
-		}, []Rule{LabelDSMOnly}, "T00002", Where{Volcat: replVolcat, Pool: "BBOX_BACKUP"}},
-		{"a tape volume of a local pool in the search space", func(ctx context.Context, tx store.Tx) error {
-			tv := tapeVolume(locVolcat, "LOCAL_POOL", "T00001")
-			return tx.PutTapeVolume(ctx, &tv)
-		}, []Rule{LabelSearchSpace}, "T00001", Where{Volcat: locVolcat, Pool: "LOCAL_POOL"}},
-		{"a tape volume of an excluded pool", func(ctx context.Context, tx store.Tx) error {
-			tv := tapeVolume(locVolcat, "EX_POOL", "T00001")
-			return tx.PutTapeVolume(ctx, &tv)
-		}, nil, "", Where{}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			st := secondary(t)
-			if tc.plant != nil {
-				put(t, st, tc.plant)
-			}
-			cs, _ := check(t, st, nil)
-			if !slices.Equal(rules(cs), tc.want) {
-				t.Fatalf("rules %v, want %v: %v", rules(cs), tc.want, cs)
-			}
-			for _, c := range cs {
-				if c.Label != tc.label || c.Set != "T00001" || c.Where.Store != tc.where.Store || c.Where.Volcat != tc.where.Volcat ||
-					c.Where.Pool != tc.where.Pool || !strings.Contains(c.Where.Entry, tc.label) {
-					t.Errorf("conflict %+v, want label %s at %+v", c, tc.label, tc.where)
+	sqltest.Run(t, func(t *testing.T, newStore func(testing.TB) store.Store) {
+		for _, tc := range []struct {
+			name  string
+			plant func(context.Context, store.Tx) error
+			want  []Rule
+			label string
+			where Where
+		}{
+			{"nothing there", nil, nil, "", Where{}},
+			{"a local volume", func(ctx context.Context, tx store.Tx) error {
+				v := localVolume("T00002", catalog.Labeled, "DS_LOCAL")
+				return tx.PutVolume(ctx, &v)
+			}, []Rule{LabelLocal}, "T00002", Where{Store: "DS_LOCAL"}},
+			{"a volume of another replicated store", func(ctx context.Context, tx store.Tx) error {
+				v := localVolume("T00001", catalog.Labeled, "DS_OTHER")
+				v.Access = catalog.AccessSecondary
+				return tx.PutVolume(ctx, &v)
+			}, []Rule{LabelOtherStore}, "T00001", Where{Store: "DS_OTHER"}},
+			{"an unlabeled volume with the label", func(ctx context.Context, tx store.Tx) error {
+				v := localVolume("T00001", catalog.Unlabeled, "DS_LOCAL")
+				return tx.PutVolume(ctx, &v)
+			}, nil, "", Where{}},
+			{"a DSM/TC volume in the import's pool", func(ctx context.Context, tx store.Tx) error {
+				tv := tapeVolume(replVolcat, "BBOX_BACKUP", "T00002")
+				return tx.PutTapeVolume(ctx, &tv)
+			}, []Rule{LabelDSMOnly}, "T00002", Where{Volcat: replVolcat, Pool: "BBOX_BACKUP"}},
+			{"a tape volume of a local pool in the search space", func(ctx context.Context, tx store.Tx) error {
+				tv := tapeVolume(locVolcat, "LOCAL_POOL", "T00001")
+				return tx.PutTapeVolume(ctx, &tv)
+			}, []Rule{LabelSearchSpace}, "T00001", Where{Volcat: locVolcat, Pool: "LOCAL_POOL"}},
+			{"a tape volume of an excluded pool", func(ctx context.Context, tx store.Tx) error {
+				tv := tapeVolume(locVolcat, "EX_POOL", "T00001")
+				return tx.PutTapeVolume(ctx, &tv)
+			}, nil, "", Where{}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				st := secondary(t, newStore)
+				if tc.plant != nil {
+					put(t, st, tc.plant)
 				}
-			}
-		})
-	}
+				cs, _ := check(t, st, nil)
+				if !slices.Equal(rules(cs), tc.want) {
+					t.Fatalf("rules %v, want %v: %v", rules(cs), tc.want, cs)
+				}
+				for _, c := range cs {
+					if c.Label != tc.label || c.Set != "T00001" || c.Where.Store != tc.where.Store || c.Where.Volcat != tc.where.Volcat ||
+						c.Where.Pool != tc.where.Pool || !strings.Contains(c.Where.Entry, tc.label) {
+						t.Errorf("conflict %+v, want label %s at %+v", c, tc.label, tc.where)
+					}
+				}
+			})
+		}
+	})
 }
 
 func TestCheckerFileIDs(t *testing.T) {
-	ctx := context.Background()
-	st := secondary(t)
-	local := storetest.NewFixture().TapeFile
-	local.Filecat, local.Volcat, local.Pool, local.VolsetID = replFilecat, locVolcat, "LOCAL_POOL", "L00001"
-	local.Version = 3
-	put(t, st, func(ctx context.Context, tx store.Tx) error { return tx.PutTapeFile(ctx, &local) })
-	cs, want := check(t, st, nil)
-	if !slices.Equal(rules(cs), []Rule{FileIDCollision}) || cs[0].Where.Filecat != replFilecat || !strings.Contains(cs[0].Where.Entry, "L00001") {
-		t.Fatalf("conflicts %v, want a FILEID collision with the local entry", cs)
-	}
+	sqltest.Run(t, func(t *testing.T, newStore func(testing.TB) store.Store) {
+		ctx := context.Background()
+		st := secondary(t, newStore)
+		local := storetest.NewFixture().TapeFile
+		local.Filecat, local.Volcat, local.Pool, local.VolsetID = replFilecat, locVolcat, "LOCAL_POOL", "L00001"
+		local.Version = 3
+		put(t, st, func(ctx context.Context, tx store.Tx) error { return tx.PutTapeFile(ctx, &local) })
+		cs, want := check(t, st, nil)
+		if !slices.Equal(rules(cs), []Rule{FileIDCollision}) || cs[0].Where.Filecat != replFilecat || !strings.Contains(cs[0].Where.Entry, "L00001") {
+			t.Fatalf("conflicts %v, want a FILEID collision with the local entry", cs)
+		}
 
-	// Entries of the store's own volume sets are not local: once the set
-	// is imported (the local entry gone), checking it again finds nothing.
-	put(t, st, func(ctx context.Context, tx store.Tx) error { return tx.DeleteTapeFile(ctx, local.Key()) })
-	if err := st.Update(ctx, func(tx store.Tx) error { _, err := importer.Apply(ctx, tx, want, true); return err }); err != nil {
-		t.Fatal(err)
-	}
-	// The same generation on another of the store's volume sets (a
-	// rerun, as the primary wrote it) is not local either.
-	put(t, st, func(ctx context.Context, tx store.Tx) error {
-		rerun := want.TapeFiles[0]
-		rerun.Version, rerun.Status, rerun.VolsetID = 1, catalog.FileInvalid, "T00003"
-		v := localVolume("T00003", catalog.Labeled, "DS_PROD")
-		v.Group, v.Access = "VG_PROD", catalog.AccessSecondary
-		return firstErr([]error{tx.PutTapeFile(ctx, &rerun), tx.PutVolume(ctx, &v)})
+		// Entries of the store's own volume sets are not local: once the set
+		// is imported (the local entry gone), checking it again finds nothing.
+		put(t, st, func(ctx context.Context, tx store.Tx) error { return tx.DeleteTapeFile(ctx, local.Key()) })
+		if err := st.Update(ctx, func(tx store.Tx) error { _, err := importer.Apply(ctx, tx, want, true); return err }); err != nil {
+			t.Fatal(err)
+		}
+		// The same generation on another of the store's volume sets (a
+		// rerun, as the primary wrote it) is not local either.
+		put(t, st, func(ctx context.Context, tx store.Tx) error {
+			rerun := want.TapeFiles[0]
+			rerun.Version, rerun.Status, rerun.VolsetID = 1, catalog.FileInvalid, "T00003"
+			v := localVolume("T00003", catalog.Labeled, "DS_PROD")
+			v.Group, v.Access = "VG_PROD", catalog.AccessSecondary
+			return firstErr([]error{tx.PutTapeFile(ctx, &rerun), tx.PutVolume(ctx, &v)})
+		})
+		if cs, _ := check(t, st, nil); cs != nil {
+			t.Errorf("re-checking an imported set: %v", cs)
+		}
 	})
-	if cs, _ := check(t, st, nil); cs != nil {
-		t.Errorf("re-checking an imported set: %v", cs)
-	}
 }
 
 func TestCheckerResolvesOnTheSecondary(t *testing.T) {
-	st := secondary(t)
-	drop := func(s *snapshot.VolumeSet) { s.TapeVolumes = s.TapeVolumes[:1] } // T00002 travels without its TAPEVOLUME
-	if cs, _ := check(t, st, drop); !slices.Equal(rules(cs), []Rule{DanglingEntry}) || !strings.Contains(cs[0].Detail, "T00002") {
-		t.Fatalf("conflicts %v, want the TFTOV on T00002 dangling", cs)
-	}
-	put(t, st, func(ctx context.Context, tx store.Tx) error {
-		tv := tapeVolume(replVolcat, "BBOX_BACKUP", "T00002")
-		v := localVolume("T00002", catalog.Labeled, "DS_PROD")
-		v.Group, v.Access = "VG_PROD", catalog.AccessSecondary
-		return firstErr([]error{tx.PutTapeVolume(ctx, &tv), tx.PutVolume(ctx, &v)})
+	sqltest.Run(t, func(t *testing.T, newStore func(testing.TB) store.Store) {
+		st := secondary(t, newStore)
+		drop := func(s *snapshot.VolumeSet) { s.TapeVolumes = s.TapeVolumes[:1] } // T00002 travels without its TAPEVOLUME
+		if cs, _ := check(t, st, drop); !slices.Equal(rules(cs), []Rule{DanglingEntry}) || !strings.Contains(cs[0].Detail, "T00002") {
+			t.Fatalf("conflicts %v, want the TFTOV on T00002 dangling", cs)
+		}
+		put(t, st, func(ctx context.Context, tx store.Tx) error {
+			tv := tapeVolume(replVolcat, "BBOX_BACKUP", "T00002")
+			v := localVolume("T00002", catalog.Labeled, "DS_PROD")
+			v.Group, v.Access = "VG_PROD", catalog.AccessSecondary
+			return firstErr([]error{tx.PutTapeVolume(ctx, &tv), tx.PutVolume(ctx, &v)})
+		})
+		if cs, _ := check(t, st, drop); cs != nil {
+			t.Errorf("the volume is on the secondary: %v", cs)
+		}
 	})
-	if cs, _ := check(t, st, drop); cs != nil {
-		t.Errorf("the volume is on the secondary: %v", cs)
-	}
 }

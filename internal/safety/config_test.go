@@ -8,12 +8,13 @@ import (
 
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/store"
+	"github.com/catsync/catsync/internal/store/sqlstore/sqltest"
 	"github.com/catsync/catsync/internal/store/storetest"
 )
 
-func primaryStore(t *testing.T) store.Store {
+func primaryStore(t *testing.T, newStore func(testing.TB) store.Store) store.Store {
 	t.Helper()
-	st := openTemp(t)
+	st := newStore(t)
 	f := storetest.NewFixture()
 	put(t, st, func(ctx context.Context, tx store.Tx) error {
 		errs := []error{tx.PutSite(ctx, &f.Site), tx.PutDataStore(ctx, &f.Store), tx.PutVolumeGroup(ctx, &f.Group)}
@@ -26,121 +27,125 @@ func primaryStore(t *testing.T) store.Store {
 }
 
 func TestDescribePrimary(t *testing.T) {
-	p, err := DescribePrimary(context.Background(), primaryStore(t), "DS_PROD")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if p.Node != `\PRIM` || p.StoreAccess != catalog.AccessPrimary || !slices.Equal(p.Groups, []string{"VG_PROD"}) ||
-		p.SearchListSystem != `\PRIM` || len(p.SearchList) != 2 {
-		t.Errorf("primary %+v", p)
-	}
-	if p, err := DescribePrimary(context.Background(), primaryStore(t), "DS_NONE"); err != nil || p.StoreAccess != "" {
-		t.Errorf("undefined store: %+v, %v", p, err)
-	}
-}
-
-func TestCheckConfig(t *testing.T) {
-	ctx := context.Background()
-	prim := func() Primary {
-		p, err := DescribePrimary(ctx, primaryStore(t), "DS_PROD")
+	sqltest.Run(t, func(t *testing.T, newStore func(testing.TB) store.Store) {
+		p, err := DescribePrimary(context.Background(), primaryStore(t, newStore), "DS_PROD")
 		if err != nil {
 			t.Fatal(err)
 		}
-		return p
-	}()
-	site := func(ctx context.Context, tx store.Tx, edit func(*catalog.Site)) error {
-		s, err := tx.Site(ctx)
-		if err != nil {
-			return err
+		if p.Node != `\PRIM` || p.StoreAccess != catalog.AccessPrimary || !slices.Equal(p.Groups, []string{"VG_PROD"}) ||
+			p.SearchListSystem != `\PRIM` || len(p.SearchList) != 2 {
+			t.Errorf("primary %+v", p)
 		}
-		edit(&s)
-		return tx.PutSite(ctx, &s)
-	}
-	group := func(ctx context.Context, tx store.Tx, edit func(*catalog.VolumeGroup)) error {
-		g, err := tx.VolumeGroup(ctx, "VG_PROD")
-		if err != nil {
-			return err
+		if p, err := DescribePrimary(context.Background(), primaryStore(t, newStore), "DS_NONE"); err != nil || p.StoreAccess != "" {
+			t.Errorf("undefined store: %+v, %v", p, err)
 		}
-		edit(&g)
-		return tx.PutVolumeGroup(ctx, &g)
-	}
-	for _, tc := range []struct {
-		name    string
-		primary func(*Primary)
-		plant   func(context.Context, store.Tx) error
-		setup   Setup
-		want    []Rule
-		detail  string // in the first problem
-	}{
-		{name: "sound"},
-		{name: "store not PRIMARY on the primary", primary: func(p *Primary) { p.StoreAccess = catalog.AccessRestricted },
-			want: []Rule{ConfigStoreAccess}, detail: `"RESTRICTED"`},
-		{name: "store not SECONDARY on the secondary", plant: func(ctx context.Context, tx store.Tx) error {
-			return tx.PutDataStore(ctx, &catalog.DataStore{ID: "DS_PROD", Access: catalog.AccessPrimary, Status: catalog.StoreActive})
-		}, want: []Rule{ConfigStoreAccess}, detail: "imports need SECONDARY"},
-		{name: "secondary's search list has the primary's catalogs", plant: func(ctx context.Context, tx store.Tx) error {
-			return site(ctx, tx, func(s *catalog.Site) { s.SearchList = append(s.SearchList, `\PRIM.VCPROD`) })
-		}, want: []Rule{ConfigSearchList}, detail: `includes catalogs of the primary \PRIM`},
-		{name: "primary's search list has the secondary's catalogs", primary: func(p *Primary) {
-			p.SearchList = append(p.SearchList, `\SECD.VCREPL`)
-		}, want: []Rule{ConfigSearchList}, detail: `of the primary \PRIM includes catalogs of the secondary \SECD`},
-		{name: "one search list system", primary: func(p *Primary) { p.SearchListSystem = `\SECD` },
-			want: []Rule{ConfigSearchList}, detail: `defined on \SECD`},
-		{name: "unmapped group", primary: func(p *Primary) { p.Groups = append(p.Groups, "VG_NEW") },
-			want: []Rule{ConfigGroupMapping}, detail: "VG_NEW"},
-		{name: "MEDIADEFS default FILECAT", plant: func(ctx context.Context, tx store.Tx) error {
-			return group(ctx, tx, func(g *catalog.VolumeGroup) { g.Filecat = `\SECD.FCDEF` })
-		}, want: []Rule{ConfigSharedCatalog}, detail: "MEDIADEFS default FILECAT"},
-		{name: "MEDIADEFS default FILECAT with renamed DISKFILEs", setup: Setup{CatalogFiles: true, NodePairs: true},
-			plant: func(ctx context.Context, tx store.Tx) error {
-				return group(ctx, tx, func(g *catalog.VolumeGroup) { g.Filecat = `\SECD.FCDEF` })
-			}, want: []Rule{ConfigSharedCatalog, ConfigSharedCatalog}, detail: "MEDIADEFS default FILECAT"},
-		{name: "a local store's group shares the FILECAT", plant: func(ctx context.Context, tx store.Tx) error {
-			v := localVolume("L00001", catalog.Labeled, "DS_LOCAL")
-			return firstErr([]error{tx.PutVolume(ctx, &v), group(ctx, tx, func(g *catalog.VolumeGroup) { g.Filecat = locFilecat })})
-		}, want: []Rule{ConfigSharedCatalog}, detail: "VG_LOCAL of the local data store DS_LOCAL"},
-		{name: "the FILECAT holds local tape files", plant: func(ctx context.Context, tx store.Tx) error {
-			return tx.PutVolumeFilecat(ctx, &catalog.VolumeFilecat{Volcat: `\SECD.VCDEF`, VolsetID: "ML0001", Pool: "MEDIA_POOL", Filecat: replFilecat})
-		}, want: []Rule{ConfigSharedCatalog}, detail: `volume set ML0001 in \SECD.VCDEF pool MEDIA_POOL`},
-		{name: "tape files of another replicated store in the FILECAT", plant: func(ctx context.Context, tx store.Tx) error {
-			v := localVolume("R00001", catalog.Labeled, "DS_OTHER")
-			v.Access = catalog.AccessSecondary
-			return firstErr([]error{tx.PutVolume(ctx, &v),
-				tx.PutVolumeFilecat(ctx, &catalog.VolumeFilecat{Volcat: `\SECD.VCOTH`, VolsetID: "R00001", Pool: "OTHER_POOL", Filecat: replFilecat})})
-		}},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			st := secondary(t)
-			if tc.plant != nil {
-				put(t, st, tc.plant)
-			}
-			p := prim
-			p.Groups = slices.Clone(prim.Groups)
-			p.SearchList = slices.Clone(prim.SearchList)
-			if tc.primary != nil {
-				tc.primary(&p)
-			}
-			s := tc.setup
-			s.StoreID = "DS_PROD"
-			problems, err := CheckConfig(ctx, st, p, s)
+	})
+}
+
+func TestCheckConfig(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, newStore func(testing.TB) store.Store) {
+		ctx := context.Background()
+		prim := func() Primary {
+			p, err := DescribePrimary(ctx, primaryStore(t, newStore), "DS_PROD")
 			if err != nil {
 				t.Fatal(err)
 			}
-			var got []Rule
-			for _, pr := range problems {
-				got = append(got, pr.Rule)
+			return p
+		}()
+		site := func(ctx context.Context, tx store.Tx, edit func(*catalog.Site)) error {
+			s, err := tx.Site(ctx)
+			if err != nil {
+				return err
 			}
-			if !slices.Equal(got, tc.want) {
-				t.Fatalf("rules %v, want %v: %v", got, tc.want, problems)
+			edit(&s)
+			return tx.PutSite(ctx, &s)
+		}
+		group := func(ctx context.Context, tx store.Tx, edit func(*catalog.VolumeGroup)) error {
+			g, err := tx.VolumeGroup(ctx, "VG_PROD")
+			if err != nil {
+				return err
 			}
-			if len(problems) > 0 && !strings.Contains(problems[0].Detail, tc.detail) {
-				t.Errorf("problem %q, want it to say %q", problems[0].Detail, tc.detail)
-			}
-			for _, pr := range problems {
-				if !strings.Contains(pr.String(), Rules[pr.Rule].Action) {
-					t.Errorf("problem %q does not say what to do", pr)
+			edit(&g)
+			return tx.PutVolumeGroup(ctx, &g)
+		}
+		for _, tc := range []struct {
+			name    string
+			primary func(*Primary)
+			plant   func(context.Context, store.Tx) error
+			setup   Setup
+			want    []Rule
+			detail  string // in the first problem
+		}{
+			{name: "sound"},
+			{name: "store not PRIMARY on the primary", primary: func(p *Primary) { p.StoreAccess = catalog.AccessRestricted },
+				want: []Rule{ConfigStoreAccess}, detail: `"RESTRICTED"`},
+			{name: "store not SECONDARY on the secondary", plant: func(ctx context.Context, tx store.Tx) error {
+				return tx.PutDataStore(ctx, &catalog.DataStore{ID: "DS_PROD", Access: catalog.AccessPrimary, Status: catalog.StoreActive})
+			}, want: []Rule{ConfigStoreAccess}, detail: "imports need SECONDARY"},
+			{name: "secondary's search list has the primary's catalogs", plant: func(ctx context.Context, tx store.Tx) error {
+				return site(ctx, tx, func(s *catalog.Site) { s.SearchList = append(s.SearchList, `\PRIM.VCPROD`) })
+			}, want: []Rule{ConfigSearchList}, detail: `includes catalogs of the primary \PRIM`},
+			{name: "primary's search list has the secondary's catalogs", primary: func(p *Primary) {
+				p.SearchList = append(p.SearchList, `\SECD.VCREPL`)
+			}, want: []Rule{ConfigSearchList}, detail: `of the primary \PRIM includes catalogs of the secondary \SECD`},
+			{name: "one search list system", primary: func(p *Primary) { p.SearchListSystem = `\SECD` },
+				want: []Rule{ConfigSearchList}, detail: `defined on \SECD`},
+			{name: "unmapped group", primary: func(p *Primary) { p.Groups = append(p.Groups, "VG_NEW") },
+				want: []Rule{ConfigGroupMapping}, detail: "VG_NEW"},
+			{name: "MEDIADEFS default FILECAT", plant: func(ctx context.Context, tx store.Tx) error {
+				return group(ctx, tx, func(g *catalog.VolumeGroup) { g.Filecat = `\SECD.FCDEF` })
+			}, want: []Rule{ConfigSharedCatalog}, detail: "MEDIADEFS default FILECAT"},
+			{name: "MEDIADEFS default FILECAT with renamed DISKFILEs", setup: Setup{CatalogFiles: true, NodePairs: true},
+				plant: func(ctx context.Context, tx store.Tx) error {
+					return group(ctx, tx, func(g *catalog.VolumeGroup) { g.Filecat = `\SECD.FCDEF` })
+				}, want: []Rule{ConfigSharedCatalog, ConfigSharedCatalog}, detail: "MEDIADEFS default FILECAT"},
+			{name: "a local store's group shares the FILECAT", plant: func(ctx context.Context, tx store.Tx) error {
+				v := localVolume("L00001", catalog.Labeled, "DS_LOCAL")
+				return firstErr([]error{tx.PutVolume(ctx, &v), group(ctx, tx, func(g *catalog.VolumeGroup) { g.Filecat = locFilecat })})
+			}, want: []Rule{ConfigSharedCatalog}, detail: "VG_LOCAL of the local data store DS_LOCAL"},
+			{name: "the FILECAT holds local tape files", plant: func(ctx context.Context, tx store.Tx) error {
+				return tx.PutVolumeFilecat(ctx, &catalog.VolumeFilecat{Volcat: `\SECD.VCDEF`, VolsetID: "ML0001", Pool: "MEDIA_POOL", Filecat: replFilecat})
+			}, want: []Rule{ConfigSharedCatalog}, detail: `volume set ML0001 in \SECD.VCDEF pool MEDIA_POOL`},
+			{name: "tape files of another replicated store in the FILECAT", plant: func(ctx context.Context, tx store.Tx) error {
+				v := localVolume("R00001", catalog.Labeled, "DS_OTHER")
+				v.Access = catalog.AccessSecondary
+				return firstErr([]error{tx.PutVolume(ctx, &v),
+					tx.PutVolumeFilecat(ctx, &catalog.VolumeFilecat{Volcat: `\SECD.VCOTH`, VolsetID: "R00001", Pool: "OTHER_POOL", Filecat: replFilecat})})
+			}},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				st := secondary(t, newStore)
+				if tc.plant != nil {
+					put(t, st, tc.plant)
 				}
-			}
-		})
-	}
+				p := prim
+				p.Groups = slices.Clone(prim.Groups)
+				p.SearchList = slices.Clone(prim.SearchList)
+				if tc.primary != nil {
+					tc.primary(&p)
+				}
+				s := tc.setup
+				s.StoreID = "DS_PROD"
+				problems, err := CheckConfig(ctx, st, p, s)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var got []Rule
+				for _, pr := range problems {
+					got = append(got, pr.Rule)
+				}
+				if !slices.Equal(got, tc.want) {
+					t.Fatalf("rules %v, want %v: %v", got, tc.want, problems)
+				}
+				if len(problems) > 0 && !strings.Contains(problems[0].Detail, tc.detail) {
+					t.Errorf("problem %q, want it to say %q", problems[0].Detail, tc.detail)
+				}
+				for _, pr := range problems {
+					if !strings.Contains(pr.String(), Rules[pr.Rule].Action) {
+						t.Errorf("problem %q does not say what to do", pr)
+					}
+				}
+			})
+		}
+	})
 }
