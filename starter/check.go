@@ -13,6 +13,7 @@ import (
 	"github.com/catsync/catsync/internal/config"
 	"github.com/catsync/catsync/internal/importer"
 	"github.com/catsync/catsync/internal/safety"
+	"github.com/catsync/catsync/internal/store"
 	"github.com/catsync/catsync/workflows"
 )
 
@@ -27,17 +28,7 @@ and lists every conflict.`,
 		"print problems and conflicts as JSON lines", c.check)
 }
 
-func (c *cli) check(ctx context.Context, primary, secondary string, opts importer.Options, asJSON bool) error {
-	p, err := openSite(ctx, primary, "--primary")
-	if err != nil {
-		return err
-	}
-	defer p.Close()
-	s, err := openSite(ctx, secondary, "--secondary")
-	if err != nil {
-		return err
-	}
-	defer s.Close()
+func (c *cli) check(ctx context.Context, p, s store.Store, opts importer.Options, asJSON bool) error {
 	enc := json.NewEncoder(c.out)
 	var report safety.Report
 	problems, sets, err := safety.CheckStore(ctx, p, s, opts, func(cf safety.Conflict) error {

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"github.com/catsync/catsync/internal/config"
 	"github.com/catsync/catsync/internal/importer"
 	"github.com/catsync/catsync/internal/snapshot"
+	"github.com/catsync/catsync/internal/store"
 	"github.com/catsync/catsync/workflows"
 )
 
@@ -160,7 +162,7 @@ result with the secondary, printing each difference.`,
 // twoSiteCmd is a command that reads a data store on both sites' catalogs,
 // given by --primary/--secondary or the environment.
 func (c *cli) twoSiteCmd(use, short, long, jsonUsage string,
-	run func(ctx context.Context, primary, secondary string, opts importer.Options, asJSON bool) error) *cobra.Command {
+	run func(ctx context.Context, primary, secondary store.Store, opts importer.Options, asJSON bool) error) *cobra.Command {
 	var storeID, files, nodeMap, primary, secondary string
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -178,13 +180,23 @@ func (c *cli) twoSiteCmd(use, short, long, jsonUsage string,
 				if err != nil {
 					return err
 				}
-				primary, secondary = cmpOr(primary, p), cmpOr(secondary, s)
+				primary, secondary = cmp.Or(primary, p), cmp.Or(secondary, s)
 			}
 			if primary == "" || secondary == "" {
 				return fmt.Errorf("give --primary and --secondary, or set CATSYNC_PRIMARY_CATALOG and CATSYNC_SECONDARY_CATALOG")
 			}
-			return run(cmd.Context(), primary, secondary, importer.Options{StoreID: in.Store, CatalogFiles: in.CatalogFiles,
-				NodePairs: in.NodePairs}, asJSON)
+			ctx := cmd.Context()
+			p, err := openSite(ctx, primary, "--primary")
+			if err != nil {
+				return err
+			}
+			defer p.Close()
+			s, err := openSite(ctx, secondary, "--secondary")
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			return run(ctx, p, s, importer.Options{StoreID: in.Store, CatalogFiles: in.CatalogFiles, NodePairs: in.NodePairs}, asJSON)
 		},
 	}
 	cmd.Flags().StringVar(&storeID, "store", "", "data store id (required)")
@@ -196,24 +208,7 @@ func (c *cli) twoSiteCmd(use, short, long, jsonUsage string,
 	return cmd
 }
 
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
-}
-
-func (c *cli) verify(ctx context.Context, primary, secondary string, opts importer.Options, asJSON bool) error {
-	p, err := openSite(ctx, primary, "--primary")
-	if err != nil {
-		return err
-	}
-	defer p.Close()
-	s, err := openSite(ctx, secondary, "--secondary")
-	if err != nil {
-		return err
-	}
-	defer s.Close()
+func (c *cli) verify(ctx context.Context, p, s store.Store, opts importer.Options, asJSON bool) error {
 	drift := 0
 	enc := json.NewEncoder(c.out)
 	sets, err := importer.Verify(ctx, p, s, opts, func(d importer.Drift) error {

@@ -7,6 +7,7 @@
 package importer
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"slices"
@@ -75,18 +76,11 @@ func LoadTarget(ctx context.Context, r store.Reader, opts Options) (*Target, err
 	}
 	t := &Target{Opts: opts, Site: site, byOrig: map[string]catalog.VolumeGroup{}}
 	err = r.ScanVolumeGroups(ctx, func(g *catalog.VolumeGroup) error {
-		orig := cmpOr(g.OriginalName, g.Name)
+		orig := cmp.Or(g.OriginalName, g.Name)
 		t.byOrig[orig] = *g
 		return nil
 	})
 	return t, err
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }
 
 // Group returns the secondary group receiving primary group name.

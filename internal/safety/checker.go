@@ -1,6 +1,7 @@
 package safety
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -65,7 +66,7 @@ func (c *Checker) Check(ctx context.Context, r store.Reader, in, want *snapshot.
 			return nil, err
 		}
 		if !ok {
-			out = append(out, conflict(want.ID, want.ID, DanglingEntry, Where{Volcat: ref.Volcat, Pool: ref.Pool, Filecat: cmpOr(ref.Filecat, ref.Key.Filecat), Entry: ref.From},
+			out = append(out, conflict(want.ID, want.ID, DanglingEntry, Where{Volcat: ref.Volcat, Pool: ref.Pool, Filecat: cmp.Or(ref.Filecat, ref.Key.Filecat), Entry: ref.From},
 				"%s points to %s, which neither the snapshot nor the secondary holds", ref.From, ref))
 		}
 	}
@@ -97,7 +98,7 @@ func (c *Checker) labels(ctx context.Context, r store.Reader, want *snapshot.Vol
 		if a := c.access[old.StoreID]; a == catalog.AccessPrimary || old.Access == catalog.AccessPrimary {
 			add(label, LabelLocal, where, "label %s is a local volume of data store %s on the secondary", label, old.StoreID)
 		} else {
-			add(label, LabelOtherStore, where, "label %s is a volume of data store %s (%s) on the secondary", label, old.StoreID, cmpOr(string(a), "not defined"))
+			add(label, LabelOtherStore, where, "label %s is a volume of data store %s (%s) on the secondary", label, old.StoreID, cmp.Or(string(a), "not defined"))
 		}
 	}
 	for _, v := range want.Volumes {
@@ -234,11 +235,4 @@ func (c *Checker) resolve(ctx context.Context, r store.Reader, setID string, ref
 		})
 	}
 	return found, err
-}
-
-func cmpOr(a, b string) string {
-	if a != "" {
-		return a
-	}
-	return b
 }

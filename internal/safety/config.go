@@ -1,6 +1,7 @@
 package safety
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -121,7 +122,7 @@ func CheckConfig(ctx context.Context, r store.Reader, p Primary, s Setup) ([]Pro
 	// Every primary group mapped to a secondary group.
 	byOrig := map[string]catalog.VolumeGroup{}
 	if err := r.ScanVolumeGroups(ctx, func(g *catalog.VolumeGroup) error {
-		byOrig[cmpOr(g.OriginalName, g.Name)] = *g
+		byOrig[cmp.Or(g.OriginalName, g.Name)] = *g
 		return nil
 	}); err != nil {
 		return nil, err
