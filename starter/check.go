@@ -31,12 +31,15 @@ and lists every conflict.`,
 func (c *cli) check(ctx context.Context, p, s store.Store, opts importer.Options, asJSON bool) error {
 	enc := json.NewEncoder(c.out)
 	var report safety.Report
-	problems, sets, err := safety.CheckStore(ctx, p, s, opts, func(cf safety.Conflict) error {
-		report.Add([]safety.Conflict{cf})
-		if asJSON {
-			return enc.Encode(cf)
+	problems, sets, err := safety.CheckStore(ctx, p, s, opts, func(cs []safety.Conflict) error {
+		report.Add(cs)
+		for _, cf := range cs {
+			if !asJSON {
+				printConflict(c.out, cf)
+			} else if err := enc.Encode(cf); err != nil {
+				return err
+			}
 		}
-		printConflict(c.out, cf)
 		return nil
 	})
 	if err != nil {

@@ -12,9 +12,9 @@ import (
 // CheckStore tells, writing nothing, whether a data store can be imported
 // safely now: the configuration rules first and, when they hold, every
 // volume set of the store on the primary as a FULL import would receive
-// it. fn is called with every conflict; the count of sets checked is
-// returned. Unlike a sync's report, nothing is left unlisted.
-func CheckStore(ctx context.Context, primary, secondary store.Reader, opts importer.Options, fn func(Conflict) error) ([]Problem, int, error) {
+// it. fn is called with the conflicts of each set in conflict; the count of
+// sets checked is returned. Unlike a sync's report, nothing is left unlisted.
+func CheckStore(ctx context.Context, primary, secondary store.Reader, opts importer.Options, fn func([]Conflict) error) ([]Problem, int, error) {
 	p, err := DescribePrimary(ctx, primary, opts.StoreID)
 	if err != nil {
 		return nil, 0, err
@@ -44,12 +44,10 @@ func CheckStore(ctx context.Context, primary, secondary store.Reader, opts impor
 			return err
 		}
 		conflicts, err := chk.Check(ctx, secondary, set, want)
-		for _, c := range conflicts {
-			if err := fn(c); err != nil {
-				return err
-			}
+		if err != nil || len(conflicts) == 0 {
+			return err
 		}
-		return err
+		return fn(conflicts)
 	})
 	return nil, sets, err
 }
