@@ -176,11 +176,11 @@ func (c *cli) twoSiteCmd(use, short, long, jsonUsage string,
 				return err
 			}
 			if primary == "" || secondary == "" {
-				p, s, err := config.Catalogs()
+				p, s, err := config.Sites()
 				if err != nil {
 					return err
 				}
-				primary, secondary = cmp.Or(primary, p), cmp.Or(secondary, s)
+				primary, secondary = cmp.Or(primary, p.Catalog), cmp.Or(secondary, s.Catalog)
 			}
 			if primary == "" || secondary == "" {
 				return fmt.Errorf("give --primary and --secondary, or set CATSYNC_PRIMARY_CATALOG and CATSYNC_SECONDARY_CATALOG")

@@ -17,6 +17,17 @@ type Site struct {
 	Name    string `envconfig:"NAME"`    // task queue catsync.<name>
 	Catalog string `envconfig:"CATALOG"` // SQLite path or postgres:// DSN
 	Staging string `envconfig:"STAGING"` // the primary's outbox, or the secondary's staging area
+	// The site's key manager: keystore:PATH (the embedded keystore, under
+	// CATSYNC_KEYSTORE_MASTER_KEY) or kmip://HOST:PORT.
+	Keys string   `envconfig:"KEYS"`
+	KMIP KMIPFiles `envconfig:"KMIP"`
+}
+
+// KMIPFiles are the PEM files of a mutual TLS connection to a KMIP server.
+type KMIPFiles struct {
+	CA   string `envconfig:"CA"`   // the CA that signed the server's certificate
+	Cert string `envconfig:"CERT"` // this site's client certificate ...
+	Key  string `envconfig:"KEY"`  // ... and its private key
 }
 
 // Config is the whole configuration.
@@ -95,16 +106,22 @@ func (c *Config) RequireSite(role string) error {
 	return nil
 }
 
-// Catalogs reads only the two sites' catalogs, for commands that open them
-// directly and need neither Temporal nor the site names.
-func Catalogs() (primary, secondary string, err error) {
-	type site struct {
-		Catalog string `envconfig:"CATALOG"`
+// Prefix is the prefix of a role's variables, for messages that name them.
+func Prefix(role string) string {
+	if role == RoleSecondary {
+		return "CATSYNC_SECONDARY"
 	}
+	return "CATSYNC_PRIMARY"
+}
+
+// Sites reads only the two sites' variables, for commands that open their
+// catalogs or key managers directly and need neither Temporal nor the
+// site names.
+func Sites() (primary, secondary Site, err error) {
 	var c struct {
-		Primary   site `envconfig:"CATSYNC_PRIMARY"`
-		Secondary site `envconfig:"CATSYNC_SECONDARY"`
+		Primary   Site `envconfig:"CATSYNC_PRIMARY"`
+		Secondary Site `envconfig:"CATSYNC_SECONDARY"`
 	}
 	err = envconfig.Process("", &c)
-	return c.Primary.Catalog, c.Secondary.Catalog, err
+	return c.Primary, c.Secondary, err
 }

@@ -6,8 +6,9 @@
 // its HMAC-SHA256: a "put" line adds a key (material sealed, bound to its
 // id, group and name), a "state" line changes a key's state. Opening
 // replays the log; a change appends one line and syncs, so creating many
-// keys costs in proportion to the keys created. One process owns a
-// keystore file at a time.
+// keys costs in proportion to the keys created. Several processes may share
+// a keystore file (a worker and the simulator, say): every operation holds
+// a lock on the file and first reads the lines others appended since.
 package keystore
 
 import (
@@ -24,9 +25,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 
 	"github.com/catsync/catsync/internal/keys"
 )
@@ -61,6 +64,8 @@ type Store struct {
 
 	mu     sync.Mutex
 	f      *os.File
+	off    int64 // bytes of the file replayed so far
+	lines  int
 	byID   map[string]*entry
 	byName map[string]*entry // group \x00 name
 }
@@ -99,21 +104,52 @@ func Open(path string, master []byte) (*Store, error) {
 	if s.f, err = os.OpenFile(path, os.O_RDWR|os.O_CREATE|os.O_APPEND, 0o600); err != nil {
 		return nil, &keys.ConfigError{Endpoint: path, Err: err}
 	}
-	if err := s.replay(); err != nil {
+	if err := s.locked(false, func() error { return nil }); err != nil {
 		s.f.Close()
 		return nil, err
 	}
 	return s, nil
 }
 
+// locked runs fn holding the file lock (exclusive when it writes) and the
+// mutex, after replaying what other processes appended.
+func (s *Store) locked(write bool, fn func() error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	how := syscall.LOCK_SH
+	if write {
+		how = syscall.LOCK_EX
+	}
+	if err := syscall.Flock(int(s.f.Fd()), how); err != nil {
+		return &keys.ConfigError{Endpoint: s.path, Err: fmt.Errorf("lock: %w", err)}
+	}
+	defer syscall.Flock(int(s.f.Fd()), syscall.LOCK_UN)
+	if err := s.replay(); err != nil {
+		return err
+	}
+	return fn()
+}
+
+// replay applies the lines after s.off. Writers hold the lock for a whole
+// line, so a line without its end is damage, not a write in progress.
 func (s *Store) replay() error {
-	sc := bufio.NewScanner(s.f)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for n := 1; sc.Scan(); n++ {
+	br := bufio.NewReader(io.NewSectionReader(s.f, s.off, 1<<62))
+	for {
+		raw, err := br.ReadBytes('\n')
+		if err == io.EOF && len(raw) == 0 {
+			return nil
+		}
+		n := s.lines + 1
 		bad := func(why string) error {
 			return &keys.ConfigError{Endpoint: s.path, Err: fmt.Errorf("line %d: %s (wrong master key, or the file was edited)", n, why)}
 		}
-		body, sum, ok := bytes.Cut(sc.Bytes(), []byte("\t"))
+		if err == io.EOF {
+			return bad("truncated")
+		}
+		if err != nil {
+			return &keys.ConfigError{Endpoint: s.path, Err: err}
+		}
+		body, sum, ok := bytes.Cut(raw[:len(raw)-1], []byte("\t"))
 		want, err := hex.DecodeString(string(sum))
 		if !ok || err != nil || !hmac.Equal(want, s.mac(body)) {
 			return bad("authentication failed")
@@ -134,11 +170,9 @@ func (s *Store) replay() error {
 		default:
 			return bad("unknown record")
 		}
+		s.off += int64(len(raw))
+		s.lines++
 	}
-	if err := sc.Err(); err != nil {
-		return &keys.ConfigError{Endpoint: s.path, Err: err}
-	}
-	return nil
 }
 
 func (s *Store) mac(b []byte) []byte {
@@ -168,31 +202,36 @@ func (s *Store) append(l line) error {
 	if _, err := s.f.Write(buf); err != nil {
 		return err
 	}
+	s.off += int64(len(buf))
+	s.lines++
 	return s.f.Sync()
 }
 
 // Lookup implements keys.Manager.
 func (s *Store) Lookup(_ context.Context, group string, names []string) (map[string]keys.Info, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
 	out := make(map[string]keys.Info, len(names))
-	for _, n := range names {
-		if e := s.byName[nameKey(group, n)]; e != nil {
-			out[n] = e.Info
+	return out, s.locked(false, func() error {
+		for _, n := range names {
+			if e := s.byName[nameKey(group, n)]; e != nil {
+				out[n] = e.Info
+			}
 		}
-	}
-	return out, nil
+		return nil
+	})
 }
 
 // Material implements keys.Manager.
 func (s *Store) Material(_ context.Context, id string) ([]byte, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	e := s.byID[id]
-	if e == nil {
-		return nil, fmt.Errorf("key %s: %w", id, keys.ErrNotFound)
-	}
-	return bytes.Clone(e.material), nil
+	var material []byte
+	err := s.locked(false, func() error {
+		e := s.byID[id]
+		if e == nil {
+			return fmt.Errorf("key %s: %w", id, keys.ErrNotFound)
+		}
+		material = bytes.Clone(e.material)
+		return nil
+	})
+	return material, err
 }
 
 // Create implements keys.Manager.
@@ -217,28 +256,31 @@ func (s *Store) Register(_ context.Context, group, name string, material []byte)
 	if _, err := rand.Read(id); err != nil {
 		return keys.Info{}, err
 	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.byName[nameKey(group, name)] != nil {
-		return keys.Info{}, fmt.Errorf("key %s already exists in %s", name, group)
-	}
 	e := &entry{Info: keys.Info{ID: hex.EncodeToString(id), Group: group, Name: name, State: keys.Active, Algorithm: "AES",
 		Length: len(material) * 8, Fingerprint: fp}, material: bytes.Clone(material)}
 	nonce := make([]byte, s.aead.NonceSize())
 	if _, err := rand.Read(nonce); err != nil {
 		return keys.Info{}, err
 	}
-	info := e.Info
-	if err := s.append(line{Op: "put", Key: &info, Nonce: nonce, Sealed: s.aead.Seal(nil, nonce, material, aad(&info))}); err != nil {
-		return keys.Info{}, err
-	}
-	s.add(e)
-	return e.Info, nil
+	err = s.locked(true, func() error {
+		if s.byName[nameKey(group, name)] != nil {
+			return fmt.Errorf("key %s already exists in %s", name, group)
+		}
+		info := e.Info
+		if err := s.append(line{Op: "put", Key: &info, Nonce: nonce, Sealed: s.aead.Seal(nil, nonce, material, aad(&info))}); err != nil {
+			return err
+		}
+		s.add(e)
+		return nil
+	})
+	return e.Info, err
 }
 
 func (s *Store) setState(id string, st keys.State) error {
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	return s.locked(true, func() error { return s.moveTo(id, st) })
+}
+
+func (s *Store) moveTo(id string, st keys.State) error {
 	e := s.byID[id]
 	if e == nil {
 		return fmt.Errorf("key %s: %w", id, keys.ErrNotFound)

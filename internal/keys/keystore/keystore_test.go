@@ -111,3 +111,48 @@ func TestMasterKeyFromEnvironment(t *testing.T) {
 		t.Errorf("valid: %v", err)
 	}
 }
+
+// A worker and the simulator share one keystore file: each sees the keys
+// and states the other appends, and a name taken by one is refused to the
+// other.
+func TestSharedFile(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "keys.log")
+	worker, sim := open(t, path, master), open(t, path, master)
+	k, err := sim.Create(ctx, "BPPRIM01", "K1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := keys.Find(ctx, worker, "BPPRIM01", "K1"); err != nil || got != k {
+		t.Fatalf("the other process sees %+v, %v; want %+v", got, err, k)
+	}
+	if _, err := worker.Create(ctx, "BPPRIM01", "K1"); err == nil {
+		t.Error("the other process created a second K1")
+	}
+	if err := worker.Deactivate(ctx, k.ID); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := keys.Find(ctx, sim, "BPPRIM01", "K1"); got.State != keys.Deactivated {
+		t.Errorf("state seen by the first process: %s", got.State)
+	}
+	if err := sim.Activate(ctx, k.ID); err == nil {
+		t.Error("a key deactivated by the other process was activated again")
+	}
+}
+
+// A line cut short (a crash in the middle of a write by a process that
+// did not hold the lock) is refused naming its line.
+func TestTruncatedLine(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "keys.log")
+	s := open(t, path, master)
+	s.Create(ctx, "BPPRIM01", "K1")
+	s.Close()
+	b, _ := os.ReadFile(path)
+	os.WriteFile(path, append(b, b[:20]...), 0o600)
+	_, err := Open(path, master)
+	var ce *keys.ConfigError
+	if !errors.As(err, &ce) || !strings.Contains(err.Error(), "line 2: truncated") {
+		t.Fatalf("got %v, want a configuration error naming line 2", err)
+	}
+}
