@@ -238,6 +238,9 @@ func TestSiteValidate(t *testing.T) {
 			{"abend retention 9999", func(s *Site) { s.MediaDefs.AbendRetention = 9999 }},
 			{"no search list system", func(s *Site) { s.MediaDefs.SearchListSystem = "" }},
 			{"empty search list", func(s *Site) { s.SearchList = nil }},
+			{"key-manager entries", func(s *Site) {
+				s.KeyManagers = []KeyManagerEntry{{"BPPRIM01", "eskm2.example:5696"}, {"BPOLD", "ESKM3"}}
+			}},
 		},
 		[]rule[Site]{
 			{"node 8 chars", func(s *Site) { s.Node = `\PRIMARY1` }, "NODE", `\PRIMARY1`, ""},
@@ -260,6 +263,12 @@ func TestSiteValidate(t *testing.T) {
 			{"abend retention 10000", func(s *Site) { s.MediaDefs.AbendRetention = 10000 }, "MEDIADEFS.ABENDRETENTION", 10000, ""},
 			{"search list system not a node", func(s *Site) { s.MediaDefs.SearchListSystem = "PRIM" }, "MEDIADEFS.SEARCHLISTSYSTEM", "PRIM", ""},
 			{"search list entry unqualified", func(s *Site) { s.SearchList[1] = "FCPROD" }, "SEARCHLIST[1]", "FCPROD", "node-qualified"},
+			{"key-manager entry without server", func(s *Site) { s.KeyManagers = []KeyManagerEntry{{"BPPRIM01", ""}} },
+				"KEYMANAGER[0].SERVER", "", ""},
+			{"key-manager entry with = in id", func(s *Site) { s.KeyManagers = []KeyManagerEntry{{"BP=1", "k:5696"}} },
+				"KEYMANAGER[0].BACKPAKID", "BP=1", ""},
+			{"key-manager entries repeat an id", func(s *Site) { s.KeyManagers = []KeyManagerEntry{{"BP1", "a"}, {"BP1", "b"}} },
+				"KEYMANAGER[1].BACKPAKID", "BP1", "repeat"},
 			{"search list entry without name", func(s *Site) { s.SearchList[0] = `\PRIM.` }, "SEARCHLIST[0]", `\PRIM.`, ""},
 			{"search list entry too long", func(s *Site) { s.SearchList[2] = `\NODEP.` + s31 }, "SEARCHLIST[2]", `\NODEP.` + s31, ""},
 		})

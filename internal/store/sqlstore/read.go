@@ -117,16 +117,35 @@ func get[T any](ctx context.Context, r *reader, t *table[T], what string, key ..
 func (r *reader) Site(ctx context.Context) (catalog.Site, error) {
 	var s catalog.Site
 	var id int
-	var list string
+	var list, entries string
 	m := &s.MediaDefs
 	err := r.row(ctx, "SELECT "+strings.Join(siteTable.cols, ", ")+" FROM site", nil, &id, &s.Node,
 		&s.DomainID, &s.BackPakID, &m.DefaultVolcat, &m.DefaultFilecat, &m.Retention, &m.AbendRetention,
-		&m.SearchListSystem, &list)
+		&m.SearchListSystem, &list, &entries)
 	if errors.Is(err, sql.ErrNoRows) {
 		return s, fmt.Errorf("site record: %w", store.ErrNotFound)
 	}
+	if err != nil {
+		return s, err
+	}
 	s.SearchList = strings.Fields(list)
-	return s, err
+	for _, f := range strings.Fields(entries) {
+		e, err := catalog.ParseKeyManager(f)
+		if err != nil {
+			return s, fmt.Errorf("site record: %w", err)
+		}
+		s.KeyManagers = append(s.KeyManagers, e)
+	}
+	return s, nil
+}
+
+// joinEntries stores key-manager entries in one column, as the search list.
+func joinEntries(es []catalog.KeyManagerEntry) string {
+	f := make([]string, len(es))
+	for i, e := range es {
+		f[i] = e.String()
+	}
+	return strings.Join(f, " ")
 }
 
 func (r *reader) DataStore(ctx context.Context, id string) (catalog.DataStore, error) {

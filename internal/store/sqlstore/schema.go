@@ -103,4 +103,7 @@ var migrations = []migration{
 			seq BIGINT PRIMARY KEY, run_id TEXT NOT NULL UNIQUE, entry TEXT NOT NULL,
 			prev TEXT NOT NULL, hash TEXT NOT NULL)`,
 	}},
+	{5, "key-manager entries", []string{
+		`ALTER TABLE site ADD COLUMN key_managers TEXT NOT NULL DEFAULT ''`,
+	}},
 }

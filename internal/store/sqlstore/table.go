@@ -179,12 +179,12 @@ var (
 	siteTable = &table[catalog.Site]{
 		name: store.TableSite,
 		cols: []string{"id", "node", "domain_id", "backpak_id", "default_volcat", "default_filecat", "retention",
-			"abend_retention", "searchlist_system", "search_list"},
+			"abend_retention", "searchlist_system", "search_list", "key_managers"},
 		nkey: 1,
 		values: func(s *catalog.Site) []any {
 			m := &s.MediaDefs
 			return []any{1, s.Node, s.DomainID, s.BackPakID, m.DefaultVolcat, m.DefaultFilecat, m.Retention,
-				m.AbendRetention, m.SearchListSystem, strings.Join(s.SearchList, " ")}
+				m.AbendRetention, m.SearchListSystem, strings.Join(s.SearchList, " "), joinEntries(s.KeyManagers)}
 		},
 		valid: (*catalog.Site).Validate,
 	}
