@@ -19,7 +19,7 @@ type Site struct {
 	Staging string `envconfig:"STAGING"` // the primary's outbox, or the secondary's staging area
 	// The site's key manager: keystore:PATH (the embedded keystore, under
 	// CATSYNC_KEYSTORE_MASTER_KEY) or kmip://HOST:PORT.
-	Keys string   `envconfig:"KEYS"`
+	Keys string    `envconfig:"KEYS"`
 	KMIP KMIPFiles `envconfig:"KMIP"`
 }
 
