@@ -15,6 +15,7 @@ import (
 
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/importer"
+	"github.com/catsync/catsync/internal/keys"
 	"github.com/catsync/catsync/internal/safety"
 	"github.com/catsync/catsync/internal/snapshot"
 	"github.com/catsync/catsync/internal/store"
@@ -35,6 +36,9 @@ type Site struct {
 	Catalog store.Store
 	Staging snapshot.Area // the primary's outbox, or the secondary's staging area
 	Source  snapshot.Area // secondary only: where it reads the primary's outbox
+	// Keys is the site's key manager (nil when none is configured): the
+	// primary records fingerprints from it, the secondary proves parity.
+	Keys keys.Manager
 }
 
 // Activities are the steps one site's worker runs.
@@ -67,12 +71,13 @@ func classify(err error) error {
 	var ce *importer.ConfigError
 	var corrupt *snapshot.CorruptError
 	var conflict *safety.ConflictError
+	var keyConfig *keys.ConfigError
 	switch {
 	case err == nil:
 		return nil
 	case errors.As(err, &fe):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrValidation, err)
-	case errors.As(err, &ce):
+	case errors.As(err, &ce), errors.As(err, &keyConfig):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrConfig, err)
 	case errors.As(err, &conflict):
 		return temporal.NewNonRetryableApplicationError(err.Error(), ErrConflict, err)

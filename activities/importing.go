@@ -72,6 +72,15 @@ func (a *Activities) staged(ref snapshot.Ref) (string, snapshot.Manifest, error)
 	return dir, m, nil
 }
 
+// transform checks a staged set's key records against its volumes, then
+// rewrites it for the secondary.
+func transform(t *importer.Target, set *snapshot.VolumeSet) (*snapshot.VolumeSet, error) {
+	if err := set.CheckKeys(); err != nil {
+		return nil, fmt.Errorf("volume set %s: %w", set.ID, err)
+	}
+	return t.Transform(set)
+}
+
 // Plan validates every record of a staged snapshot as the secondary would
 // receive it and counts, per entity, what an import would create, update,
 // delete or leave unchanged. It writes nothing.
@@ -93,7 +102,7 @@ func (a *Activities) plan(ctx context.Context, in ImportInput) (ImportResult, er
 	planned := importer.Generations{}
 	for i, seg := range m.Segments {
 		err := snapshot.ReadSegment(dir, seg, 0, func(_ int, set *snapshot.VolumeSet) error {
-			want, err := t.Transform(set)
+			want, err := transform(t, set)
 			if err != nil {
 				return err
 			}
@@ -158,7 +167,7 @@ func (a *Activities) apply(ctx context.Context, in ImportInput) (ImportResult, e
 	}
 	for ; cur.Segment < len(m.Segments); cur.Segment, cur.Set = cur.Segment+1, 0 {
 		err := snapshot.ReadSegment(dir, m.Segments[cur.Segment], cur.Set, func(i int, set *snapshot.VolumeSet) error {
-			want, err := t.Transform(set)
+			want, err := transform(t, set)
 			if err != nil {
 				return err // invalid input: nothing of the run should apply it
 			}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/export"
+	"github.com/catsync/catsync/internal/keys"
 	"github.com/catsync/catsync/internal/snapshot"
 )
 
@@ -75,28 +76,47 @@ func (a *Activities) snapshot(ctx context.Context, in SnapshotInput) (snapshot.R
 		from = 0
 	}
 	w := snapshot.NewWriter(dir, snapshot.Manifest{ID: in.ID, Store: in.Store, Type: in.Type, CatalogFiles: in.CatalogFiles,
-		Producer: snapshot.Producer{Node: site.Node, DomainID: site.DomainID, BackPakID: site.BackPakID},
-		FromSeq:  from, ToSeq: to, Created: time.Now().UTC()}, SetsPerSegment)
+		KeysRecorded: a.Site.Keys != nil,
+		Producer:     snapshot.Producer{Node: site.Node, DomainID: site.DomainID, BackPakID: site.BackPakID},
+		FromSeq:      from, ToSeq: to, Created: time.Now().UTC()}, SetsPerSegment)
 	if resumed {
 		if err := w.Resume(cur.Segments, cur.Counts); err != nil {
 			return snapshot.Ref{}, err
 		}
 	}
 	cur.ToSeq = to
-	x := &export.Reader{R: st, StoreID: in.Store, CatalogFiles: in.CatalogFiles}
-	err = x.Walk(ctx, items, cur.Last, func(it export.Item, set *snapshot.VolumeSet) error {
-		done, err := w.Add(set)
-		if err != nil {
+	// A segment's sets are held until its keys are recorded, in one lookup.
+	var pending []*snapshot.VolumeSet
+	var pendingKeys []catalog.VolumeKey
+	flush := func() error {
+		if err := recordKeys(ctx, a.Site.Keys, site.BackPakID, pending); err != nil {
 			return err
 		}
-		if done {
-			cur.Segments, cur.Counts = w.Done()
-			key := it.Key
-			cur.Last = &key
-			heartbeat(ctx, cur)
+		for i, set := range pending {
+			done, err := w.Add(set)
+			if err != nil {
+				return err
+			}
+			if done {
+				cur.Segments, cur.Counts = w.Done()
+				cur.Last = &pendingKeys[i]
+				heartbeat(ctx, cur)
+			}
 		}
+		pending, pendingKeys = nil, nil
 		return ctx.Err()
+	}
+	x := &export.Reader{R: st, StoreID: in.Store, CatalogFiles: in.CatalogFiles}
+	err = x.Walk(ctx, items, cur.Last, func(it export.Item, set *snapshot.VolumeSet) error {
+		pending, pendingKeys = append(pending, set), append(pendingKeys, it.Key)
+		if len(pending) < SetsPerSegment {
+			return nil
+		}
+		return flush()
 	})
+	if err == nil {
+		err = flush()
+	}
 	if err != nil {
 		return snapshot.Ref{}, err
 	}
@@ -106,4 +126,42 @@ func (a *Activities) snapshot(ctx context.Context, in SnapshotInput) (snapshot.R
 	}
 	return snapshot.Ref{Store: in.Store, ID: in.ID, Digest: digest, Type: in.Type, FromSeq: m.FromSeq, ToSeq: m.ToSeq,
 		Sets: m.Counts["sets"]}, nil
+}
+
+// recordKeys gives each set a key record per encrypted volume, with what
+// the primary's key manager holds of it under the site's BackPak id. With
+// no key manager the records carry names only, and parity will say so.
+func recordKeys(ctx context.Context, m keys.Manager, group string, sets []*snapshot.VolumeSet) error {
+	var names []string
+	for _, s := range sets {
+		for _, v := range s.Volumes {
+			if v.MediaKeyName != "" {
+				names = append(names, v.MediaKeyName)
+			}
+		}
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	var found map[string]keys.Info
+	if m != nil {
+		var err error
+		if found, err = m.Lookup(ctx, group, names); err != nil {
+			return fmt.Errorf("record the keys of encrypted volumes: %w", err)
+		}
+	}
+	for _, s := range sets {
+		s.Keys = nil
+		for _, v := range s.Volumes {
+			if v.MediaKeyName == "" {
+				continue
+			}
+			k := snapshot.Key{Label: v.Label, LabelType: v.LabelType, Name: v.MediaKeyName}
+			if info, ok := found[v.MediaKeyName]; ok {
+				k.State, k.Algorithm, k.Length, k.Fingerprint = info.State, info.Algorithm, info.Length, info.Fingerprint
+			}
+			s.Keys = append(s.Keys, k)
+		}
+	}
+	return nil
 }

@@ -28,7 +28,10 @@ const (
 // VolumeSet is the unit of export and import: the BackPak entries of the
 // volumes of one volume set and every DSM/TC entry about them.
 type VolumeSet struct {
-	ID          string                   `json:"id"` // VOLSETID, or the label of a volume in no set
+	ID string `json:"id"` // VOLSETID, or the label of a volume in no set
+	// Keys come first in the encoding so that a reader wanting only them
+	// stops there (ReadKeys).
+	Keys        []Key                    `json:"keys,omitempty"`
 	Volumes     []catalog.Volume         `json:"volumes,omitempty"`
 	Deleted     []catalog.VolumeKey      `json:"deleted,omitempty"` // tombstones, in UPDATE snapshots
 	TapeVolumes []catalog.TapeVolume     `json:"tapevolumes,omitempty"`
@@ -47,6 +50,9 @@ type Counts map[string]int64
 func (c Counts) Add(s *VolumeSet) {
 	c["sets"]++
 	c["volumes"] += int64(len(s.Volumes))
+	if len(s.Keys) > 0 {
+		c["keys"] += int64(len(s.Keys))
+	}
 	c["tombstones"] += int64(len(s.Deleted))
 	c["tapevolumes"] += int64(len(s.TapeVolumes))
 	c["vtofc"] += int64(len(s.VTOFC))
@@ -79,6 +85,9 @@ type Manifest struct {
 	Store        string    `json:"store"`
 	Type         Type      `json:"type"`
 	CatalogFiles bool      `json:"catalog_files"`
+	// KeysRecorded says the primary looked up the keys of the encrypted
+	// volumes in its key manager; without one, Keys carry names only.
+	KeysRecorded bool      `json:"keys_recorded"`
 	Producer     Producer  `json:"producer"`
 	FromSeq      int64     `json:"from_seq"` // changes after FromSeq ...
 	ToSeq        int64     `json:"to_seq"`   // ... up to and including ToSeq

@@ -1,0 +1,150 @@
+package snapshot
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/catsync/catsync/internal/catalog"
+	"github.com/catsync/catsync/internal/keys"
+)
+
+// Key is what the primary's key manager held, when the snapshot was taken,
+// of the key of one encrypted volume: its media key name, state, algorithm,
+// length and fingerprint under the primary's BackPak id. Never material.
+// A key the primary's key manager did not hold has a name and nothing else.
+type Key struct {
+	Label       string            `json:"label"`
+	LabelType   catalog.LabelType `json:"label_type"`
+	Name        string            `json:"name"`
+	State       keys.State        `json:"state,omitempty"`
+	Algorithm   string            `json:"algorithm,omitempty"`
+	Length      int               `json:"length,omitempty"`
+	Fingerprint string            `json:"fingerprint,omitempty"`
+}
+
+// Volume is the key of the volume the key belongs to.
+func (k *Key) Volume() catalog.VolumeKey { return catalog.VolumeKey{Label: k.Label, LabelType: k.LabelType} }
+
+// Validate checks the record and that it belongs to a volume of set with
+// that media key name: a key list that disagrees with the volumes is a
+// malformed snapshot.
+func (k *Key) Validate(set *VolumeSet) error {
+	v := set.volume(k.Volume())
+	switch {
+	case v == nil:
+		return &catalog.FieldError{Record: "KEY", Key: k.Name, Field: "LABEL", Value: k.Volume().String(),
+			Reason: "must be a volume of volume set " + set.ID}
+	case v.MediaKeyName != k.Name:
+		return &catalog.FieldError{Record: "KEY", Key: k.Volume().String(), Field: "NAME", Value: k.Name,
+			Reason: "must be the volume's MEDIAKEYNAME " + v.MediaKeyName}
+	}
+	return nil
+}
+
+func (s *VolumeSet) volume(key catalog.VolumeKey) *catalog.Volume {
+	for i := range s.Volumes {
+		if s.Volumes[i].Key() == key {
+			return &s.Volumes[i]
+		}
+	}
+	return nil
+}
+
+// CheckKeys checks that every encrypted volume of the set has exactly one
+// key record and every record belongs to one.
+func (s *VolumeSet) CheckKeys() error {
+	seen := make(map[catalog.VolumeKey]bool, len(s.Keys))
+	for i := range s.Keys {
+		k := &s.Keys[i]
+		if err := k.Validate(s); err != nil {
+			return err
+		}
+		if seen[k.Volume()] {
+			return &catalog.FieldError{Record: "KEY", Key: k.Name, Field: "LABEL", Value: k.Volume().String(), Reason: "must not repeat"}
+		}
+		seen[k.Volume()] = true
+	}
+	for _, v := range s.Volumes {
+		if v.MediaKeyName != "" && !seen[v.Key()] {
+			return &catalog.FieldError{Record: "VOLUME", Key: v.Key().String(), Field: "MEDIAKEYNAME", Value: v.MediaKeyName,
+				Reason: "an encrypted volume needs its key record in the snapshot"}
+		}
+	}
+	return nil
+}
+
+// ReadKeys streams the key records of a segment's volume sets, decoding
+// nothing after them: a set is encoded with its keys first, so the rest
+// of each line is only scanned for its end.
+func ReadKeys(dir string, s Segment, fn func(set string, k *Key) error) error {
+	f, err := os.Open(filepath.Join(dir, s.Name))
+	if err != nil {
+		return &CorruptError{File: s.Name, Reason: "missing: " + err.Error()}
+	}
+	defer f.Close()
+	br := bufio.NewReaderSize(f, 1<<16)
+	header, err := readHeader(br, s.Name)
+	if err != nil {
+		return err
+	}
+	off := int64(len(header)) + 1
+	for {
+		line, err := readLine(br, MaxSetBytes)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return &CorruptError{File: s.Name, Offset: off, Reason: err.Error()}
+		}
+		id, ks, err := leadingKeys(line)
+		if err == nil && id == "" {
+			err = errors.New("without id")
+		}
+		if err != nil {
+			return &CorruptError{File: s.Name, Offset: off, Reason: "volume set: " + err.Error()}
+		}
+		for i := range ks {
+			if err := fn(id, &ks[i]); err != nil {
+				return &SetError{File: s.Name, Offset: off, Set: id, Err: err}
+			}
+		}
+		off += int64(len(line)) + 1
+	}
+}
+
+var errNotObject = errors.New("not a JSON object")
+
+// leadingKeys decodes the "id" and "keys" members at the head of an
+// encoded set; any other member ends the search.
+func leadingKeys(line []byte) (string, []Key, error) {
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return "", nil, errNotObject
+	}
+	var id string
+	var ks []Key
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return "", nil, err
+		}
+		switch t {
+		case "id":
+			err = dec.Decode(&id)
+		case "keys":
+			err = dec.Decode(&ks)
+		default:
+			return id, ks, nil
+		}
+		if err != nil {
+			return "", nil, err
+		}
+	}
+	return id, ks, nil
+}
