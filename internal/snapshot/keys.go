@@ -28,7 +28,9 @@ type Key struct {
 }
 
 // Volume is the key of the volume the key belongs to.
-func (k *Key) Volume() catalog.VolumeKey { return catalog.VolumeKey{Label: k.Label, LabelType: k.LabelType} }
+func (k *Key) Volume() catalog.VolumeKey {
+	return catalog.VolumeKey{Label: k.Label, LabelType: k.LabelType}
+}
 
 // Validate checks the record and that it belongs to a volume of set with
 // that media key name: a key list that disagrees with the volumes is a

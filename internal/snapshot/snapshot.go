@@ -80,11 +80,11 @@ type Segment struct {
 
 // Manifest describes a whole snapshot.
 type Manifest struct {
-	Schema       int       `json:"schema"`
-	ID           string    `json:"id"`
-	Store        string    `json:"store"`
-	Type         Type      `json:"type"`
-	CatalogFiles bool      `json:"catalog_files"`
+	Schema       int    `json:"schema"`
+	ID           string `json:"id"`
+	Store        string `json:"store"`
+	Type         Type   `json:"type"`
+	CatalogFiles bool   `json:"catalog_files"`
 	// KeysRecorded says the primary looked up the keys of the encrypted
 	// volumes in its key manager; without one, Keys carry names only.
 	KeysRecorded bool      `json:"keys_recorded"`
