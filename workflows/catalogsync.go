@@ -16,6 +16,7 @@ import (
 	"github.com/catsync/catsync/activities"
 	"github.com/catsync/catsync/internal/audit"
 	"github.com/catsync/catsync/internal/importer"
+	"github.com/catsync/catsync/internal/keys/parity"
 	"github.com/catsync/catsync/internal/safety"
 	"github.com/catsync/catsync/internal/snapshot"
 )
@@ -42,8 +43,21 @@ const (
 	OutcomeCompletedWithConflicts = "CompletedWithConflicts"
 	// A strict run found conflicts in its plan and applied nothing.
 	OutcomeAbortedWithConflicts = "AbortedWithConflicts"
-	OutcomeFailed               = "Failed"
+	// The catalogs were applied, but the secondary could not decrypt some
+	// encrypted volume: a key is missing, inactive, other material or
+	// filed under another BackPak id, or the domain lacks the entry.
+	OutcomeKeyParityFailed = "KeyParityFailed"
+	OutcomeFailed          = "Failed"
 )
+
+// Key-parity policies: what a run does when parity fails.
+const (
+	ParityReport = "report" // complete with outcome KeyParityFailed
+	ParityFail   = "fail"   // fail the run with a KeyParityFailed error
+)
+
+// ErrKeyParity is the error type of a run failed by its key parity.
+const ErrKeyParity = "KeyParityFailed"
 
 // ProgressQuery is the query that returns a running sync's Progress.
 const ProgressQuery = "progress"
@@ -62,6 +76,9 @@ type SyncInput struct {
 	NodePairs    []importer.NodePair `json:"node_pairs,omitempty"`
 	// Strict applies nothing when any volume set is in conflict.
 	Strict bool `json:"strict,omitempty"`
+	// KeyParity is the policy when key parity fails: ParityReport (the
+	// default) or ParityFail.
+	KeyParity string `json:"key_parity,omitempty"`
 	// HeartbeatTimeout of the streaming steps: how soon a dead worker's
 	// step is retried elsewhere (default one minute).
 	HeartbeatTimeout time.Duration `json:"heartbeat_timeout,omitempty"`
@@ -93,19 +110,21 @@ type SyncResult struct {
 	// Conflicts are the volume sets left out (or, strict, that stopped
 	// the run) because they break a safety rule.
 	Conflicts safety.Report `json:"conflicts"`
-	Steps     []Step        `json:"steps"`
-	Started   time.Time     `json:"started"`
-	Finished  time.Time     `json:"finished"`
+	// Keys is the key-manager parity of the snapshot's encrypted volumes.
+	Keys     parity.Report `json:"keys"`
+	Steps    []Step        `json:"steps"`
+	Started  time.Time     `json:"started"`
+	Finished time.Time     `json:"finished"`
 }
 
 // Summary is the one-line description kept in the run's memo.
 func (r *SyncResult) Summary() string {
-	return fmt.Sprintf("%s %s of %s: %d volume sets applied, %d records changed, %d sets failed, %d sets in conflict, watermark %d",
+	return fmt.Sprintf("%s %s of %s: %d volume sets applied, %d records changed, %d sets failed, %d sets in conflict, %d of %d encrypted volumes' keys in parity, watermark %d",
 		r.Outcome, r.Type, r.Store, r.Applied.Sets-int64(r.Conflicts.Sets)-int64(len(r.Applied.Failed)), r.Applied.Counts.Changed(),
-		len(r.Applied.Failed), r.Conflicts.Sets, r.Watermark.Seq)
+		len(r.Applied.Failed), r.Conflicts.Sets, r.Keys.OK, r.Keys.Volumes, r.Watermark.Seq)
 }
 
-var nonRetryable = []string{activities.ErrValidation, activities.ErrConfig, activities.ErrCorrupt, activities.ErrConflict}
+var nonRetryable = []string{activities.ErrValidation, activities.ErrConfig, activities.ErrCorrupt, activities.ErrConflict, ErrKeyParity}
 
 // Activity options per kind of step: short catalog reads and writes, and
 // long streaming steps that heartbeat their cursor.
@@ -137,8 +156,8 @@ const maxRetransfers = 2
 // the secondary: check the configuration, read the applied watermark,
 // snapshot on the primary, transfer to the secondary's staging area, plan
 // (with the safety checks of every volume set), apply, record the new
-// watermark and append the run to the audit trail. Key-manager parity and
-// the restore test join as steps between apply and finish.
+// watermark, prove key-manager parity for the encrypted volumes and append
+// the run to the audit trail.
 func CatalogSync(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	res := &SyncResult{Store: in.Store, Type: in.Type, Outcome: OutcomeRunning, Started: workflow.Now(ctx)}
 	progress := Progress{Step: "starting"}
@@ -197,6 +216,9 @@ func CatalogSync(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 		memo := map[string]any{"summary": res.Summary()}
 		if res.Conflicts.Total > 0 {
 			memo["conflicts"] = res.Conflicts.Summary()
+		}
+		if res.Keys.Volumes > 0 || res.Keys.Domain != "" {
+			memo["keys"] = res.Keys.Summary()
 		}
 		if err := workflow.UpsertMemo(ctx, memo); err != nil {
 			return nil, err
@@ -276,8 +298,8 @@ func CatalogSync(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	}
 	res.Conflicts = res.Applied.Conflicts
 
-	// 8. Record the outcome and move the watermark; a set left out, in
-	// conflict or failed, makes the next UPDATE re-import everything.
+	// Move the watermark; a set left out, in conflict or failed, makes the
+	// next UPDATE re-import everything.
 	conflicts, failed := res.Conflicts.Total > 0, len(res.Applied.Failed) > 0
 	if err := step("finish", func() error {
 		return workflow.ExecuteActivity(shortStep(ctx, in.Secondary), a.Finish,
@@ -285,8 +307,21 @@ func CatalogSync(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	}); err != nil {
 		return fail(err)
 	}
+
+	// 6. Key parity: the secondary holds every key it needs to decrypt.
+	if err := step("keys", func() error {
+		return workflow.ExecuteActivity(longStep(ctx, in.Secondary, hb), a.KeyParity, res.Snapshot).Get(ctx, &res.Keys)
+	}); err != nil {
+		return fail(err)
+	}
+	if res.Keys.Failed() && in.KeyParity == ParityFail {
+		return fail(temporal.NewNonRetryableApplicationError("key parity: "+res.Keys.Summary(), ErrKeyParity, nil))
+	}
+
 	outcome := OutcomeCompleted
 	switch {
+	case res.Keys.Failed():
+		outcome = OutcomeKeyParityFailed
 	case conflicts:
 		outcome = OutcomeCompletedWithConflicts
 	case failed:
@@ -306,6 +341,9 @@ func (r *SyncResult) auditEntry(ctx workflow.Context, in SyncInput, errText stri
 	}
 	if r.Conflicts.Total > 0 {
 		e.Conflicts = &r.Conflicts
+	}
+	if r.Keys.Volumes > 0 || r.Keys.Domain != "" {
+		e.Keys = &r.Keys
 	}
 	for _, f := range r.Applied.Failed {
 		e.Failed = append(e.Failed, f.Set)
@@ -330,6 +368,8 @@ func (in *SyncInput) validate() error {
 		return errors.New("sync input: primary and secondary site names are required")
 	case strings.EqualFold(in.Primary, in.Secondary):
 		return fmt.Errorf("sync input: primary and secondary are both %s", in.Primary)
+	case in.KeyParity != "" && in.KeyParity != ParityReport && in.KeyParity != ParityFail:
+		return fmt.Errorf("sync input: key_parity %q must be %s or %s", in.KeyParity, ParityReport, ParityFail)
 	}
 	return nil
 }

@@ -12,8 +12,10 @@ import (
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/catsync/catsync/activities"
+	"github.com/catsync/catsync/internal/audit"
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/importer"
+	"github.com/catsync/catsync/internal/keys/parity"
 	"github.com/catsync/catsync/internal/safety"
 	"github.com/catsync/catsync/internal/snapshot"
 )
@@ -61,8 +63,11 @@ func happy(env *testsuite.TestWorkflowEnvironment, order *[]string, wm activitie
 		"finish": func() {
 			env.OnActivity(a.Finish, mock.Anything, activities.FinishInput{Ref: ref}).Return(activities.Watermark{Seq: 42}, nil).Run(rec("finish"))
 		},
+		"keys": func() {
+			env.OnActivity(a.KeyParity, mock.Anything, ref).Return(parity.Report{BackPakID: "BPPRIM01", Volumes: 2, OK: 2}, nil).Run(rec("keys"))
+		},
 	}
-	for _, name := range []string{"check", "watermark", "snapshot", "transfer", "plan", "apply", "finish", "record"} {
+	for _, name := range []string{"check", "watermark", "snapshot", "transfer", "plan", "apply", "finish", "keys", "record"} {
 		if !slices.Contains(except, name) {
 			mocks[name]()
 		}
@@ -84,11 +89,11 @@ func TestStepsInOrder(t *testing.T) {
 	if err := env.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	want := "describe check watermark snapshot transfer plan apply finish record"
+	want := "describe check watermark snapshot transfer plan apply finish keys record"
 	if got := strings.Join(order, " "); got != want {
 		t.Errorf("steps ran as %q, want %q", got, want)
 	}
-	if res.Outcome != OutcomeCompleted || res.Watermark.Seq != 42 || len(res.Steps) != 8 {
+	if res.Outcome != OutcomeCompleted || res.Watermark.Seq != 42 || len(res.Steps) != 9 || res.Keys.OK != 2 {
 		t.Errorf("result %+v", res)
 	}
 }
@@ -287,5 +292,67 @@ func TestUnsafeConfigurationFailsBeforeAnything(t *testing.T) {
 	}
 	if got := strings.Join(order, " "); got != "record" {
 		t.Errorf("steps after the refusal: %q, want only the audit record", got)
+	}
+}
+
+func parityFailure() parity.Report {
+	return parity.Report{BackPakID: "BPPRIM01", Volumes: 2, OK: 1, Total: 1, ByProblem: map[parity.Problem]int{parity.Missing: 1},
+		Findings: []parity.Finding{{Set: "T00001", Label: "T00001", LabelType: catalog.Labeled, Key: "K1", Problem: parity.Missing, Detail: "no key"}}}
+}
+
+// Under the default policy a parity failure completes the run, with the
+// catalogs applied and the watermark moved, as KeyParityFailed.
+func TestKeyParityFailedOutcome(t *testing.T) {
+	env := newEnv(t)
+	var order []string
+	happy(env, &order, activities.Watermark{Seq: 5}, "keys")
+	env.OnActivity(a.KeyParity, mock.Anything, ref).Return(parityFailure(), nil)
+	env.ExecuteWorkflow(CatalogSync, input(snapshot.Update))
+	var res SyncResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != OutcomeKeyParityFailed || res.Watermark.Seq != 42 || res.Keys.Findings[0].Key != "K1" {
+		t.Errorf("result %+v", res)
+	}
+	if !strings.Contains(res.Summary(), "1 of 2 encrypted volumes' keys in parity") {
+		t.Errorf("summary %q", res.Summary())
+	}
+}
+
+// The fail policy fails the run with a non-retryable KeyParityFailed error,
+// after recording it in the audit trail.
+func TestKeyParityFailPolicy(t *testing.T) {
+	env := newEnv(t)
+	var order []string
+	happy(env, &order, activities.Watermark{Seq: 5}, "keys", "record")
+	env.OnActivity(a.KeyParity, mock.Anything, ref).Return(parityFailure(), nil)
+	var recorded string
+	env.OnActivity(a.Record, mock.Anything, mock.Anything).Return(func(_ context.Context, e audit.Entry) error {
+		if e.Keys == nil || e.Keys.Total != 1 {
+			return errors.New("the audit entry lacks the parity report")
+		}
+		recorded = e.Error
+		return nil
+	})
+	in := input(snapshot.Update)
+	in.KeyParity = ParityFail
+	env.ExecuteWorkflow(CatalogSync, in)
+	var appErr *temporal.ApplicationError
+	if err := env.GetWorkflowError(); !errors.As(err, &appErr) || appErr.Type() != ErrKeyParity || !appErr.NonRetryable() {
+		t.Fatalf("workflow error %v, want a non-retryable %s", err, ErrKeyParity)
+	}
+	if !strings.Contains(recorded, "at keys: key parity: 2 encrypted volumes under BPPRIM01: 1 in parity, MISSING 1") {
+		t.Errorf("audit error %q", recorded)
+	}
+}
+
+func TestUnknownParityPolicyRefused(t *testing.T) {
+	env := newEnv(t)
+	in := input(snapshot.Update)
+	in.KeyParity = "ignore"
+	env.ExecuteWorkflow(CatalogSync, in)
+	if err := env.GetWorkflowError(); err == nil || !strings.Contains(err.Error(), `key_parity "ignore"`) {
+		t.Fatalf("got %v", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/catsync/catsync/internal/keys/parity"
 	"github.com/catsync/catsync/internal/safety"
 	"github.com/catsync/catsync/internal/store"
 )
@@ -32,6 +33,7 @@ type Entry struct {
 	Counts     map[string]int64 `json:"counts,omitempty"`
 	Failed     []string         `json:"failed,omitempty"` // volume sets that failed
 	Conflicts  *safety.Report   `json:"conflicts,omitempty"`
+	Keys       *parity.Report   `json:"keys,omitempty"` // key-manager parity, when checked
 	Error      string           `json:"error,omitempty"`
 	Started    time.Time        `json:"started"`
 	Finished   time.Time        `json:"finished"`

@@ -16,6 +16,8 @@ import (
 
 	"github.com/catsync/catsync/activities"
 	"github.com/catsync/catsync/internal/config"
+	"github.com/catsync/catsync/internal/keys"
+	"github.com/catsync/catsync/internal/keys/keyconf"
 	"github.com/catsync/catsync/internal/snapshot"
 	"github.com/catsync/catsync/internal/store"
 	"github.com/catsync/catsync/internal/store/sqlstore"
@@ -46,6 +48,7 @@ func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace stri
 type Workers struct {
 	workers []worker.Worker
 	stores  []store.Store
+	keys    []keys.Manager
 }
 
 // Start opens the catalogs of the sites cfg says to serve and starts their
@@ -70,7 +73,15 @@ func Start(ctx context.Context, c client.Client, cfg *config.Config) (*Workers, 
 			return nil, fmt.Errorf("%s site %s: %w", role, sc.Name, err)
 		}
 		w.stores = append(w.stores, st)
-		site := &activities.Site{Name: sc.Name, Catalog: st, Staging: snapshot.Area{Root: sc.Staging}}
+		km, err := keyconf.Open(sc, config.Prefix(role))
+		if err != nil {
+			w.Stop()
+			return nil, fmt.Errorf("%s site %s: %w", role, sc.Name, err)
+		}
+		if km != nil {
+			w.keys = append(w.keys, km)
+		}
+		site := &activities.Site{Name: sc.Name, Catalog: st, Staging: snapshot.Area{Root: sc.Staging}, Keys: km}
 		if role == config.RoleSecondary {
 			site.Source = snapshot.Area{Root: cfg.Source}
 		}
@@ -99,7 +110,7 @@ func (w *Workers) start(x worker.Worker) error {
 	return nil
 }
 
-// Stop stops the workers, then closes the catalogs.
+// Stop stops the workers, then closes the catalogs and key managers.
 func (w *Workers) Stop() {
 	for _, x := range w.workers {
 		x.Stop()
@@ -107,5 +118,8 @@ func (w *Workers) Stop() {
 	for _, s := range w.stores {
 		s.Close()
 	}
-	w.workers, w.stores = nil, nil
+	for _, k := range w.keys {
+		k.Close()
+	}
+	w.workers, w.stores, w.keys = nil, nil, nil
 }

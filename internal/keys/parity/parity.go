@@ -80,8 +80,10 @@ type Report struct {
 	Findings  []Finding       `json:"findings,omitempty"` // the first MaxListed
 }
 
-// Failed reports whether the secondary could not decrypt some volume.
-func (r *Report) Failed() bool { return r.Domain != "" || r.Total > 0 }
+// Failed reports whether the secondary could not decrypt some volume. A
+// domain without the primary's BackPak id fails only with encrypted
+// volumes to read.
+func (r *Report) Failed() bool { return r.Total > 0 || (r.Domain != "" && r.Volumes > 0) }
 
 // Summary is one line, e.g. "120 encrypted volumes under BPPRIM01: 118 in
 // parity, INACTIVE 1, MISSING 1".
