@@ -27,7 +27,7 @@ func (c *cli) auditCmd() *cobra.Command {
 			enc := json.NewEncoder(c.out)
 			tw := tabwriter.NewWriter(c.out, 0, 0, 2, ' ', 0)
 			if !asJSON {
-				fmt.Fprintln(tw, "SEQ\tFINISHED\tSTORE\tTYPE\tOUTCOME\tCHANGES\tCONFLICTS\tRUN\tERROR")
+				fmt.Fprintln(tw, "SEQ\tFINISHED\tSTORE\tTYPE\tOUTCOME\tCHANGES\tCONFLICTS\tKEYS\tRUN\tERROR")
 			}
 			n, err := audit.Verify(cmd.Context(), st, func(r store.AuditRecord, e audit.Entry) error {
 				if asJSON {
@@ -37,12 +37,15 @@ func (c *cli) auditCmd() *cobra.Command {
 						Entry audit.Entry `json:"entry"`
 					}{r.Seq, r.Hash, e})
 				}
-				conflicts := 0
+				conflicts, keys := 0, "-"
 				if e.Conflicts != nil {
 					conflicts = e.Conflicts.Total
 				}
-				_, err := fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\n", r.Seq, e.Finished.Format("2006-01-02 15:04:05"),
-					e.Store, e.Type, e.Outcome, importer.Counts(e.Counts).Changed(), conflicts, e.RunID, e.Error)
+				if k := e.Keys; k != nil {
+					keys = fmt.Sprintf("%d/%d", k.OK, k.Volumes) // in parity of those checked
+				}
+				_, err := fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", r.Seq, e.Finished.Format("2006-01-02 15:04:05"),
+					e.Store, e.Type, e.Outcome, importer.Counts(e.Counts).Changed(), conflicts, keys, e.RunID, e.Error)
 				return err
 			})
 			tw.Flush()

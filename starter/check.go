@@ -74,15 +74,23 @@ func printConflict(w io.Writer, cf safety.Conflict) {
 }
 
 func (c *cli) conflictsCmd() *cobra.Command {
+	return c.runReportCmd("conflicts WORKFLOW_ID", "Print the conflict report of a finished sync",
+		`Prints the volume sets a sync left out (or, with --strict, that made it apply
+nothing) because they break a safety rule: the label, the rule, where it collides and
+what to do.`, c.conflicts)
+}
+
+// runReportCmd is a command printing part of a finished sync's result.
+func (c *cli) runReportCmd(use, short, long string,
+	print func(w, runID string, res *workflows.SyncResult, asJSON bool) error) *cobra.Command {
 	var runID string
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "conflicts WORKFLOW_ID",
-		Short: "Print the conflict report of a finished sync",
-		Long: `Prints the volume sets a sync left out (or, with --strict, that made it apply
-nothing) because they break a safety rule: the label, the rule, where it collides and
-what to do. WORKFLOW_ID is the sync's workflow id (catalogsync-<store>); the latest run
-unless --run is given. Temporal comes from TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE.`,
+		Use:   use,
+		Short: short,
+		Long: long + `
+WORKFLOW_ID is the sync's workflow id (catalogsync-<store>); the latest run unless
+--run is given. Temporal comes from TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE.`,
 		Args: oneArg("WORKFLOW_ID"),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			cfg, err := config.Load()
@@ -94,12 +102,34 @@ unless --run is given. Temporal comes from TEMPORAL_ADDRESS and TEMPORAL_NAMESPA
 				return fmt.Errorf("connect to Temporal at %s (TEMPORAL_ADDRESS): %w", cfg.TemporalAddress, err)
 			}
 			defer tc.Close()
-			return c.conflicts(cmd.Context(), tc, args[0], runID, asJSON)
+			res, runID, err := finishedRun(cmd.Context(), tc, args[0], runID)
+			if err != nil {
+				return err
+			}
+			return print(args[0], runID, &res, asJSON)
 		},
 	}
 	cmd.Flags().StringVar(&runID, "run", "", "run id (default: the latest run)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the report as JSON")
 	return cmd
+}
+
+// finishedRun returns the result of a sync run that has ended.
+func finishedRun(ctx context.Context, tc client.Client, workflowID, runID string) (workflows.SyncResult, string, error) {
+	var res workflows.SyncResult
+	desc, err := tc.DescribeWorkflowExecution(ctx, workflowID, runID)
+	if err != nil {
+		return res, runID, fmt.Errorf("workflow %s: %w", workflowID, err)
+	}
+	info := desc.GetWorkflowExecutionInfo()
+	runID = info.GetExecution().GetRunId()
+	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
+		return res, runID, fmt.Errorf("workflow %s run %s is still running: its report comes when it ends", workflowID, runID)
+	}
+	if err := tc.GetWorkflow(ctx, workflowID, runID).Get(ctx, &res); err != nil {
+		return res, runID, fmt.Errorf("workflow %s run %s ended without a report (catsync audit shows what it recorded): %w", workflowID, runID, err)
+	}
+	return res, runID, nil
 }
 
 // conflictReport is the JSON form of a run's conflicts.
@@ -112,20 +142,7 @@ type conflictReport struct {
 	Report     safety.Report `json:"report"`
 }
 
-func (c *cli) conflicts(ctx context.Context, tc client.Client, workflowID, runID string, asJSON bool) error {
-	desc, err := tc.DescribeWorkflowExecution(ctx, workflowID, runID)
-	if err != nil {
-		return fmt.Errorf("workflow %s: %w", workflowID, err)
-	}
-	info := desc.GetWorkflowExecutionInfo()
-	runID = info.GetExecution().GetRunId()
-	if info.GetStatus() == enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING {
-		return fmt.Errorf("workflow %s run %s is still running: its report comes when it ends", workflowID, runID)
-	}
-	var res workflows.SyncResult
-	if err := tc.GetWorkflow(ctx, workflowID, runID).Get(ctx, &res); err != nil {
-		return fmt.Errorf("workflow %s run %s ended without a report: %w", workflowID, runID, err)
-	}
+func (c *cli) conflicts(workflowID, runID string, res *workflows.SyncResult, asJSON bool) error {
 	if asJSON {
 		return json.NewEncoder(c.out).Encode(conflictReport{WorkflowID: workflowID, RunID: runID, Store: res.Store,
 			Type: string(res.Type), Outcome: res.Outcome, Report: res.Conflicts})

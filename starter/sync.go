@@ -33,16 +33,18 @@ func parseYesNo(flag, v string) (bool, error) {
 }
 
 func (c *cli) syncCmd() *cobra.Command {
-	var storeID, typ, files, nodeMap string
+	var storeID, typ, files, nodeMap, keyParity string
 	var wait, strict bool
 	cmd := &cobra.Command{
-		Use:   "sync --store ID --type update|full --catalogfiles yes|no [--strict] [--wait]",
+		Use:   "sync --store ID --type update|full --catalogfiles yes|no [--strict] [--key-parity report|fail] [--wait]",
 		Short: "Start a CatalogSync of one data store from the primary site to the secondary",
 		Long: `Starts the CatalogSync workflow for a data store, as BB027_IMPORT_CATALOG does:
 TYPE UPDATE imports the volume sets changed since the last import, TYPE FULL every
 volume of the store (and deletes what the primary no longer has). A volume set that
 breaks a safety rule is left out and reported (catsync conflicts); with --strict any
-conflict makes the run apply nothing. Temporal and the
+conflict makes the run apply nothing. Then the secondary proves it holds the key of
+every encrypted volume of the snapshot (catsync keys); a failure ends the run
+KeyParityFailed, or with --key-parity fail fails it. Temporal and the
 site names come from TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, CATSYNC_PRIMARY_NAME and
 CATSYNC_SECONDARY_NAME.`,
 		Args: cobra.NoArgs,
@@ -55,7 +57,10 @@ CATSYNC_SECONDARY_NAME.`,
 			if err != nil {
 				return err
 			}
-			in.Primary, in.Secondary, in.Strict = cfg.Primary.Name, cfg.Secondary.Name, strict
+			in.Primary, in.Secondary, in.Strict, in.KeyParity = cfg.Primary.Name, cfg.Secondary.Name, strict, keyParity
+			if keyParity != workflows.ParityReport && keyParity != workflows.ParityFail {
+				return fmt.Errorf("--key-parity %q: want report or fail", keyParity)
+			}
 			tc, err := client.DialContext(cmd.Context(), client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace})
 			if err != nil {
 				return fmt.Errorf("connect to Temporal at %s (TEMPORAL_ADDRESS): %w", cfg.TemporalAddress, err)
@@ -87,6 +92,7 @@ CATSYNC_SECONDARY_NAME.`,
 	cmd.Flags().StringVar(&files, "catalogfiles", "yes", "import DISKFILE entries: yes or no")
 	cmd.Flags().StringVar(&nodeMap, "node-map", "", `node pairs rewriting DISKFILE names, e.g. '\PRIM=\PRIMDR'`)
 	cmd.Flags().BoolVar(&strict, "strict", false, "apply nothing if any volume set is in conflict")
+	cmd.Flags().StringVar(&keyParity, "key-parity", workflows.ParityReport, "when a key is not in parity: report (outcome KeyParityFailed) or fail the run")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the sync and print its summary")
 	return cmd
 }
@@ -142,6 +148,11 @@ func printSummary(c *cli, res *workflows.SyncResult) {
 	}
 	if r := &res.Conflicts; r.Total > 0 {
 		fmt.Fprintf(c.out, "CONFLICTS: %s; catsync conflicts %s prints the report\n", r.Summary(), workflows.SyncID(res.Store))
+	}
+	if r := &res.Keys; r.Failed() {
+		fmt.Fprintf(c.out, "KEYS: %s; catsync keys %s prints the report\n", r.Summary(), workflows.SyncID(res.Store))
+	} else if r.Volumes > 0 {
+		fmt.Fprintf(c.out, "keys: %s\n", r.Summary())
 	}
 	fmt.Fprintf(c.out, "watermark %d", res.Watermark.Seq)
 	if res.Watermark.Reimport {

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/catsync/catsync/internal/keys/parity"
+	"github.com/catsync/catsync/workflows"
+)
+
+func (c *cli) keysCmd() *cobra.Command {
+	return c.runReportCmd("keys WORKFLOW_ID", "Print the key-manager parity report of a finished sync",
+		`Prints, for the encrypted volumes of a sync's snapshot, whether the secondary's key
+manager holds their keys under the primary's BackPak id, active and with the fingerprint
+the primary recorded: counts, and every missing, misfiled, inactive, mismatched or
+unrecorded key by volume label and key name, with what to do.`, c.keys)
+}
+
+// keyReport is the JSON form of a run's key parity.
+type keyReport struct {
+	WorkflowID string        `json:"workflow_id"`
+	RunID      string        `json:"run_id"`
+	Store      string        `json:"store"`
+	Type       string        `json:"type"`
+	Outcome    string        `json:"outcome"`
+	Report     parity.Report `json:"report"`
+}
+
+func (c *cli) keys(workflowID, runID string, res *workflows.SyncResult, asJSON bool) error {
+	if asJSON {
+		return json.NewEncoder(c.out).Encode(keyReport{WorkflowID: workflowID, RunID: runID, Store: res.Store,
+			Type: string(res.Type), Outcome: res.Outcome, Report: res.Keys})
+	}
+	fmt.Fprintf(c.out, "%s of %s, workflow %s run %s: %s\n", res.Type, res.Store, workflowID, runID, res.Outcome)
+	printParity(c.out, &res.Keys)
+	return nil
+}
+
+// printParity prints a parity report for an operator.
+func printParity(w io.Writer, r *parity.Report) {
+	if r.Volumes == 0 && r.Domain == "" {
+		fmt.Fprintln(w, "no encrypted volumes to check")
+		return
+	}
+	fmt.Fprintln(w, r.Summary())
+	for _, f := range r.Findings {
+		fmt.Fprintf(w, "volume set %s: %s\n  do: %s\n", f.Set, f, parity.Actions[f.Problem])
+	}
+	if n := r.Total - len(r.Findings); n > 0 {
+		fmt.Fprintf(w, "%d more keys not listed\n", n)
+	}
+}
