@@ -56,7 +56,7 @@ func BenchmarkSync(b *testing.B) {
 	}
 	defer prim.Close()
 	start := time.Now()
-	if err := sim.Init(ctx, prim, referenceSite(scale)); err != nil {
+	if err := sim.Init(ctx, prim, referenceSite(scale), nil); err != nil {
 		b.Fatal(err)
 	}
 	n, _ := prim.Count(ctx)
@@ -77,7 +77,7 @@ func BenchmarkSync(b *testing.B) {
 				b.Fatal(err)
 			}
 			defer sec.Close()
-			if err := sim.InitSecondary(ctx, sec, prim, sim.DefaultSecondaryParams()); err != nil {
+			if err := sim.InitSecondary(ctx, sec, prim, sim.DefaultSecondaryParams(), nil); err != nil {
 				b.Fatal(err)
 			}
 			outbox := snapshot.Area{Root: filepath.Join(run, "outbox")}
@@ -93,7 +93,7 @@ func BenchmarkSync(b *testing.B) {
 
 			// About 1% of the volumes change: a simulated day whose backups
 			// write that many volumes.
-			if err := sim.Advance(ctx, prim, 1); err != nil {
+			if err := sim.Advance(ctx, prim, 1, nil); err != nil {
 				b.Fatal(err)
 			}
 			t0 = time.Now()

@@ -35,11 +35,11 @@ func newPair(t *testing.T, p sim.Params) *pair {
 	ctx := context.Background()
 	dir := t.TempDir()
 	prim := openSite(t, filepath.Join(dir, "primary.db"))
-	if err := sim.Init(ctx, prim, p); err != nil {
+	if err := sim.Init(ctx, prim, p, nil); err != nil {
 		t.Fatal(err)
 	}
 	sec := openSite(t, filepath.Join(dir, "secondary.db"))
-	if err := sim.InitSecondary(ctx, sec, prim, sim.DefaultSecondaryParams()); err != nil {
+	if err := sim.InitSecondary(ctx, sec, prim, sim.DefaultSecondaryParams(), nil); err != nil {
 		t.Fatal(err)
 	}
 	outbox := snapshot.Area{Root: filepath.Join(dir, "outbox")}
@@ -145,7 +145,7 @@ func TestFullUpdateFull(t *testing.T) {
 		t.Errorf("a second FULL of the same catalog changed %d records: %v", again.Counts.Changed(), again.Counts)
 	}
 
-	if err := sim.Advance(ctx, p.prim.Site.Catalog, 3); err != nil {
+	if err := sim.Advance(ctx, p.prim.Site.Catalog, 3, nil); err != nil {
 		t.Fatal(err)
 	}
 	if d := p.verify(t, opts); len(d) == 0 {

@@ -31,10 +31,10 @@ func BenchmarkSafetyChecks(b *testing.B) {
 		return st
 	}
 	prim, sec := open("primary.db"), open("secondary.db")
-	if err := sim.Init(ctx, prim, referenceSite(scale)); err != nil {
+	if err := sim.Init(ctx, prim, referenceSite(scale), nil); err != nil {
 		b.Fatal(err)
 	}
-	if err := sim.InitSecondary(ctx, sec, prim, sim.DefaultSecondaryParams()); err != nil {
+	if err := sim.InitSecondary(ctx, sec, prim, sim.DefaultSecondaryParams(), nil); err != nil {
 		b.Fatal(err)
 	}
 	outbox := snapshot.Area{Root: filepath.Join(dir, "outbox")}

@@ -98,7 +98,7 @@ func (c *cli) simInitCmd() *cobra.Command {
 			return err
 		}
 		defer st.Close()
-		if err := sim.Init(ctx, st, p); err != nil {
+		if err := sim.Init(ctx, st, p, nil); err != nil {
 			return err
 		}
 		return summary(ctx, c.out, st)
@@ -150,7 +150,7 @@ func (c *cli) simInitSecondaryCmd() *cobra.Command {
 			return err
 		}
 		defer st.Close()
-		if err := sim.InitSecondary(ctx, st, prim, sp); err != nil {
+		if err := sim.InitSecondary(ctx, st, prim, sp, nil); err != nil {
 			return err
 		}
 		return summary(ctx, c.out, st)
@@ -222,7 +222,7 @@ func (c *cli) simAdvanceCmd() *cobra.Command {
 					return err
 				}
 			}
-			if err := sim.Advance(ctx, st, days); err != nil {
+			if err := sim.Advance(ctx, st, days, nil); err != nil {
 				return err
 			}
 			return advanceReport(ctx, c.out, st, stores, before, days)

@@ -96,10 +96,10 @@ func newWorld(t *testing.T, p sim.Params, sp sim.SecondaryParams) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { w.prim.Close(); w.sec.Close() })
-	if err := sim.Init(ctx, w.prim, p); err != nil {
+	if err := sim.Init(ctx, w.prim, p, nil); err != nil {
 		t.Fatal(err)
 	}
-	if err := sim.InitSecondary(ctx, w.sec, w.prim, sp); err != nil {
+	if err := sim.InitSecondary(ctx, w.sec, w.prim, sp, nil); err != nil {
 		t.Fatal(err)
 	}
 	w.start()
@@ -196,7 +196,7 @@ func TestSyncFullUpdateFull(t *testing.T) {
 	}
 	w.noDrift(opts)
 
-	if err := sim.Advance(ctx, w.prim, 1); err != nil {
+	if err := sim.Advance(ctx, w.prim, 1, nil); err != nil {
 		t.Fatal(err)
 	}
 	upd := w.mustSync(w.input(snapshot.Update, true))

@@ -103,7 +103,7 @@ func BenchmarkReferenceCatalog(b *testing.B) {
 		}
 		heap := sampleHeap()
 		start := time.Now()
-		if err := Init(ctx, st, referenceParams(scale)); err != nil {
+		if err := Init(ctx, st, referenceParams(scale), nil); err != nil {
 			b.Fatal(err)
 		}
 		build := time.Since(start)
@@ -211,7 +211,7 @@ func diskFileSlice(b *testing.B, n int) []catalog.DiskFile {
 	defer st.Close()
 	p := referenceParams(0.01)
 	p.Days = 1 + n/(p.BackupsPerDay*p.FilesPerBackup*p.DiskFilesPerFile)
-	if err := Init(ctx, st, p); err != nil {
+	if err := Init(ctx, st, p, nil); err != nil {
 		b.Fatal(err)
 	}
 	out := make([]catalog.DiskFile, 0, n)

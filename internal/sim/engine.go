@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/catsync/catsync/internal/catalog"
+	"github.com/catsync/catsync/internal/keys"
 	"github.com/catsync/catsync/internal/store"
 )
 
@@ -61,11 +62,14 @@ type engine struct {
 	jobs      []job
 	nextLabel int
 	clock     time.Time
+	keys      keys.Manager // where writes file their KeyPerTape keys; nil: nowhere
 }
 
 // Init creates a primary site in an empty store from p and simulates
-// p.Days days of backups.
-func Init(ctx context.Context, st store.Store, p Params) error {
+// p.Days days of backups. Each write of an encrypted volume files a new
+// key in km under the site's BackPak id (KeyPerTape); km may be nil when
+// the keys do not matter.
+func Init(ctx context.Context, st store.Store, p Params, km keys.Manager) error {
 	if err := p.Validate(); err != nil {
 		return err
 	}
@@ -83,12 +87,12 @@ func Init(ctx context.Context, st store.Store, p Params) error {
 	if err := st.Update(ctx, func(tx store.Tx) error { return tx.PutSite(ctx, &site) }); err != nil {
 		return err
 	}
-	return create(ctx, st, p, site)
+	return create(ctx, st, p, site, km)
 }
 
 // create sets up the data stores p owns on an existing site, then simulates.
-func create(ctx context.Context, st store.Store, p Params, site catalog.Site) error {
-	e := &engine{st: st, p: p, site: site, vols: map[string]*vol{}, clock: p.Start}
+func create(ctx context.Context, st store.Store, p Params, site catalog.Site, km keys.Manager) error {
+	e := &engine{st: st, p: p, site: site, vols: map[string]*vol{}, clock: p.Start, keys: km}
 	err := st.Update(ctx, func(tx store.Tx) error {
 		if err := e.createStores(ctx, tx); err != nil {
 			return err
@@ -110,8 +114,9 @@ func create(ctx context.Context, st store.Store, p Params, site catalog.Site) er
 	return e.run(ctx, p.Days)
 }
 
-// Advance simulates n more days on a site made by Init or InitSecondary.
-func Advance(ctx context.Context, st store.Store, n int) error {
+// Advance simulates n more days on a site made by Init or InitSecondary,
+// filing the keys of encrypted writes in km (nil: nowhere).
+func Advance(ctx context.Context, st store.Store, n int, km keys.Manager) error {
 	if n < 0 {
 		return fmt.Errorf("days to advance = %d: must not be negative", n)
 	}
@@ -119,6 +124,7 @@ func Advance(ctx context.Context, st store.Store, n int) error {
 	if err != nil {
 		return err
 	}
+	e.keys = km
 	return e.run(ctx, n)
 }
 

@@ -1,10 +1,13 @@
 package sim
 
 import (
+	"cmp"
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/catsync/catsync/internal/catalog"
+	"github.com/catsync/catsync/internal/keys"
 	"github.com/catsync/catsync/internal/store"
 )
 
@@ -15,7 +18,15 @@ type SecondaryParams struct {
 	Local       Params
 	ReplVolcat  string // dedicated VOLCAT for replicated entries; default \NODE.VCREPL
 	ReplFilecat string // dedicated FILECAT; default \NODE.FCREPL
+	// The domain's key-manager entry for reading the replicated keys: the
+	// BackPak id it carries (default the primary's; NoKeyManager for none)
+	// and its server (default kms.<node>:5696).
+	KeyManagerID     string
+	KeyManagerServer string
 }
+
+// NoKeyManager as SecondaryParams.KeyManagerID leaves the entry out.
+const NoKeyManager = "none"
 
 // DefaultSecondaryParams returns a secondary \SECD without local backups.
 func DefaultSecondaryParams() SecondaryParams {
@@ -30,7 +41,7 @@ func DefaultSecondaryParams() SecondaryParams {
 // primary, and for every primary volume group one that names it as its
 // original and sends its entries to the dedicated VOLCAT and FILECAT. Then,
 // if asked, it creates and simulates the secondary's own local backups.
-func InitSecondary(ctx context.Context, st store.Store, primary store.Reader, sp SecondaryParams) error {
+func InitSecondary(ctx context.Context, st store.Store, primary store.Reader, sp SecondaryParams, km keys.Manager) error {
 	p := sp.Local
 	if p.Volumes == 0 && p.BackupsPerDay == 0 {
 		p.Stores = nil // no local backups: no local data store either
@@ -61,6 +72,10 @@ func InitSecondary(ctx context.Context, st store.Store, primary store.Reader, sp
 	for _, id := range p.Stores {
 		b := catalogBase(id)
 		site.SearchList = append(site.SearchList, p.Node+".VC"+b, p.Node+".FC"+b)
+	}
+	if id := cmp.Or(sp.KeyManagerID, prim.BackPakID); id != NoKeyManager {
+		server := cmp.Or(sp.KeyManagerServer, "kms."+strings.ToLower(strings.TrimPrefix(p.Node, `\`))+":5696")
+		site.KeyManagers = []catalog.KeyManagerEntry{{BackPakID: id, Server: server}}
 	}
 
 	var stores []catalog.DataStore
@@ -117,5 +132,5 @@ func InitSecondary(ctx context.Context, st store.Store, primary store.Reader, sp
 	if err != nil {
 		return err
 	}
-	return create(ctx, st, p, site)
+	return create(ctx, st, p, site, km)
 }

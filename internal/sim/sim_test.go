@@ -38,7 +38,7 @@ func busyParams() Params {
 func newPrimary(t *testing.T, p Params) *sqlstore.DB {
 	t.Helper()
 	st := openSite(t, "primary")
-	if err := Init(context.Background(), st, p); err != nil {
+	if err := Init(context.Background(), st, p, nil); err != nil {
 		t.Fatal(err)
 	}
 	return st
@@ -51,7 +51,7 @@ func TestSiteInvariants(t *testing.T) {
 			p.FilesPerBackup = files
 			st := newPrimary(t, p)
 			checkInvariants(t, st, true)
-			if err := Advance(context.Background(), st, 9); err != nil {
+			if err := Advance(context.Background(), st, 9, nil); err != nil {
 				t.Fatal(err)
 			}
 			checkInvariants(t, st, true)
@@ -261,7 +261,7 @@ func TestDeterministic(t *testing.T) {
 	}
 	// Simulating 20 days then 5 more equals simulating 25 at once: the
 	// state rebuilt from the catalog is the state the simulator had.
-	must(t, Advance(ctx, a, 5))
+	must(t, Advance(ctx, a, 5, nil))
 	p.Days = 25
 	c := newPrimary(t, p)
 	if digest(a) != digest(c) {
@@ -283,7 +283,7 @@ func TestAdvanceMarksChanges(t *testing.T) {
 		before[id] = seq
 	}
 	digest0, _ := store.Digest(ctx, st)
-	must(t, Advance(ctx, st, 1))
+	must(t, Advance(ctx, st, 1, nil))
 	for id, seq := range before {
 		n, deleted := 0, 0
 		must(t, st.Changes(ctx, id, seq, func(c store.Change) error {
@@ -314,7 +314,7 @@ func TestSecondary(t *testing.T) {
 	sp := DefaultSecondaryParams()
 	sp.Local.Volumes, sp.Local.Days, sp.Local.BackupsPerDay = 40, 10, 3
 	sec := openSite(t, "secondary")
-	must(t, InitSecondary(ctx, sec, prim, sp))
+	must(t, InitSecondary(ctx, sec, prim, sp, nil))
 
 	for _, id := range []string{"DS_PROD", "DS_TEST"} {
 		ds, err := sec.DataStore(ctx, id)
@@ -358,13 +358,13 @@ func TestSecondary(t *testing.T) {
 	}
 	checkInvariants(t, sec, false)
 	// Advancing the secondary runs its local backups only.
-	must(t, Advance(ctx, sec, 2))
+	must(t, Advance(ctx, sec, 2, nil))
 	if seq, _ := sec.LastSeq(ctx, "DS_PROD"); seq != 0 {
 		t.Errorf("the secondary changed volumes of the replicated store DS_PROD (sequence %d)", seq)
 	}
 	// A secondary cannot take the primary's node.
 	sp.Local.Node = `\PRIM`
-	if err := InitSecondary(ctx, openSite(t, "again"), prim, sp); err == nil || !strings.Contains(err.Error(), `\PRIM`) {
+	if err := InitSecondary(ctx, openSite(t, "again"), prim, sp, nil); err == nil || !strings.Contains(err.Error(), `\PRIM`) {
 		t.Errorf("secondary on the primary's node: %v", err)
 	}
 }
@@ -384,7 +384,7 @@ func TestParamsRefused(t *testing.T) {
 	} {
 		p := DefaultParams()
 		c.edit(&p)
-		err := Init(context.Background(), openSite(t, c.name), p)
+		err := Init(context.Background(), openSite(t, c.name), p, nil)
 		if err == nil || !strings.Contains(err.Error(), c.name) {
 			t.Errorf("%s: got %v, want an error naming the parameter", c.name, err)
 		}
@@ -400,10 +400,10 @@ func TestParamsRefused(t *testing.T) {
 
 func TestInitRefusesExistingSite(t *testing.T) {
 	st := newPrimary(t, busyParams())
-	if err := Init(context.Background(), st, busyParams()); err == nil {
+	if err := Init(context.Background(), st, busyParams(), nil); err == nil {
 		t.Error("Init over an existing site succeeded")
 	}
-	if err := Advance(context.Background(), openSite(t, "empty"), 1); err == nil {
+	if err := Advance(context.Background(), openSite(t, "empty"), 1, nil); err == nil {
 		t.Error("Advance on an empty catalog succeeded")
 	}
 }
@@ -412,11 +412,11 @@ func TestSecondaryWithoutLocalBackups(t *testing.T) {
 	ctx := context.Background()
 	prim := newPrimary(t, busyParams())
 	sec := openSite(t, "secondary")
-	must(t, InitSecondary(ctx, sec, prim, DefaultSecondaryParams()))
+	must(t, InitSecondary(ctx, sec, prim, DefaultSecondaryParams(), nil))
 	if _, err := sec.DataStore(ctx, "DS_LOCAL"); err == nil {
 		t.Error("a secondary without local backups got a local data store")
 	}
-	must(t, Advance(ctx, sec, 3))
+	must(t, Advance(ctx, sec, 3, nil))
 	n, err := sec.Count(ctx)
 	must(t, err)
 	if n[store.TableVolume] != 0 || n[store.TableTapeFile] != 0 {
