@@ -430,10 +430,14 @@ func TestConflictsAfterSync(t *testing.T) {
 	plantLocal(t, sec, set)
 	plantLocal(t, sec, member)
 	dir := t.TempDir()
+	// The key managers replicate: the runs' parity holds.
+	mustRun(t, "sim", "replicate-keys", "--catalog", prim)
 	cfg := &config.Config{
-		Primary:   config.Site{Name: "chkprim", Catalog: prim, Staging: filepath.Join(dir, "outbox")},
-		Secondary: config.Site{Name: "chksecd", Catalog: sec, Staging: filepath.Join(dir, "staging")},
-		Serve:     []string{config.RolePrimary, config.RoleSecondary}, Workflows: true,
+		Primary: config.Site{Name: "chkprim", Catalog: prim, Staging: filepath.Join(dir, "outbox"),
+			Keys: os.Getenv("CATSYNC_PRIMARY_KEYS")},
+		Secondary: config.Site{Name: "chksecd", Catalog: sec, Staging: filepath.Join(dir, "staging"),
+			Keys: os.Getenv("CATSYNC_SECONDARY_KEYS")},
+		Serve: []string{config.RolePrimary, config.RoleSecondary}, Workflows: true,
 	}
 	cfg.Source = cfg.Primary.Staging
 	workers, err := serve.Start(ctx, c, cfg)

@@ -19,8 +19,11 @@ var (
 )
 
 // TestMain stops the dev server the tests started, if any: it shares the
-// test binary's output.
+// test binary's output. Key managers of the caller's environment are not
+// the tests' to use: each test gets its own (keyEnv).
 func TestMain(m *testing.M) {
+	os.Unsetenv("CATSYNC_PRIMARY_KEYS")
+	os.Unsetenv("CATSYNC_SECONDARY_KEYS")
 	code := m.Run()
 	if devServer != nil {
 		_ = devServer.Stop()

@@ -63,7 +63,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		"the site's catalog: an SQLite path (or sqlite:PATH) or a postgres:// URL (default $"+envCatalog+")")
 
 	simCmd := group("sim", "Simulate a site's catalogs")
-	simCmd.AddCommand(c.simInitCmd(), c.simInitSecondaryCmd(), c.simAdvanceCmd())
+	simCmd.AddCommand(c.simInitCmd(), c.simInitSecondaryCmd(), c.simAdvanceCmd(), c.simReplicateKeysCmd())
 	infoCmd := group("info", "Show catalog entries, as MEDIACOM INFO does")
 	infoCmd.AddCommand(c.infoTapeVolumeCmd(), c.infoTapeFileCmd(), c.infoDiskFileCmd())
 	root.AddCommand(simCmd, c.countsCmd(), infoCmd, c.syncCmd(), c.checkCmd(), c.conflictsCmd(), c.keysCmd(), c.verifyCmd(), c.auditCmd())

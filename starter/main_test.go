@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/catsync/catsync/internal/catalog"
+	"github.com/catsync/catsync/internal/keys/keystore"
 	"github.com/catsync/catsync/internal/store"
 	"github.com/catsync/catsync/internal/store/sqlstore"
 )
@@ -18,9 +20,23 @@ import (
 // catsync runs one command line in-process.
 func catsync(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
+	keyEnv(t)
 	var out, errb bytes.Buffer
 	code = run(context.Background(), args, &out, &errb)
 	return out.String(), errb.String(), code
+}
+
+// keyEnv gives a test, the first time it runs catsync, its own primary and
+// secondary keystores as an operator's environment would; a test that set
+// CATSYNC_PRIMARY_KEYS itself (even empty) keeps its setting.
+func keyEnv(t *testing.T) {
+	if _, set := os.LookupEnv("CATSYNC_PRIMARY_KEYS"); set {
+		return
+	}
+	dir := t.TempDir()
+	t.Setenv(keystore.MasterKeyEnv, base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{4}, 32)))
+	t.Setenv("CATSYNC_PRIMARY_KEYS", "keystore:"+filepath.Join(dir, "primary.keys"))
+	t.Setenv("CATSYNC_SECONDARY_KEYS", "keystore:"+filepath.Join(dir, "secondary.keys"))
 }
 
 func mustRun(t *testing.T, args ...string) string {

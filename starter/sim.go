@@ -12,6 +12,9 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/catsync/catsync/internal/catalog"
+	"github.com/catsync/catsync/internal/config"
+	"github.com/catsync/catsync/internal/keys"
+	"github.com/catsync/catsync/internal/keys/keyconf"
 	"github.com/catsync/catsync/internal/sim"
 	"github.com/catsync/catsync/internal/store"
 )
@@ -83,6 +86,7 @@ func (c *cli) simInitCmd() *cobra.Command {
 		Args:  cobra.NoArgs,
 	}
 	flags := addSiteFlags(cmd, sim.DefaultParams())
+	role := keysFlag(cmd, config.RolePrimary)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		p, err := flags.params()
 		if err != nil {
@@ -92,13 +96,21 @@ func (c *cli) simInitCmd() *cobra.Command {
 		if err := p.Validate(); err != nil {
 			return err
 		}
+		if _, err := c.dsn(); err != nil {
+			return err
+		}
+		km, err := simKeys(*role, p.EncryptedGroups > 0)
+		if err != nil {
+			return err
+		}
+		defer closeKeys(km)
 		ctx := cmd.Context()
 		st, err := c.create(ctx)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
-		if err := sim.Init(ctx, st, p, nil); err != nil {
+		if err := sim.Init(ctx, st, p, km); err != nil {
 			return err
 		}
 		return summary(ctx, c.out, st)
@@ -121,6 +133,9 @@ func (c *cli) simInitSecondaryCmd() *cobra.Command {
 	cmd.Flags().StringVar(&primary, "primary", "", "the primary site's catalog (required)")
 	cmd.Flags().StringVar(&def.ReplVolcat, "repl-volcat", def.ReplVolcat, `dedicated VOLCAT for replicated entries (default \NODE.VCREPL)`)
 	cmd.Flags().StringVar(&def.ReplFilecat, "repl-filecat", def.ReplFilecat, `dedicated FILECAT for replicated entries (default \NODE.FCREPL)`)
+	cmd.Flags().StringVar(&def.KeyManagerID, "key-manager-id", "", `BackPak id of the domain's key-manager entry (default the primary's; "none" for no entry)`)
+	cmd.Flags().StringVar(&def.KeyManagerServer, "key-manager-server", "", "server of that entry (default kms.<node>:5696)")
+	role := keysFlag(cmd, config.RoleSecondary)
 	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
 		if primary == "" {
 			return fmt.Errorf("--primary is required: the primary site's catalog")
@@ -139,6 +154,11 @@ func (c *cli) simInitSecondaryCmd() *cobra.Command {
 		if err := check.Validate(); err != nil {
 			return err
 		}
+		km, err := simKeys(*role, check.Stores != nil && check.EncryptedGroups > 0)
+		if err != nil {
+			return err
+		}
+		defer closeKeys(km)
 		ctx := cmd.Context()
 		prim, err := openSite(ctx, primary, "--primary")
 		if err != nil {
@@ -150,7 +170,7 @@ func (c *cli) simInitSecondaryCmd() *cobra.Command {
 			return err
 		}
 		defer st.Close()
-		if err := sim.InitSecondary(ctx, st, prim, sp, nil); err != nil {
+		if err := sim.InitSecondary(ctx, st, prim, sp, km); err != nil {
 			return err
 		}
 		return summary(ctx, c.out, st)
@@ -195,6 +215,7 @@ func summary(ctx context.Context, w io.Writer, r store.Reader) error {
 
 func (c *cli) simAdvanceCmd() *cobra.Command {
 	var days int
+	var role *string
 	cmd := &cobra.Command{
 		Use:   "advance --catalog DSN --days N",
 		Short: "Simulate more days of backups on a simulated site",
@@ -210,25 +231,125 @@ func (c *cli) simAdvanceCmd() *cobra.Command {
 			}
 			defer st.Close()
 			var stores []catalog.DataStore
+			owns := false // writes happen only to stores the site owns
 			if err := st.ScanDataStores(ctx, func(d *catalog.DataStore) error {
 				stores = append(stores, *d)
+				owns = owns || d.Access == catalog.AccessPrimary
 				return nil
 			}); err != nil {
 				return err
 			}
+			encrypts := false
+			if err := st.ScanVolumeGroups(ctx, func(g *catalog.VolumeGroup) error {
+				encrypts = encrypts || g.Encrypted
+				return nil
+			}); err != nil {
+				return err
+			}
+			km, err := simKeys(*role, owns && encrypts)
+			if err != nil {
+				return err
+			}
+			defer closeKeys(km)
 			before := make([]int64, len(stores))
 			for i, d := range stores {
 				if before[i], err = st.LastSeq(ctx, d.ID); err != nil {
 					return err
 				}
 			}
-			if err := sim.Advance(ctx, st, days, nil); err != nil {
+			if err := sim.Advance(ctx, st, days, km); err != nil {
 				return err
 			}
 			return advanceReport(ctx, c.out, st, stores, before, days)
 		},
 	}
 	cmd.Flags().IntVar(&days, "days", 1, "days to simulate")
+	role = keysFlag(cmd, config.RolePrimary)
+	return cmd
+}
+
+// keysFlag binds --keys: whose configured key manager receives the keys
+// of simulated encrypted writes.
+func keysFlag(cmd *cobra.Command, def string) *string {
+	return cmd.Flags().String("keys", def, "key manager receiving the simulated keys: primary or secondary (CATSYNC_<ROLE>_KEYS), or none")
+}
+
+// simKeys opens the key manager of role, which must be configured when
+// the simulation writes encrypted volumes.
+func simKeys(role string, needed bool) (keys.Manager, error) {
+	if role == "none" {
+		return nil, nil
+	}
+	if role != config.RolePrimary && role != config.RoleSecondary {
+		return nil, fmt.Errorf("--keys %q: want primary, secondary or none", role)
+	}
+	prim, sec, err := config.Sites()
+	if err != nil {
+		return nil, err
+	}
+	site := prim
+	if role == config.RoleSecondary {
+		site = sec
+	}
+	km, err := keyconf.Open(site, config.Prefix(role))
+	if err == nil && km == nil && needed {
+		err = fmt.Errorf("%s_KEYS is not set: the simulated encrypted volumes need their keys; set it or pass --keys none", config.Prefix(role))
+	}
+	return km, err
+}
+
+func closeKeys(km keys.Manager) {
+	if km != nil {
+		km.Close()
+	}
+}
+
+func (c *cli) simReplicateKeysCmd() *cobra.Command {
+	var opts sim.KeyReplication
+	var omit, deactivate, alter string
+	cmd := &cobra.Command{
+		Use:   "replicate-keys --catalog PRIMARY [--store ID] [--omit LABELS] [--deactivate LABELS] [--alter LABELS] [--as BACKPAKID]",
+		Short: "Copy the keys of the primary's encrypted volumes to the secondary's key manager, as key-manager replication would",
+		Long: `Copies, from the primary's key manager (CATSYNC_PRIMARY_KEYS) to the secondary's
+(CATSYNC_SECONDARY_KEYS), the key of every encrypted volume of the primary catalog, under
+the primary's BackPak id; keys already there are left alone. The options plant the
+faults a parity check must find: keys left out, deactivated, registered with other
+material under the same name, or filed under another BackPak id (--as).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.Omit, opts.Deactivate, opts.Alter = sim.ParseLabels(omit), sim.ParseLabels(deactivate), sim.ParseLabels(alter)
+			ctx := cmd.Context()
+			from, err := simKeys(config.RolePrimary, true)
+			if err != nil {
+				return err
+			}
+			defer closeKeys(from)
+			to, err := simKeys(config.RoleSecondary, true)
+			if err != nil {
+				return err
+			}
+			defer closeKeys(to)
+			st, err := c.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			res, err := sim.ReplicateKeys(ctx, st, from, to, opts)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(c.out, res)
+			for _, m := range res.MissingAtPrimary {
+				fmt.Fprintf(c.out, "missing at the primary: volume %s\n", m)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&opts.Store, "store", "", "only this data store's volumes")
+	cmd.Flags().StringVar(&omit, "omit", "", "labels whose keys are left out (comma list)")
+	cmd.Flags().StringVar(&deactivate, "deactivate", "", "labels whose copies are deactivated")
+	cmd.Flags().StringVar(&alter, "alter", "", "labels whose copies get other material under the same name")
+	cmd.Flags().StringVar(&opts.As, "as", "", "file the copies under this BackPak id instead of the primary's")
 	return cmd
 }
 
