@@ -5,6 +5,7 @@ package workflows_test
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -25,6 +26,10 @@ import (
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/config"
 	"github.com/catsync/catsync/internal/importer"
+	"github.com/catsync/catsync/internal/keys"
+	"github.com/catsync/catsync/internal/keys/keyconf"
+	"github.com/catsync/catsync/internal/keys/keystore"
+	"github.com/catsync/catsync/internal/kmip/pykmiptest"
 	"github.com/catsync/catsync/internal/serve"
 	"github.com/catsync/catsync/internal/sim"
 	"github.com/catsync/catsync/internal/snapshot"
@@ -46,6 +51,8 @@ func run(m *testing.M) int {
 		fmt.Println("integration tests skipped: no Temporal CLI (run `make temporal` or set CATSYNC_TEMPORAL_CLI)")
 		return m.Run()
 	}
+	// The sites' keystores share one master key, as one operator's would.
+	os.Setenv(keystore.MasterKeyEnv, base64.StdEncoding.EncodeToString([]byte("catsync integration master key!!")))
 	srv, err := temporaltest.Start(context.Background(), cli)
 	if err != nil {
 		fmt.Println("start the Temporal dev server:", err)
@@ -67,6 +74,28 @@ type world struct {
 	workers  *serve.Workers
 	storeID  string
 	hbTimout time.Duration
+	// The sites' key managers, as the simulator and key replication
+	// reach them; the workers open their own from cfg.
+	primKeys, secKeys keys.Manager
+}
+
+// keyManagers configures the sites' key managers.
+type keyManagers func(t *testing.T, dir string, cfg *config.Config)
+
+// keystores gives each site an embedded keystore: the default.
+func keystores(_ *testing.T, dir string, cfg *config.Config) {
+	cfg.Primary.Keys = "keystore:" + filepath.Join(dir, "primary.keys")
+	cfg.Secondary.Keys = "keystore:" + filepath.Join(dir, "secondary.keys")
+}
+
+// pykmipServers gives each site a PyKMIP server of its own, reached over
+// mutual TLS with the site's client certificate.
+func pykmipServers(t *testing.T, _ string, cfg *config.Config) {
+	for _, site := range []*config.Site{&cfg.Primary, &cfg.Secondary} {
+		srv := pykmiptest.Start(t)
+		site.Keys = "kmip://" + srv.Addr
+		site.KMIP.CA, site.KMIP.Cert, site.KMIP.Key = srv.Client(t, "catsync-"+site.Name)
+	}
 }
 
 func needServer(t *testing.T) {
@@ -76,6 +105,14 @@ func needServer(t *testing.T) {
 }
 
 func newWorld(t *testing.T, p sim.Params, sp sim.SecondaryParams) *world {
+	t.Helper()
+	return newWorldKeys(t, p, sp, keystores)
+}
+
+// newWorldKeys simulates a primary whose encrypted writes file their keys
+// in its key manager, and a secondary whose key manager received them all
+// by replication.
+func newWorldKeys(t *testing.T, p sim.Params, sp sim.SecondaryParams, km keyManagers) *world {
 	t.Helper()
 	needServer(t)
 	ctx := context.Background()
@@ -87,8 +124,16 @@ func newWorld(t *testing.T, p sim.Params, sp sim.SecondaryParams) *world {
 		Serve:     []string{config.RolePrimary, config.RoleSecondary}, Workflows: true,
 	}
 	cfg.Source = cfg.Primary.Staging
+	km(t, dir, cfg)
 	w := &world{t: t, cfg: cfg, storeID: "DS_PROD", hbTimout: 3 * time.Second}
 	var err error
+	if w.primKeys, err = keyconf.Open(cfg.Primary, "CATSYNC_PRIMARY"); err != nil {
+		t.Fatal(err)
+	}
+	if w.secKeys, err = keyconf.Open(cfg.Secondary, "CATSYNC_SECONDARY"); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { w.primKeys.Close(); w.secKeys.Close() })
 	if w.prim, err = sqlstore.Open(ctx, cfg.Primary.Catalog); err != nil {
 		t.Fatal(err)
 	}
@@ -96,15 +141,35 @@ func newWorld(t *testing.T, p sim.Params, sp sim.SecondaryParams) *world {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { w.prim.Close(); w.sec.Close() })
-	if err := sim.Init(ctx, w.prim, p, nil); err != nil {
+	if err := sim.Init(ctx, w.prim, p, w.primKeys); err != nil {
 		t.Fatal(err)
 	}
-	if err := sim.InitSecondary(ctx, w.sec, w.prim, sp, nil); err != nil {
+	if err := sim.InitSecondary(ctx, w.sec, w.prim, sp, w.secKeys); err != nil {
 		t.Fatal(err)
 	}
+	w.replicateKeys(sim.KeyReplication{})
 	w.start()
 	t.Cleanup(w.stop)
 	return w
+}
+
+// replicateKeys copies the primary's new keys to the secondary.
+func (w *world) replicateKeys(opts sim.KeyReplication) sim.KeyReplicationResult {
+	w.t.Helper()
+	res, err := sim.ReplicateKeys(context.Background(), w.prim, w.primKeys, w.secKeys, opts)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return res
+}
+
+// advance simulates days on the primary, its keys replicated.
+func (w *world) advance(days int) {
+	w.t.Helper()
+	if err := sim.Advance(context.Background(), w.prim, days, w.primKeys); err != nil {
+		w.t.Fatal(err)
+	}
+	w.replicateKeys(sim.KeyReplication{})
 }
 
 func (w *world) start() {
@@ -196,9 +261,7 @@ func TestSyncFullUpdateFull(t *testing.T) {
 	}
 	w.noDrift(opts)
 
-	if err := sim.Advance(ctx, w.prim, 1, nil); err != nil {
-		t.Fatal(err)
-	}
+	w.advance(1)
 	upd := w.mustSync(w.input(snapshot.Update, true))
 	if upd.Snapshot.FromSeq != full.Snapshot.ToSeq || upd.Applied.Sets == 0 || upd.Applied.Sets >= full.Applied.Sets {
 		t.Errorf("UPDATE covered (%d, %d] with %d sets; FULL ended at %d with %d sets",
@@ -242,7 +305,7 @@ func TestSyncFullUpdateFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	var prog workflows.Progress
-	if err := resp.Get(&prog); err != nil || prog.Step != "done" || len(prog.Steps) != 8 {
+	if err := resp.Get(&prog); err != nil || prog.Step != "done" || len(prog.Steps) != 9 {
 		t.Errorf("progress of the last run: %+v, %v", prog, err)
 	}
 
