@@ -2,9 +2,7 @@ package snapshot
 
 import (
 	"bufio"
-	"bytes"
 	"encoding/json"
-	"errors"
 	"io"
 	"os"
 	"path/filepath"
@@ -80,9 +78,10 @@ func (s *VolumeSet) CheckKeys() error {
 	return nil
 }
 
-// ReadKeys streams the key records of a segment's volume sets, decoding
-// nothing after them: a set is encoded with its keys first, so the rest
-// of each line is only scanned for its end.
+// ReadKeys streams the key records of a segment's volume sets. Each line
+// is decoded by the rules of Decode (member names matched the same way) into
+// the set's id and keys only, so parity sees exactly the records the plan
+// validated, without building the rest of the set.
 func ReadKeys(dir string, s Segment, fn func(set string, k *Key) error) error {
 	f, err := os.Open(filepath.Join(dir, s.Name))
 	if err != nil {
@@ -103,50 +102,21 @@ func ReadKeys(dir string, s Segment, fn func(set string, k *Key) error) error {
 		if err != nil {
 			return &CorruptError{File: s.Name, Offset: off, Reason: err.Error()}
 		}
-		id, ks, err := leadingKeys(line)
-		if err == nil && id == "" {
-			err = errors.New("without id")
+		var set struct {
+			ID   string `json:"id"`
+			Keys []Key  `json:"keys"`
 		}
-		if err != nil {
+		if err := json.Unmarshal(line, &set); err != nil {
 			return &CorruptError{File: s.Name, Offset: off, Reason: "volume set: " + err.Error()}
 		}
-		for i := range ks {
-			if err := fn(id, &ks[i]); err != nil {
-				return &SetError{File: s.Name, Offset: off, Set: id, Err: err}
+		if set.ID == "" {
+			return &CorruptError{File: s.Name, Offset: off, Reason: "volume set without id"}
+		}
+		for i := range set.Keys {
+			if err := fn(set.ID, &set.Keys[i]); err != nil {
+				return &SetError{File: s.Name, Offset: off, Set: set.ID, Err: err}
 			}
 		}
 		off += int64(len(line)) + 1
 	}
-}
-
-var errNotObject = errors.New("not a JSON object")
-
-// leadingKeys decodes the "id" and "keys" members at the head of an
-// encoded set; any other member ends the search.
-func leadingKeys(line []byte) (string, []Key, error) {
-	dec := json.NewDecoder(bytes.NewReader(line))
-	dec.DisallowUnknownFields()
-	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
-		return "", nil, errNotObject
-	}
-	var id string
-	var ks []Key
-	for dec.More() {
-		t, err := dec.Token()
-		if err != nil {
-			return "", nil, err
-		}
-		switch t {
-		case "id":
-			err = dec.Decode(&id)
-		case "keys":
-			err = dec.Decode(&ks)
-		default:
-			return id, ks, nil
-		}
-		if err != nil {
-			return "", nil, err
-		}
-	}
-	return id, ks, nil
 }

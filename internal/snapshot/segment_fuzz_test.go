@@ -6,6 +6,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -56,6 +57,8 @@ func FuzzSegment(f *testing.F) {
 		[]byte(header + strings.Repeat("[", 10000) + "\n"),
 		[]byte(header + "\x00\xff\xfe\n"),
 		[]byte(header + `{"id":"A","deleted":[{"Label":"T00001","LabelType":"LABELED"}]}` + "\n"),
+		[]byte(header + `{"id":"A","keys":[{"label":"T00001","label_type":"LABELED","name":"K1","fingerprint":"kcv:00"}]}` + "\n"),
+		[]byte(header + `{"id":"A","volumes":[],"KEYS":[{"label":"T1","name":"K"}],"\u006beys":[{"name":"K2"}]}` + "\n"),
 	} {
 		f.Add(seed)
 	}
@@ -80,6 +83,26 @@ func FuzzSegment(f *testing.F) {
 		checkCorrupt(t, kerr, name, len(data))
 		if err == nil && kerr != nil {
 			t.Fatalf("the set decoder accepts what the key reader refuses: %v", kerr)
+		}
+		// So does the key-record reader of the parity step, and it sees
+		// exactly the key records the set decoder does.
+		var records []Key
+		rerr := ReadKeys(dir, Segment{Name: name}, func(_ string, k *Key) error {
+			records = append(records, *k)
+			return nil
+		})
+		checkCorrupt(t, rerr, name, len(data))
+		if err == nil {
+			if rerr != nil {
+				t.Fatalf("the set decoder accepts what the key-record reader refuses: %v", rerr)
+			}
+			var want []Key
+			for _, s := range sets {
+				want = append(want, s.Keys...)
+			}
+			if !reflect.DeepEqual(records, want) {
+				t.Fatalf("key-record reader saw %v, the set decoder %v", records, want)
+			}
 		}
 		if err != nil {
 			return

@@ -29,8 +29,7 @@ const (
 // volumes of one volume set and every DSM/TC entry about them.
 type VolumeSet struct {
 	ID string `json:"id"` // VOLSETID, or the label of a volume in no set
-	// Keys come first in the encoding so that a reader wanting only them
-	// stops there (ReadKeys).
+	// Keys are what the primary recorded of its encrypted volumes' keys.
 	Keys        []Key                    `json:"keys,omitempty"`
 	Volumes     []catalog.Volume         `json:"volumes,omitempty"`
 	Deleted     []catalog.VolumeKey      `json:"deleted,omitempty"` // tombstones, in UPDATE snapshots
