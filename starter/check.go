@@ -132,20 +132,24 @@ func finishedRun(ctx context.Context, tc client.Client, workflowID, runID string
 	return res, runID, nil
 }
 
-// conflictReport is the JSON form of a run's conflicts.
-type conflictReport struct {
-	WorkflowID string        `json:"workflow_id"`
-	RunID      string        `json:"run_id"`
-	Store      string        `json:"store"`
-	Type       string        `json:"type"`
-	Outcome    string        `json:"outcome"`
-	Report     safety.Report `json:"report"`
+// runReport is the JSON form of a report of a run: its conflicts or its
+// key parity.
+type runReport[R any] struct {
+	WorkflowID string `json:"workflow_id"`
+	RunID      string `json:"run_id"`
+	Store      string `json:"store"`
+	Type       string `json:"type"`
+	Outcome    string `json:"outcome"`
+	Report     R      `json:"report"`
+}
+
+func newRunReport[R any](workflowID, runID string, res *workflows.SyncResult, r R) runReport[R] {
+	return runReport[R]{WorkflowID: workflowID, RunID: runID, Store: res.Store, Type: string(res.Type), Outcome: res.Outcome, Report: r}
 }
 
 func (c *cli) conflicts(workflowID, runID string, res *workflows.SyncResult, asJSON bool) error {
 	if asJSON {
-		return json.NewEncoder(c.out).Encode(conflictReport{WorkflowID: workflowID, RunID: runID, Store: res.Store,
-			Type: string(res.Type), Outcome: res.Outcome, Report: res.Conflicts})
+		return json.NewEncoder(c.out).Encode(newRunReport(workflowID, runID, res, res.Conflicts))
 	}
 	r := &res.Conflicts
 	fmt.Fprintf(c.out, "%s of %s, workflow %s run %s: %s\n", res.Type, res.Store, workflowID, runID, res.Outcome)

@@ -19,20 +19,9 @@ the primary recorded: counts, and every missing, misfiled, inactive, mismatched 
 unrecorded key by volume label and key name, with what to do.`, c.keys)
 }
 
-// keyReport is the JSON form of a run's key parity.
-type keyReport struct {
-	WorkflowID string        `json:"workflow_id"`
-	RunID      string        `json:"run_id"`
-	Store      string        `json:"store"`
-	Type       string        `json:"type"`
-	Outcome    string        `json:"outcome"`
-	Report     parity.Report `json:"report"`
-}
-
 func (c *cli) keys(workflowID, runID string, res *workflows.SyncResult, asJSON bool) error {
 	if asJSON {
-		return json.NewEncoder(c.out).Encode(keyReport{WorkflowID: workflowID, RunID: runID, Store: res.Store,
-			Type: string(res.Type), Outcome: res.Outcome, Report: res.Keys})
+		return json.NewEncoder(c.out).Encode(newRunReport(workflowID, runID, res, res.Keys))
 	}
 	fmt.Fprintf(c.out, "%s of %s, workflow %s run %s: %s\n", res.Type, res.Store, workflowID, runID, res.Outcome)
 	printParity(c.out, &res.Keys)

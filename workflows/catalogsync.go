@@ -298,17 +298,9 @@ func CatalogSync(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	}
 	res.Conflicts = res.Applied.Conflicts
 
-	// Move the watermark; a set left out, in conflict or failed, makes the
-	// next UPDATE re-import everything.
-	conflicts, failed := res.Conflicts.Total > 0, len(res.Applied.Failed) > 0
-	if err := step("finish", func() error {
-		return workflow.ExecuteActivity(shortStep(ctx, in.Secondary), a.Finish,
-			activities.FinishInput{Ref: res.Snapshot, Failed: failed || conflicts}).Get(ctx, &res.Watermark)
-	}); err != nil {
-		return fail(err)
-	}
-
 	// 6. Key parity: the secondary holds every key it needs to decrypt.
+	// Failing it leaves the watermark where it was, so the next run proves
+	// these volumes again once the keys are repaired.
 	if err := step("keys", func() error {
 		return workflow.ExecuteActivity(longStep(ctx, in.Secondary, hb), a.KeyParity, res.Snapshot).Get(ctx, &res.Keys)
 	}); err != nil {
@@ -316,6 +308,16 @@ func CatalogSync(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	}
 	if res.Keys.Failed() && in.KeyParity == ParityFail {
 		return fail(temporal.NewNonRetryableApplicationError("key parity: "+res.Keys.Summary(), ErrKeyParity, nil))
+	}
+
+	// Move the watermark; a set left out, in conflict or failed, or a key
+	// not in parity, makes the next UPDATE re-import (and re-prove) all.
+	conflicts, failed := res.Conflicts.Total > 0, len(res.Applied.Failed) > 0
+	if err := step("finish", func() error {
+		return workflow.ExecuteActivity(shortStep(ctx, in.Secondary), a.Finish,
+			activities.FinishInput{Ref: res.Snapshot, Failed: failed || conflicts || res.Keys.Failed()}).Get(ctx, &res.Watermark)
+	}); err != nil {
+		return fail(err)
 	}
 
 	outcome := OutcomeCompleted

@@ -89,7 +89,7 @@ func TestStepsInOrder(t *testing.T) {
 	if err := env.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	want := "describe check watermark snapshot transfer plan apply finish keys record"
+	want := "describe check watermark snapshot transfer plan apply keys finish record"
 	if got := strings.Join(order, " "); got != want {
 		t.Errorf("steps ran as %q, want %q", got, want)
 	}
@@ -301,18 +301,20 @@ func parityFailure() parity.Report {
 }
 
 // Under the default policy a parity failure completes the run, with the
-// catalogs applied and the watermark moved, as KeyParityFailed.
+// catalogs applied, as KeyParityFailed; the watermark stays and the next
+// UPDATE re-imports and re-proves every volume.
 func TestKeyParityFailedOutcome(t *testing.T) {
 	env := newEnv(t)
 	var order []string
-	happy(env, &order, activities.Watermark{Seq: 5}, "keys")
+	happy(env, &order, activities.Watermark{Seq: 5}, "keys", "finish")
 	env.OnActivity(a.KeyParity, mock.Anything, ref).Return(parityFailure(), nil)
+	env.OnActivity(a.Finish, mock.Anything, activities.FinishInput{Ref: ref, Failed: true}).Return(activities.Watermark{Seq: 5, Reimport: true}, nil).Once()
 	env.ExecuteWorkflow(CatalogSync, input(snapshot.Update))
 	var res SyncResult
 	if err := env.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	if res.Outcome != OutcomeKeyParityFailed || res.Watermark.Seq != 42 || res.Keys.Findings[0].Key != "K1" {
+	if res.Outcome != OutcomeKeyParityFailed || !res.Watermark.Reimport || res.Keys.Findings[0].Key != "K1" {
 		t.Errorf("result %+v", res)
 	}
 	if !strings.Contains(res.Summary(), "1 of 2 encrypted volumes' keys in parity") {
@@ -321,11 +323,11 @@ func TestKeyParityFailedOutcome(t *testing.T) {
 }
 
 // The fail policy fails the run with a non-retryable KeyParityFailed error,
-// after recording it in the audit trail.
+// after recording it in the audit trail; the watermark is not moved.
 func TestKeyParityFailPolicy(t *testing.T) {
 	env := newEnv(t)
 	var order []string
-	happy(env, &order, activities.Watermark{Seq: 5}, "keys", "record")
+	happy(env, &order, activities.Watermark{Seq: 5}, "keys", "record", "finish")
 	env.OnActivity(a.KeyParity, mock.Anything, ref).Return(parityFailure(), nil)
 	var recorded string
 	env.OnActivity(a.Record, mock.Anything, mock.Anything).Return(func(_ context.Context, e audit.Entry) error {

@@ -367,6 +367,24 @@ func readLine(br *bufio.Reader, max int) ([]byte, error) {
 // decoding nothing else of the sets: a FULL import needs them to find what
 // the primary no longer has.
 func ReadVolumeKeys(dir string, s Segment, fn func(catalog.VolumeKey)) error {
+	return scanSets(dir, s, func(_ int64, line []byte) error {
+		var keys struct {
+			Volumes []catalog.VolumeKey `json:"volumes"`
+		}
+		if err := json.Unmarshal(line, &keys); err != nil {
+			return errors.New("volume set: " + err.Error())
+		}
+		for _, k := range keys.Volumes {
+			fn(k)
+		}
+		return nil
+	})
+}
+
+// scanSets calls fn with each encoded set of a segment and its offset. An
+// error from fn that is not already a snapshot error is reported as
+// corruption at that offset.
+func scanSets(dir string, s Segment, fn func(off int64, line []byte) error) error {
 	f, err := os.Open(filepath.Join(dir, s.Name))
 	if err != nil {
 		return &CorruptError{File: s.Name, Reason: "missing: " + err.Error()}
@@ -383,19 +401,17 @@ func ReadVolumeKeys(dir string, s Segment, fn func(catalog.VolumeKey)) error {
 		if err == io.EOF {
 			return nil
 		}
-		if err != nil {
+		if err == nil {
+			err = fn(off, line)
+		}
+		var se *SetError
+		if err != nil && !errors.As(err, &se) {
 			return &CorruptError{File: s.Name, Offset: off, Reason: err.Error()}
 		}
-		var keys struct {
-			Volumes []catalog.VolumeKey `json:"volumes"`
-		}
-		if err := json.Unmarshal(line, &keys); err != nil {
-			return &CorruptError{File: s.Name, Offset: off, Reason: "volume set: " + err.Error()}
+		if err != nil {
+			return err
 		}
 		off += int64(len(line)) + 1
-		for _, k := range keys.Volumes {
-			fn(k)
-		}
 	}
 }
 

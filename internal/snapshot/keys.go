@@ -1,11 +1,8 @@
 package snapshot
 
 import (
-	"bufio"
 	"encoding/json"
-	"io"
-	"os"
-	"path/filepath"
+	"errors"
 
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/keys"
@@ -83,40 +80,22 @@ func (s *VolumeSet) CheckKeys() error {
 // the set's id and keys only, so parity sees exactly the records the plan
 // validated, without building the rest of the set.
 func ReadKeys(dir string, s Segment, fn func(set string, k *Key) error) error {
-	f, err := os.Open(filepath.Join(dir, s.Name))
-	if err != nil {
-		return &CorruptError{File: s.Name, Reason: "missing: " + err.Error()}
-	}
-	defer f.Close()
-	br := bufio.NewReaderSize(f, 1<<16)
-	header, err := readHeader(br, s.Name)
-	if err != nil {
-		return err
-	}
-	off := int64(len(header)) + 1
-	for {
-		line, err := readLine(br, MaxSetBytes)
-		if err == io.EOF {
-			return nil
-		}
-		if err != nil {
-			return &CorruptError{File: s.Name, Offset: off, Reason: err.Error()}
-		}
+	return scanSets(dir, s, func(off int64, line []byte) error {
 		var set struct {
 			ID   string `json:"id"`
 			Keys []Key  `json:"keys"`
 		}
 		if err := json.Unmarshal(line, &set); err != nil {
-			return &CorruptError{File: s.Name, Offset: off, Reason: "volume set: " + err.Error()}
+			return errors.New("volume set: " + err.Error())
 		}
 		if set.ID == "" {
-			return &CorruptError{File: s.Name, Offset: off, Reason: "volume set without id"}
+			return errors.New("volume set without id")
 		}
 		for i := range set.Keys {
 			if err := fn(set.ID, &set.Keys[i]); err != nil {
 				return &SetError{File: s.Name, Offset: off, Set: set.ID, Err: err}
 			}
 		}
-		off += int64(len(line)) + 1
-	}
+		return nil
+	})
 }
