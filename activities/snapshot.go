@@ -9,6 +9,7 @@ import (
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/export"
 	"github.com/catsync/catsync/internal/keys"
+	"github.com/catsync/catsync/internal/keys/parity"
 	"github.com/catsync/catsync/internal/snapshot"
 )
 
@@ -129,38 +130,26 @@ func (a *Activities) snapshot(ctx context.Context, in SnapshotInput) (snapshot.R
 }
 
 // recordKeys gives each set a key record per encrypted volume, with what
-// the primary's key manager holds of it under the site's BackPak id. With
-// no key manager the records carry names only, and parity will say so.
+// the primary's key manager holds of it under the site's BackPak id, in one
+// lookup for all the sets. With no key manager the records carry names
+// only, and parity will say so.
 func recordKeys(ctx context.Context, m keys.Manager, group string, sets []*snapshot.VolumeSet) error {
-	var names []string
+	var vols []catalog.Volume
 	for _, s := range sets {
-		for _, v := range s.Volumes {
-			if v.MediaKeyName != "" {
-				names = append(names, v.MediaKeyName)
-			}
-		}
+		vols = append(vols, s.Volumes...)
 	}
-	if len(names) == 0 {
-		return nil
+	recorded, err := parity.Record(ctx, m, group, vols)
+	if err != nil {
+		return err
 	}
-	var found map[string]keys.Info
-	if m != nil {
-		var err error
-		if found, err = m.Lookup(ctx, group, names); err != nil {
-			return fmt.Errorf("record the keys of encrypted volumes: %w", err)
-		}
-	}
+	// Records come in the order of the volumes: deal them back out.
 	for _, s := range sets {
 		s.Keys = nil
 		for _, v := range s.Volumes {
-			if v.MediaKeyName == "" {
-				continue
+			if v.MediaKeyName != "" {
+				s.Keys = append(s.Keys, recorded[0])
+				recorded = recorded[1:]
 			}
-			k := snapshot.Key{Label: v.Label, LabelType: v.LabelType, Name: v.MediaKeyName}
-			if info, ok := found[v.MediaKeyName]; ok {
-				k.State, k.Algorithm, k.Length, k.Fingerprint = info.State, info.Algorithm, info.Length, info.Fingerprint
-			}
-			s.Keys = append(s.Keys, k)
 		}
 	}
 	return nil

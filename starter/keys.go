@@ -35,8 +35,14 @@ func printParity(w io.Writer, r *parity.Report) {
 		return
 	}
 	fmt.Fprintln(w, r.Summary())
+	if r.Domain != "" {
+		fmt.Fprintf(w, "DOMAIN %s\n  do: add to the secondary BackPak domain a key-manager entry with BackPak id %s, pointing to its key manager\n", r.Domain, r.BackPakID)
+	}
 	for _, f := range r.Findings {
-		fmt.Fprintf(w, "volume set %s: %s\n  do: %s\n", f.Set, f, parity.Actions[f.Problem])
+		if f.Set != "" {
+			fmt.Fprintf(w, "volume set %s: ", f.Set)
+		}
+		fmt.Fprintf(w, "%s\n  do: %s\n", f, parity.Actions[f.Problem])
 	}
 	if n := r.Total - len(r.Findings); n > 0 {
 		fmt.Fprintf(w, "%d more keys not listed\n", n)

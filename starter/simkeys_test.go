@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -109,4 +112,49 @@ func TestKeysAfterSync(t *testing.T) {
 	if !strings.Contains(out, "keys: ") || strings.Contains(out, "KEYS:") {
 		t.Errorf("sync after the replication:\n%s", out)
 	}
+}
+
+// encryptedLabels lists a catalog's encrypted volumes, label to key name.
+func encryptedLabels(t *testing.T, path string) map[string]string {
+	t.Helper()
+	st := openStore(t, path)
+	defer st.Close()
+	out := map[string]string{}
+	must(t, st.ScanVolumes(context.Background(), store.Filter{StoreID: "DS_PROD"}, func(v *catalog.Volume) error {
+		if v.MediaKeyName != "" {
+			out[v.Label] = v.MediaKeyName
+		}
+		return nil
+	}))
+	return out
+}
+
+func TestParityCommand(t *testing.T) {
+	prim, sec := smallPair(t)
+	enc := encryptedLabels(t, prim)
+	labels := slices.Sorted(maps.Keys(enc))
+	missing, altered := labels[0], labels[1]
+	mustRun(t, "sim", "replicate-keys", "--catalog", prim, "--omit", missing, "--alter", altered)
+	out, errs, code := catsync(t, "parity", "--store", "DS_PROD", "--primary", prim, "--secondary", sec)
+	want := fmt.Sprintf("data store DS_PROD: 2 of %d encrypted volumes' keys not in parity", len(enc))
+	if code != 1 || !strings.Contains(errs, want) {
+		t.Errorf("parity: exit %d, %q, want %q", code, errs, want)
+	}
+	for _, line := range []string{
+		fmt.Sprintf("%d encrypted volumes under BPPRIM01: %d in parity, MISMATCHED 1, MISSING 1\n", len(enc), len(enc)-2),
+		"MISSING " + missing + "/LABELED key " + enc[missing] + ": no key of this name under BackPak id BPPRIM01\n  do: ",
+		"MISMATCHED " + altered + "/LABELED key " + enc[altered] + ": fingerprint kcv:",
+	} {
+		if !strings.Contains(out, line) {
+			t.Errorf("parity output lacks %q:\n%s", line, out)
+		}
+	}
+	var r parity.Report
+	out, _, _ = catsync(t, "parity", "--store", "DS_PROD", "--primary", prim, "--secondary", sec, "--json")
+	must(t, json.Unmarshal([]byte(out), &r))
+	if r.Total != 2 || len(r.Findings) != 2 || r.Volumes != len(enc) {
+		t.Errorf("parity --json: %+v", r)
+	}
+	t.Setenv("CATSYNC_SECONDARY_KEYS", "")
+	mustFail(t, []string{"CATSYNC_SECONDARY_KEYS is not set"}, "parity", "--store", "DS_PROD", "--primary", prim, "--secondary", sec)
 }

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math"
 	"slices"
 	"strings"
 
@@ -113,6 +114,7 @@ type Checker struct {
 	others   []string // where a misfiled key may be
 	recorded bool     // the primary had a key manager
 	batch    int
+	listed   int // findings kept in the report
 	pending  []pending
 	r        Report
 }
@@ -130,7 +132,7 @@ const DefaultBatch = 1000
 // manager of the secondary site sec. batch <= 0 means DefaultBatch.
 func New(m keys.Manager, sec catalog.Site, primaryID string, recorded bool, batch int) *Checker {
 	c := &Checker{m: m, group: primaryID, recorded: recorded, batch: cmp.Or(max(batch, 0), DefaultBatch),
-		r: Report{BackPakID: primaryID}}
+		listed: MaxListed, r: Report{BackPakID: primaryID}}
 	if !sec.KnowsBackPakID(primaryID) {
 		var entries []string
 		for _, e := range sec.KeyManagers {
@@ -154,6 +156,9 @@ func ids(es []catalog.KeyManagerEntry) []string {
 	}
 	return out
 }
+
+// ListAll keeps every finding in the report, not only the first MaxListed.
+func (c *Checker) ListAll() { c.listed = math.MaxInt }
 
 // Add checks the key of one encrypted volume of set, now or with the
 // next batch.
@@ -240,8 +245,43 @@ func (c *Checker) judge(p pending, found, elsewhere map[string]keys.Info) {
 		c.r.ByProblem = map[Problem]int{}
 	}
 	c.r.ByProblem[problem]++
-	if len(c.r.Findings) < MaxListed {
+	if len(c.r.Findings) < c.listed {
 		c.r.Findings = append(c.r.Findings, Finding{Set: p.set, Label: k.Label, LabelType: k.LabelType, Key: k.Name,
 			Problem: problem, Detail: detail})
 	}
+}
+
+// Record returns what m holds, under the primary's BackPak id group, of the
+// keys of the encrypted volumes among vols: one record per volume with a
+// media key name, found in one Lookup. With m nil the records carry names
+// only.
+func Record(ctx context.Context, m keys.Manager, group string, vols []catalog.Volume) ([]snapshot.Key, error) {
+	var names []string
+	for _, v := range vols {
+		if v.MediaKeyName != "" {
+			names = append(names, v.MediaKeyName)
+		}
+	}
+	if len(names) == 0 {
+		return nil, nil
+	}
+	var found map[string]keys.Info
+	if m != nil {
+		var err error
+		if found, err = m.Lookup(ctx, group, names); err != nil {
+			return nil, fmt.Errorf("record the keys of encrypted volumes: %w", err)
+		}
+	}
+	out := make([]snapshot.Key, 0, len(names))
+	for _, v := range vols {
+		if v.MediaKeyName == "" {
+			continue
+		}
+		k := snapshot.Key{Label: v.Label, LabelType: v.LabelType, Name: v.MediaKeyName}
+		if info, ok := found[v.MediaKeyName]; ok {
+			k.State, k.Algorithm, k.Length, k.Fingerprint = info.State, info.Algorithm, info.Length, info.Fingerprint
+		}
+		out = append(out, k)
+	}
+	return out, nil
 }
