@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/catsync/catsync/internal/kmip/ttlv"
 	"github.com/catsync/catsync/internal/kmip/pykmiptest"
+	"github.com/catsync/catsync/internal/kmip/ttlv"
 )
 
 // memServer is a KMIP server held in memory, over mutual TLS: the
