@@ -320,8 +320,9 @@ func TestSyncFullUpdateFull(t *testing.T) {
 			t.Fatal(err)
 		}
 		if len(resp.Executions) >= 2 {
-			if resp.Executions[0].Memo == nil || len(resp.Executions[0].Memo.Fields) == 0 {
-				t.Error("completed run without a memo")
+			memo := resp.Executions[0].GetMemo().GetFields()
+			if memo["summary"] == nil || memo["keys"] == nil {
+				t.Errorf("completed run's memo holds %d fields, want its summary and its key parity", len(memo))
 			}
 			break
 		}
