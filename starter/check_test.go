@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/config"
 	"github.com/catsync/catsync/internal/safety"
@@ -386,6 +388,29 @@ func TestCheckRefused(t *testing.T) {
 	mustFail(t, []string{"DS_PROD"}, "check", "DS_PROD", "--primary", prim, "--secondary", sec)
 }
 
+// serveSites starts workers for a primary and a secondary catalog, named
+// <name>prim and <name>secd, with the test's key managers, on the dev
+// server, and points the CLI's environment at them.
+func serveSites(t *testing.T, c client.Client, name, prim, sec string) {
+	t.Helper()
+	dir := t.TempDir()
+	cfg := &config.Config{
+		Primary: config.Site{Name: name + "prim", Catalog: prim, Staging: filepath.Join(dir, "outbox"),
+			Keys: os.Getenv("CATSYNC_PRIMARY_KEYS")},
+		Secondary: config.Site{Name: name + "secd", Catalog: sec, Staging: filepath.Join(dir, "staging"),
+			Keys: os.Getenv("CATSYNC_SECONDARY_KEYS")},
+		Serve: []string{config.RolePrimary, config.RoleSecondary}, Workflows: true,
+	}
+	cfg.Source = cfg.Primary.Staging
+	workers, err := serve.Start(context.Background(), c, cfg)
+	must(t, err)
+	t.Cleanup(workers.Stop)
+	for k, v := range map[string]string{"TEMPORAL_ADDRESS": devServer.FrontendHostPort(), "TEMPORAL_NAMESPACE": "default",
+		"CATSYNC_PRIMARY_NAME": cfg.Primary.Name, "CATSYNC_SECONDARY_NAME": cfg.Secondary.Name} {
+		t.Setenv(k, v)
+	}
+}
+
 // syncedRun runs a sync that waits, checks its exit code and the outcome it
 // reports, and returns its output and run id.
 func syncedRun(t *testing.T, code int, outcome string, args ...string) (out, runID string) {
@@ -429,24 +454,9 @@ func TestConflictsAfterSync(t *testing.T) {
 	member := sets[set][1]
 	plantLocal(t, sec, set)
 	plantLocal(t, sec, member)
-	dir := t.TempDir()
 	// The key managers replicate: the runs' parity holds.
 	mustRun(t, "sim", "replicate-keys", "--catalog", prim)
-	cfg := &config.Config{
-		Primary: config.Site{Name: "chkprim", Catalog: prim, Staging: filepath.Join(dir, "outbox"),
-			Keys: os.Getenv("CATSYNC_PRIMARY_KEYS")},
-		Secondary: config.Site{Name: "chksecd", Catalog: sec, Staging: filepath.Join(dir, "staging"),
-			Keys: os.Getenv("CATSYNC_SECONDARY_KEYS")},
-		Serve: []string{config.RolePrimary, config.RoleSecondary}, Workflows: true,
-	}
-	cfg.Source = cfg.Primary.Staging
-	workers, err := serve.Start(ctx, c, cfg)
-	must(t, err)
-	defer workers.Stop()
-	for k, v := range map[string]string{"TEMPORAL_ADDRESS": devServer.FrontendHostPort(), "TEMPORAL_NAMESPACE": "default",
-		"CATSYNC_PRIMARY_NAME": "chkprim", "CATSYNC_SECONDARY_NAME": "chksecd"} {
-		t.Setenv(k, v)
-	}
+	serveSites(t, c, "chk", prim, sec)
 	summary := "1 volume sets, 2 conflicts, LABEL_LOCAL 2"
 	conflictsLine := "CONFLICTS: " + summary + "; catsync conflicts catalogsync-DS_PROD prints the report"
 	bothListed := func(what, out string) {

@@ -5,16 +5,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/catsync/catsync/internal/catalog"
-	"github.com/catsync/catsync/internal/config"
 	"github.com/catsync/catsync/internal/keys/parity"
-	"github.com/catsync/catsync/internal/serve"
 	"github.com/catsync/catsync/internal/store"
 )
 
@@ -65,22 +62,7 @@ func TestKeysAfterSync(t *testing.T) {
 		t.Fatal("no encrypted volume")
 	}
 	mustRun(t, "sim", "replicate-keys", "--catalog", prim, "--omit", label)
-	dir := t.TempDir()
-	cfg := &config.Config{
-		Primary: config.Site{Name: "keyprim", Catalog: prim, Staging: filepath.Join(dir, "outbox"),
-			Keys: os.Getenv("CATSYNC_PRIMARY_KEYS")},
-		Secondary: config.Site{Name: "keysecd", Catalog: sec, Staging: filepath.Join(dir, "staging"),
-			Keys: os.Getenv("CATSYNC_SECONDARY_KEYS")},
-		Serve: []string{config.RolePrimary, config.RoleSecondary}, Workflows: true,
-	}
-	cfg.Source = cfg.Primary.Staging
-	workers, err := serve.Start(ctx, c, cfg)
-	must(t, err)
-	defer workers.Stop()
-	for k, v := range map[string]string{"TEMPORAL_ADDRESS": devServer.FrontendHostPort(), "TEMPORAL_NAMESPACE": "default",
-		"CATSYNC_PRIMARY_NAME": "keyprim", "CATSYNC_SECONDARY_NAME": "keysecd"} {
-		t.Setenv(k, v)
-	}
+	serveSites(t, c, "key", prim, sec)
 
 	out, runID := syncedRun(t, 1, "KeyParityFailed", "--type", "full")
 	if !strings.Contains(out, ", MISSING 1; catsync keys catalogsync-DS_PROD prints the report\n") || !strings.Contains(out, "KEYS: ") {
