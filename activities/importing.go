@@ -53,16 +53,23 @@ type ImportResult struct {
 	Conflicts safety.Report `json:"conflicts"`
 }
 
+// stagedManifest reads the manifest of a staged snapshot, checking its
+// digest and data store.
+func (a *Activities) stagedManifest(ref snapshot.Ref) (string, snapshot.Manifest, error) {
+	dir := a.Site.Staging.Dir(ref.Store, ref.ID)
+	m, _, err := snapshot.ReadManifest(dir, ref.Digest)
+	if err == nil && m.Store != ref.Store {
+		err = &snapshot.CorruptError{File: snapshot.ManifestFile, Reason: fmt.Sprintf("snapshot of data store %s, want %s", m.Store, ref.Store)}
+	}
+	return dir, m, err
+}
+
 // staged opens the staged snapshot, checking the manifest digest and every
 // segment's SHA-256 before anything is read from it.
 func (a *Activities) staged(ref snapshot.Ref) (string, snapshot.Manifest, error) {
-	dir := a.Site.Staging.Dir(ref.Store, ref.ID)
-	m, _, err := snapshot.ReadManifest(dir, ref.Digest)
+	dir, m, err := a.stagedManifest(ref)
 	if err != nil {
 		return dir, m, err
-	}
-	if m.Store != ref.Store {
-		return dir, m, &snapshot.CorruptError{File: snapshot.ManifestFile, Reason: fmt.Sprintf("snapshot of data store %s, want %s", m.Store, ref.Store)}
 	}
 	for _, s := range m.Segments {
 		if err := snapshot.VerifySegment(dir, s); err != nil {

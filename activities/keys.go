@@ -11,15 +11,15 @@ import (
 // a staged snapshot: for each, its key manager holds the key the primary
 // recorded, under the primary's BackPak id, active, with the same
 // fingerprint; and the secondary domain has a key-manager entry with that
-// BackPak id. It reads only the key records of the snapshot and writes
-// nothing.
+// BackPak id. It reads only the key records of the snapshot, checking each
+// segment's SHA-256 in the same pass, and writes nothing.
 func (a *Activities) KeyParity(ctx context.Context, ref snapshot.Ref) (parity.Report, error) {
 	r, err := a.keyParity(ctx, ref)
 	return r, classify(err)
 }
 
 func (a *Activities) keyParity(ctx context.Context, ref snapshot.Ref) (parity.Report, error) {
-	dir, m, err := a.staged(ref)
+	dir, m, err := a.stagedManifest(ref)
 	if err != nil {
 		return parity.Report{}, err
 	}

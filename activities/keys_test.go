@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -201,5 +202,43 @@ func TestKeyRecordsMustMatchVolumes(t *testing.T) {
 				t.Fatalf("got %v, want a validation error saying %q", err, tc.want)
 			}
 		})
+	}
+}
+
+// A staged segment edited after the transfer fails parity as corrupt,
+// naming the file, rather than proving keys from altered records.
+func TestKeyParityRefusesAnEditedSnapshot(t *testing.T) {
+	ctx := context.Background()
+	p := newPair(t, smallSite())
+	names := withKeys(t, p)
+	p.syncOnce(t, "full", snapshot.Full, importer.Options{StoreID: "DS_PROD", CatalogFiles: true})
+	ref := snapshot.Ref{Store: "DS_PROD", ID: "full"}
+	ref.Digest = manifestDigest(t, p, ref)
+	dir, m, err := p.sec.stagedManifest(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var name string
+	for _, n := range names {
+		name = n
+		break
+	}
+	edited := false
+	for _, seg := range m.Segments {
+		path := filepath.Join(dir, seg.Name)
+		b, _ := os.ReadFile(path)
+		if i := bytes.Index(b, []byte(`"name":"`+name+`"`)); i >= 0 {
+			b[i+8] ^= 1 // another key name of the same length
+			os.WriteFile(path, b, 0o644)
+			edited = true
+		}
+	}
+	if !edited {
+		t.Fatalf("key %s not found in the staged segments", name)
+	}
+	_, err = p.sec.KeyParity(ctx, ref)
+	var appErr *temporal.ApplicationError
+	if !errors.As(err, &appErr) || appErr.Type() != ErrCorrupt || !strings.Contains(err.Error(), "SHA-256") {
+		t.Fatalf("got %v, want a corrupt-snapshot error", err)
 	}
 }

@@ -383,14 +383,17 @@ func ReadVolumeKeys(dir string, s Segment, fn func(catalog.VolumeKey)) error {
 
 // scanSets calls fn with each encoded set of a segment and its offset. An
 // error from fn that is not already a snapshot error is reported as
-// corruption at that offset.
+// corruption at that offset. When the segment's SHA-256 is known the file
+// is checked against it in the same pass: a reader that only collects
+// needs no separate verification read.
 func scanSets(dir string, s Segment, fn func(off int64, line []byte) error) error {
 	f, err := os.Open(filepath.Join(dir, s.Name))
 	if err != nil {
 		return &CorruptError{File: s.Name, Reason: "missing: " + err.Error()}
 	}
 	defer f.Close()
-	br := bufio.NewReaderSize(f, 1<<16)
+	h := sha256.New()
+	br := bufio.NewReaderSize(io.TeeReader(f, h), 1<<16)
 	header, err := readHeader(br, s.Name)
 	if err != nil {
 		return err
@@ -399,7 +402,7 @@ func scanSets(dir string, s Segment, fn func(off int64, line []byte) error) erro
 	for {
 		line, err := readLine(br, MaxSetBytes)
 		if err == io.EOF {
-			return nil
+			break
 		}
 		if err == nil {
 			err = fn(off, line)
@@ -413,6 +416,10 @@ func scanSets(dir string, s Segment, fn func(off int64, line []byte) error) erro
 		}
 		off += int64(len(line)) + 1
 	}
+	if got := hex.EncodeToString(h.Sum(nil)); s.SHA256 != "" && (off != s.Bytes || got != s.SHA256) {
+		return &CorruptError{File: s.Name, Reason: fmt.Sprintf("%d bytes with SHA-256 %s, want %d bytes with %s", off, short(got), s.Bytes, short(s.SHA256))}
+	}
+	return nil
 }
 
 // ReadSegment opens and decodes one segment of a snapshot directory.

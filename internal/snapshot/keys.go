@@ -78,7 +78,9 @@ func (s *VolumeSet) CheckKeys() error {
 // ReadKeys streams the key records of a segment's volume sets. Each line
 // is decoded by the rules of Decode (member names matched the same way) into
 // the set's id and keys only, so parity sees exactly the records the plan
-// validated, without building the rest of the set.
+// validated, without building the rest of the set. A segment that does not
+// match its recorded size and SHA-256 is refused once read: act on the
+// records only when ReadKeys returns nil.
 func ReadKeys(dir string, s Segment, fn func(set string, k *Key) error) error {
 	return scanSets(dir, s, func(off int64, line []byte) error {
 		var set struct {

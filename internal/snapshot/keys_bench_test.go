@@ -22,7 +22,7 @@ func BenchmarkReadKeys(b *testing.B) {
 	}
 	data := encodeSegment(b, sets)
 	dir := b.TempDir()
-	seg := Segment{Name: SegmentName(1), Bytes: int64(len(data))}
+	seg := Segment{Name: SegmentName(1), Bytes: int64(len(data)), SHA256: sum(data)}
 	if err := os.WriteFile(filepath.Join(dir, seg.Name), data, 0o644); err != nil {
 		b.Fatal(err)
 	}
