@@ -12,7 +12,6 @@ import (
 	"github.com/catsync/catsync/internal/config"
 	"github.com/catsync/catsync/internal/importer"
 	"github.com/catsync/catsync/internal/keys"
-	"github.com/catsync/catsync/internal/keys/keyconf"
 	"github.com/catsync/catsync/internal/keys/parity"
 	"github.com/catsync/catsync/internal/store"
 )
@@ -30,16 +29,8 @@ not in parity; writes nothing.`,
 
 func (c *cli) parity(ctx context.Context, p, s store.Store, opts importer.Options, asJSON bool) error {
 	var managers [2]keys.Manager
-	prim, sec, err := config.Sites()
-	if err != nil {
-		return err
-	}
 	for i, role := range []string{config.RolePrimary, config.RoleSecondary} {
-		site := []config.Site{prim, sec}[i]
-		m, err := keyconf.Open(site, config.Prefix(role))
-		if err == nil && m == nil {
-			err = fmt.Errorf("%s_KEYS is not set: give the %s site's key manager", config.Prefix(role), role)
-		}
+		m, err := siteKeys(role, "parity compares the "+role+"'s keys")
 		if err != nil {
 			return err
 		}

@@ -241,7 +241,9 @@ func (c *cli) simAdvanceCmd() *cobra.Command {
 			}
 			encrypts := false
 			if err := st.ScanVolumeGroups(ctx, func(g *catalog.VolumeGroup) error {
-				encrypts = encrypts || g.Encrypted
+				// A secondary's replicas of the primary's groups (with an
+				// original name) receive entries; the simulation writes none.
+				encrypts = encrypts || (g.Encrypted && g.OriginalName == "")
 				return nil
 			}); err != nil {
 				return err
@@ -274,15 +276,25 @@ func keysFlag(cmd *cobra.Command, def string) *string {
 	return cmd.Flags().String("keys", def, "key manager receiving the simulated keys: primary or secondary (CATSYNC_<ROLE>_KEYS), or none")
 }
 
-// simKeys opens the key manager of role, which must be configured when
-// the simulation writes encrypted volumes.
-func simKeys(role string, needed bool) (keys.Manager, error) {
+// simKeys opens the key manager --keys names, which must be configured
+// when the simulation writes encrypted volumes.
+func simKeys(role string, encrypts bool) (keys.Manager, error) {
 	if role == "none" {
 		return nil, nil
 	}
 	if role != config.RolePrimary && role != config.RoleSecondary {
 		return nil, fmt.Errorf("--keys %q: want primary, secondary or none", role)
 	}
+	need := ""
+	if encrypts {
+		need = "the simulated encrypted volumes need their keys; set it or pass --keys none"
+	}
+	return siteKeys(role, need)
+}
+
+// siteKeys opens the key manager of role (CATSYNC_<ROLE>_KEYS): nil if none
+// is configured, unless need says why one must be.
+func siteKeys(role, need string) (keys.Manager, error) {
 	prim, sec, err := config.Sites()
 	if err != nil {
 		return nil, err
@@ -292,8 +304,8 @@ func simKeys(role string, needed bool) (keys.Manager, error) {
 		site = sec
 	}
 	km, err := keyconf.Open(site, config.Prefix(role))
-	if err == nil && km == nil && needed {
-		err = fmt.Errorf("%s_KEYS is not set: the simulated encrypted volumes need their keys; set it or pass --keys none", config.Prefix(role))
+	if err == nil && km == nil && need != "" {
+		err = fmt.Errorf("%s_KEYS is not set: %s", config.Prefix(role), need)
 	}
 	return km, err
 }
@@ -319,12 +331,12 @@ material under the same name, or filed under another BackPak id (--as).`,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			opts.Omit, opts.Deactivate, opts.Alter = sim.ParseLabels(omit), sim.ParseLabels(deactivate), sim.ParseLabels(alter)
 			ctx := cmd.Context()
-			from, err := simKeys(config.RolePrimary, true)
+			from, err := siteKeys(config.RolePrimary, "replicate-keys reads the primary's keys from its key manager")
 			if err != nil {
 				return err
 			}
 			defer closeKeys(from)
-			to, err := simKeys(config.RoleSecondary, true)
+			to, err := siteKeys(config.RoleSecondary, "replicate-keys copies the keys to the secondary's key manager")
 			if err != nil {
 				return err
 			}
@@ -340,7 +352,7 @@ material under the same name, or filed under another BackPak id (--as).`,
 			}
 			fmt.Fprintln(c.out, res)
 			for _, m := range res.MissingAtPrimary {
-				fmt.Fprintf(c.out, "missing at the primary: volume %s\n", m)
+				fmt.Fprintf(c.out, "missing at the primary: volume %s key %s\n", m.Label, m.Key)
 			}
 			return nil
 		},

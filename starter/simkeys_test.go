@@ -3,43 +3,139 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"maps"
+	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 
 	"github.com/catsync/catsync/internal/catalog"
+	"github.com/catsync/catsync/internal/config"
+	"github.com/catsync/catsync/internal/keys"
+	"github.com/catsync/catsync/internal/keys/keystore"
 	"github.com/catsync/catsync/internal/keys/parity"
 	"github.com/catsync/catsync/internal/store"
 )
 
 // A simulated primary files its encrypted volumes' keys; replicate-keys
-// copies them, with the faults asked for, and says what it did.
+// copies them to CATSYNC_SECONDARY_KEYS, with the faults asked for, and
+// says what it did.
 func TestSimReplicateKeys(t *testing.T) {
+	ctx := context.Background()
 	prim := newPrimary(t)
-	out := mustRun(t, "sim", "replicate-keys", "--catalog", prim)
-	if !strings.HasSuffix(out, "already present, 0 left out, 0 deactivated, 0 altered, 0 missing at the primary\n") ||
-		strings.HasPrefix(out, "0 keys replicated") {
+	enc := encryptedLabels(t, prim)
+	labels := slices.Sorted(maps.Keys(enc))
+	n := len(enc)
+	summary := func(replicated, present, omitted, deactivated, altered, missing int) string {
+		return fmt.Sprintf("%d keys replicated, %d already present, %d left out, %d deactivated, %d altered, %d missing at the primary\n",
+			replicated, present, omitted, deactivated, altered, missing)
+	}
+	if out := mustRun(t, "sim", "replicate-keys", "--catalog", prim, "--omit", labels[0], "--deactivate", strings.ToLower(labels[1]),
+		"--alter", labels[2]); out != summary(n-1, 0, 1, 1, 1, 0) {
 		t.Errorf("first replication: %q", out)
 	}
-	out = mustRun(t, "sim", "replicate-keys", "--catalog", prim)
-	if !strings.HasPrefix(out, "0 keys replicated, ") {
-		t.Errorf("a second replication copied again: %q", out)
+	if out := mustRun(t, "sim", "replicate-keys", "--catalog", prim); out != summary(1, n-1, 0, 0, 0, 0) {
+		t.Errorf("second replication: %q", out)
 	}
+
+	// The copies are in the secondary's keystore under the primary's id.
+	master, err := keystore.MasterKey()
+	must(t, err)
+	lookup := func(role string) map[string]keys.Info {
+		ks, err := keystore.Open(strings.TrimPrefix(os.Getenv(config.Prefix(role)+"_KEYS"), "keystore:"), master)
+		must(t, err)
+		defer ks.Close()
+		found, err := ks.Lookup(ctx, "BPPRIM01", slices.Collect(maps.Values(enc)))
+		must(t, err)
+		return found
+	}
+	src, dst := lookup(config.RolePrimary), lookup(config.RoleSecondary)
+	for i, l := range labels {
+		s, d := src[enc[l]], dst[enc[l]]
+		wantSame, wantActive := i != 2, i != 1 // labels[2] altered, labels[1] deactivated
+		if same := s.Fingerprint != "" && s.Fingerprint == d.Fingerprint; same != wantSame || (d.State == keys.Active) != wantActive {
+			t.Errorf("volume %s: primary key %+v, secondary %+v", l, s, d)
+		}
+	}
+
 	mustFail(t, []string{"label ZZZ999: not an encrypted volume"}, "sim", "replicate-keys", "--catalog", prim, "--omit", "zzz999")
+	mustFail(t, []string{"data store DS_NONE"}, "sim", "replicate-keys", "--catalog", prim, "--store", "DS_NONE")
+
+	// A primary key manager without the keys: each is listed, none fatal.
+	dir := t.TempDir()
+	t.Setenv("CATSYNC_PRIMARY_KEYS", "keystore:"+filepath.Join(dir, "empty.keys"))
+	out := mustRun(t, "sim", "replicate-keys", "--catalog", prim, "--store", "DS_PROD")
+	want := summary(0, 0, 0, 0, 0, n)
+	for _, l := range labels {
+		want += "missing at the primary: volume " + l + " key " + enc[l] + "\n"
+	}
+	if out != want {
+		t.Errorf("replication from an empty key manager:\n%s\nwant\n%s", out, want)
+	}
+
+	t.Setenv("CATSYNC_SECONDARY_KEYS", "")
+	_, errs, _ := catsync(t, "sim", "replicate-keys", "--catalog", prim)
+	if !strings.Contains(errs, "CATSYNC_SECONDARY_KEYS is not set: replicate-keys copies the keys") || strings.Contains(errs, "--keys") {
+		t.Errorf("without a secondary key manager: %q", errs)
+	}
+}
+
+// init-secondary gives the secondary domain a key-manager entry with the
+// primary's BackPak id, another one, or none.
+func TestSimInitSecondaryKeyManager(t *testing.T) {
+	ctx := context.Background()
+	prim := newPrimary(t)
+	dir := t.TempDir()
+	for i, tc := range []struct {
+		flags []string
+		want  []catalog.KeyManagerEntry
+	}{
+		{nil, []catalog.KeyManagerEntry{{BackPakID: "BPPRIM01", Server: "kms.dr:5696"}}},
+		{[]string{"--key-manager-id", "BPWRONG", "--key-manager-server", "eskm2:5696"}, []catalog.KeyManagerEntry{{BackPakID: "BPWRONG", Server: "eskm2:5696"}}},
+		{[]string{"--key-manager-id", "none"}, nil},
+	} {
+		sec := filepath.Join(dir, fmt.Sprintf("secondary%d.db", i))
+		mustRun(t, append([]string{"sim", "init-secondary", "--catalog", sec, "--primary", prim, "--node", `\DR`}, tc.flags...)...)
+		site, err := openStore(t, sec).Site(ctx)
+		must(t, err)
+		if !reflect.DeepEqual(site.KeyManagers, tc.want) {
+			t.Errorf("%v: entries %+v, want %+v", tc.flags, site.KeyManagers, tc.want)
+		}
+	}
 }
 
 func TestSimKeysNeedAKeyManager(t *testing.T) {
 	t.Setenv("CATSYNC_PRIMARY_KEYS", "")
+	t.Setenv("CATSYNC_SECONDARY_KEYS", "")
 	dir := t.TempDir()
-	mustFail(t, []string{"CATSYNC_PRIMARY_KEYS is not set", "--keys none"}, "sim", "init", "--catalog", filepath.Join(dir, "p.db"), "--volumes", "10")
-	mustRun(t, "sim", "init", "--catalog", filepath.Join(dir, "p.db"), "--volumes", "10", "--days", "2", "--keys", "none")
-	mustFail(t, []string{"CATSYNC_PRIMARY_KEYS is not set"}, "sim", "replicate-keys", "--catalog", filepath.Join(dir, "p.db"))
-	mustFail(t, []string{`--keys "both"`}, "sim", "advance", "--catalog", filepath.Join(dir, "p.db"), "--keys", "both")
+	prim := filepath.Join(dir, "p.db")
+	mustFail(t, []string{"CATSYNC_PRIMARY_KEYS is not set: the simulated encrypted volumes need their keys", "--keys none"},
+		"sim", "init", "--catalog", prim, "--volumes", "10")
+	if _, err := os.Stat(prim); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the refused init left a catalog: %v", err)
+	}
+	mustRun(t, "sim", "init", "--catalog", prim, "--volumes", "10", "--days", "2", "--keys", "none")
+	mustRun(t, "sim", "init", "--catalog", filepath.Join(dir, "plain.db"), "--volumes", "10", "--days", "2", "--encrypted-groups", "0")
+	_, errs, _ := catsync(t, "sim", "replicate-keys", "--catalog", prim)
+	if !strings.Contains(errs, "CATSYNC_PRIMARY_KEYS is not set: replicate-keys reads the primary's keys") || strings.Contains(errs, "--keys") {
+		t.Errorf("replicate-keys without a primary key manager: %q", errs)
+	}
+	mustFail(t, []string{`--keys "both"`}, "sim", "advance", "--catalog", prim, "--keys", "both")
+	// A secondary writes nothing to its replicas of the primary's
+	// (encrypted) groups: with unencrypted local backups it needs no key
+	// manager; with encrypted ones, its own.
+	sec := filepath.Join(dir, "s.db")
+	mustRun(t, "sim", "init-secondary", "--catalog", sec, "--primary", prim, "--volumes", "10", "--encrypted-groups", "0")
+	mustRun(t, "sim", "advance", "--catalog", sec)
+	mustFail(t, []string{"CATSYNC_SECONDARY_KEYS is not set"}, "sim", "init-secondary", "--catalog", filepath.Join(dir, "l.db"),
+		"--primary", prim, "--volumes", "10")
 	t.Setenv("CATSYNC_PRIMARY_KEYS", "vault://x")
-	mustFail(t, []string{`CATSYNC_PRIMARY_KEYS="vault://x": want keystore:PATH or kmip://HOST:PORT`}, "sim", "advance", "--catalog", filepath.Join(dir, "p.db"))
+	mustFail(t, []string{`CATSYNC_PRIMARY_KEYS="vault://x": want keystore:PATH or kmip://HOST:PORT`}, "sim", "advance", "--catalog", prim)
 }
 
 // TestKeysAfterSync: a key left out of the replication makes the sync end

@@ -194,12 +194,8 @@ func (e *engine) write(ctx context.Context, tx store.Tx, rng *rand.Rand, j *job,
 		entry.MediaKeyName = ""
 		if g.Encrypted {
 			entry.MediaKeyName = e.mediaKeyName(v.label, loaded, rng)
-			// The drive has the key manager generate the tape's key at
-			// mount, before anything is written.
-			if e.keys != nil {
-				if _, err := e.keys.Create(ctx, e.site.BackPakID, entry.MediaKeyName); err != nil {
-					return nil, fmt.Errorf("volume %s: file its key %s: %w", v.label, entry.MediaKeyName, err)
-				}
+			if err := e.fileKey(ctx, v.label, entry.MediaKeyName); err != nil {
+				return nil, err
 			}
 		}
 		if err := tx.PutVolume(ctx, &entry); err != nil {

@@ -13,6 +13,26 @@ import (
 	"github.com/catsync/catsync/internal/store"
 )
 
+// fileKey has the key manager generate the key of a write, as the drive
+// does at mount, before anything is written (so before the day's
+// transaction commits). A day replayed after its transaction failed draws
+// the same names, the random source being seeded by the day: a key its
+// first attempt left is taken over rather than refused, or the day could
+// never be simulated again.
+func (e *engine) fileKey(ctx context.Context, label, name string) error {
+	if e.keys == nil {
+		return nil
+	}
+	_, err := e.keys.Create(ctx, e.site.BackPakID, name)
+	if err == nil {
+		return nil
+	}
+	if k, ferr := keys.Find(ctx, e.keys, e.site.BackPakID, name); ferr == nil && e.keys.Activate(ctx, k.ID) == nil {
+		return nil
+	}
+	return fmt.Errorf("volume %s: file its key %s under BackPak id %s: %w", label, name, e.site.BackPakID, err)
+}
+
 // KeyReplication shapes a simulated key-manager replication: what ESKM's
 // own replication does, with the faults a parity check must catch.
 type KeyReplication struct {
@@ -23,11 +43,15 @@ type KeyReplication struct {
 	Alter      []string // labels whose copies get other material under the same name
 }
 
-// KeyReplicationResult counts what a replication did.
+// KeyReplicationResult counts what a replication did. Replicated counts
+// every key registered at the secondary, deactivated and altered ones too.
 type KeyReplicationResult struct {
 	Replicated, Present, Omitted, Deactivated, Altered int
-	MissingAtPrimary                                   []string // LABEL KEYNAME
+	MissingAtPrimary                                   []KeyedVolume // nothing to copy: a finding for the operator
 }
+
+// KeyedVolume is an encrypted volume and the media key name of its last write.
+type KeyedVolume struct{ Label, Key string }
 
 func (r KeyReplicationResult) String() string {
 	return fmt.Sprintf("%d keys replicated, %d already present, %d left out, %d deactivated, %d altered, %d missing at the primary",
@@ -49,28 +73,34 @@ func ReplicateKeys(ctx context.Context, primary store.Reader, from, to keys.Mana
 	if err != nil {
 		return res, err
 	}
-	type vkey struct{ label, name string }
-	var vols []vkey
+	// An unknown store would otherwise replicate nothing, silently.
+	if opts.Store != "" {
+		if _, err := primary.DataStore(ctx, opts.Store); err != nil {
+			return res, fmt.Errorf("data store %s: %w", opts.Store, err)
+		}
+	}
+	// The scan ends before the key managers are asked: collect first.
+	var vols []KeyedVolume
+	labels := map[string]bool{}
 	if err := primary.ScanVolumes(ctx, store.Filter{StoreID: opts.Store}, func(v *catalog.Volume) error {
 		if v.MediaKeyName != "" {
-			vols = append(vols, vkey{v.Label, v.MediaKeyName})
+			vols = append(vols, KeyedVolume{v.Label, v.MediaKeyName})
+			labels[v.Label] = true
 		}
 		return nil
 	}); err != nil {
 		return res, err
 	}
-	for _, list := range [][]string{opts.Omit, opts.Deactivate, opts.Alter} {
-		for _, l := range list {
-			if !slices.ContainsFunc(vols, func(v vkey) bool { return v.label == l }) {
-				return res, fmt.Errorf("label %s: not an encrypted volume of %s", l, cmp.Or(opts.Store, "the primary"))
-			}
+	for _, l := range slices.Concat(opts.Omit, opts.Deactivate, opts.Alter) {
+		if !labels[l] {
+			return res, fmt.Errorf("label %s: not an encrypted volume of %s", l, cmp.Or(opts.Store, "the primary"))
 		}
 	}
 	group, dest := site.BackPakID, cmp.Or(opts.As, site.BackPakID)
 	for batch := range slices.Chunk(vols, replicateBatch) {
 		names := make([]string, len(batch))
 		for i, v := range batch {
-			names[i] = v.name
+			names[i] = v.Key
 		}
 		found, err := from.Lookup(ctx, group, names)
 		if err != nil {
@@ -81,29 +111,29 @@ func ReplicateKeys(ctx context.Context, primary store.Reader, from, to keys.Mana
 			return res, fmt.Errorf("secondary key manager: %w", err)
 		}
 		for _, v := range batch {
-			if err := replicateOne(ctx, from, to, dest, v.label, found[v.name], present[v.name].ID != "", opts, &res); err != nil {
-				return res, fmt.Errorf("volume %s key %s: %w", v.label, v.name, err)
-			}
-			if found[v.name].ID == "" && !slices.Contains(opts.Omit, v.label) {
-				res.MissingAtPrimary = append(res.MissingAtPrimary, v.label+" "+v.name)
+			key, atPrimary := found[v.Key]
+			_, atSecondary := present[v.Key]
+			switch {
+			case slices.Contains(opts.Omit, v.Label):
+				res.Omitted++
+			case !atPrimary:
+				res.MissingAtPrimary = append(res.MissingAtPrimary, v)
+			case atSecondary:
+				res.Present++
+			default:
+				if err := copyKey(ctx, from, to, dest, key, v.Label, opts, &res); err != nil {
+					return res, fmt.Errorf("volume %s key %s: %w", v.Label, v.Key, err)
+				}
 			}
 		}
 	}
 	return res, nil
 }
 
-func replicateOne(ctx context.Context, from, to keys.Manager, dest, label string, key keys.Info, present bool,
+// copyKey registers a primary key's material at the secondary, altered or
+// then deactivated when opts ask it for the label.
+func copyKey(ctx context.Context, from, to keys.Manager, dest string, key keys.Info, label string,
 	opts KeyReplication, res *KeyReplicationResult) error {
-	switch {
-	case slices.Contains(opts.Omit, label):
-		res.Omitted++
-		return nil
-	case key.ID == "":
-		return nil // counted by the caller
-	case present:
-		res.Present++
-		return nil
-	}
 	material, err := from.Material(ctx, key.ID)
 	if err != nil {
 		return err

@@ -5,6 +5,7 @@ import (
 	"context"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -39,14 +40,28 @@ func encrypted(t *testing.T, st store.Reader) (map[string]string, int) {
 	return names, all
 }
 
+// filing is a real keystore that also remembers every name it was asked
+// to create, so that a test sees what the simulator filed.
+type filing struct {
+	*keystore.Store
+	created []string
+}
+
+func (f *filing) Create(ctx context.Context, group, name string) (keys.Info, error) {
+	f.created = append(f.created, name)
+	return f.Store.Create(ctx, group, name)
+}
+
 // keyed simulates a primary whose encrypted writes file their keys.
-func keyed(t *testing.T) (store.Store, *keystore.Store, map[string]string) {
+// Without defective tapes no volume is deleted, so every key's label is
+// still in the catalog.
+func keyed(t *testing.T) (store.Store, *filing, map[string]string) {
 	t.Helper()
 	ctx := context.Background()
-	km := openKeys(t)
+	km := &filing{Store: openKeys(t)}
 	st := openSite(t, "primary.db")
 	p := DefaultParams()
-	p.Volumes, p.Days, p.BackupsPerDay = 60, 10, 6
+	p.Volumes, p.Days, p.BackupsPerDay, p.BadPercent = 60, 10, 6, 0
 	must(t, Init(ctx, st, p, km))
 	must(t, Advance(ctx, st, 2, km))
 	names, all := encrypted(t, st)
@@ -66,16 +81,67 @@ func values(m map[string]string) []string {
 }
 
 // Every encrypted volume's media key name, written by Init or Advance,
-// names an active AES-256 key filed under the site's BackPak id.
+// names an active AES-256 key filed under the site's BackPak id; writes
+// to unencrypted groups file none.
 func TestWritesFileTheirKeys(t *testing.T) {
-	_, km, names := keyed(t)
-	found, err := km.Lookup(context.Background(), "BPPRIM01", values(names))
+	ctx := context.Background()
+	st, km, names := keyed(t)
+	found, err := km.Lookup(ctx, "BPPRIM01", values(names))
 	must(t, err)
 	for label, name := range names {
 		k, ok := found[name]
 		if !ok || k.State != keys.Active || k.Algorithm != "AES" || k.Length != 256 || k.Group != "BPPRIM01" {
 			t.Errorf("volume %s: key %s is %+v (found %v)", label, name, k, ok)
 		}
+	}
+	// Each rewrite files a new key, so there are more keys than volumes,
+	// each filed, each for a volume of an encrypted group.
+	if all, err := km.Lookup(ctx, "BPPRIM01", km.created); err != nil || len(all) != len(km.created) || len(all) <= len(names) {
+		t.Errorf("%d keys created, %d filed, for %d encrypted volumes (%v)", len(km.created), len(all), len(names), err)
+	}
+	encryptedGroup := map[string]bool{}
+	must(t, st.ScanVolumeGroups(ctx, func(g *catalog.VolumeGroup) error {
+		encryptedGroup[g.Name] = g.Encrypted
+		return nil
+	}))
+	group, plainWrites := map[string]string{}, 0
+	must(t, st.ScanVolumes(ctx, store.Filter{}, func(v *catalog.Volume) error {
+		group[v.Label] = v.Group
+		if !encryptedGroup[v.Group] && v.DataPath != "" {
+			plainWrites++
+		}
+		return nil
+	}))
+	if plainWrites == 0 {
+		t.Fatal("no volume of an unencrypted group was written")
+	}
+	for _, name := range km.created {
+		// A media key name is N, the node's hash in 8 hex digits, the label.
+		if label := name[9:15]; !encryptedGroup[group[label]] {
+			t.Errorf("key %s filed for volume %s of group %q", name, label, group[label])
+		}
+	}
+}
+
+// A key manager that fails fails the day, naming the volume and its key;
+// the day is not simulated.
+func TestKeyManagerErrorFailsTheDay(t *testing.T) {
+	ctx := context.Background()
+	km := openKeys(t)
+	st := openSite(t, "primary.db")
+	p := DefaultParams()
+	p.Volumes, p.Days = 30, 0
+	must(t, Init(ctx, st, p, km))
+	km.Close()
+	err := Advance(ctx, st, 1, km)
+	if err == nil || !regexp.MustCompile(`volume T\d{5}: file its key N\w+T\d{5}\w+ under BackPak id BPPRIM01: `).MatchString(err.Error()) {
+		t.Fatalf("got %v", err)
+	}
+	if clock, err := Clock(ctx, st); err != nil || !clock.Equal(p.Start) {
+		t.Errorf("clock %v (%v) after the failed day, want %v", clock, err, p.Start)
+	}
+	if names, _ := encrypted(t, st); len(names) != 0 {
+		t.Errorf("%d volumes record a key after the failed day", len(names))
 	}
 }
 
@@ -163,15 +229,30 @@ func TestReplicateKeys(t *testing.T) {
 	}
 }
 
-// A label that is not an encrypted volume is refused before anything is
-// copied; a key the primary lost is reported, not fatal.
+// A label that is not an encrypted volume, or an unknown data store, is
+// refused before anything is copied; a key the primary lost is reported,
+// not fatal.
 func TestReplicateKeysRefusesUnknownLabels(t *testing.T) {
 	ctx := context.Background()
 	st, from, names := keyed(t)
 	to := openKeys(t)
-	_, err := ReplicateKeys(ctx, st, from, to, KeyReplication{Deactivate: []string{"ZZZ999"}})
-	if err == nil || !strings.Contains(err.Error(), "label ZZZ999: not an encrypted volume") {
-		t.Fatalf("got %v", err)
+	var plain string // a volume of an unencrypted group
+	must(t, st.ScanVolumes(ctx, store.Filter{}, func(v *catalog.Volume) error {
+		if v.MediaKeyName == "" {
+			plain = v.Label
+		}
+		return nil
+	}))
+	for _, opts := range []KeyReplication{{Omit: []string{"ZZZ999"}}, {Deactivate: []string{plain}}, {Alter: []string{"ZZZ999"}},
+		{Store: "DS_NONE"}} {
+		_, err := ReplicateKeys(ctx, st, from, to, opts)
+		want := "not an encrypted volume of the primary"
+		if opts.Store != "" {
+			want = "data store DS_NONE: "
+		}
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%+v: got %v, want %q", opts, err, want)
+		}
 	}
 	if got, _ := to.Lookup(ctx, "BPPRIM01", values(names)); len(got) != 0 {
 		t.Fatalf("%d keys copied before the refusal", len(got))
@@ -180,5 +261,32 @@ func TestReplicateKeysRefusesUnknownLabels(t *testing.T) {
 	res, err := ReplicateKeys(ctx, st, empty, to, KeyReplication{})
 	if err != nil || len(res.MissingAtPrimary) != len(names) || res.Replicated != 0 {
 		t.Fatalf("%+v, %v", res, err)
+	}
+	for _, m := range res.MissingAtPrimary {
+		if names[m.Label] != m.Key {
+			t.Errorf("missing at the primary: %+v, but the volume's key is %s", m, names[m.Label])
+		}
+	}
+}
+
+// A day replayed after its transaction failed draws the same key names
+// (the day seeds the random source): the keys its first attempt filed are
+// taken over, not refused. Two identical sites sharing a key manager
+// replay each other's days.
+func TestReplayedDayTakesOverItsKeys(t *testing.T) {
+	ctx := context.Background()
+	km := openKeys(t)
+	p := DefaultParams()
+	p.Volumes, p.Days = 30, 0
+	a, b := openSite(t, "a"), openSite(t, "b")
+	must(t, Init(ctx, a, p, km))
+	must(t, Init(ctx, b, p, km))
+	must(t, Advance(ctx, a, 2, km))
+	must(t, Advance(ctx, b, 2, km))
+	names, _ := encrypted(t, b)
+	found, err := km.Lookup(ctx, "BPPRIM01", values(names))
+	must(t, err)
+	if len(names) == 0 || len(found) != len(names) {
+		t.Errorf("%d of %d keys found", len(found), len(names))
 	}
 }
