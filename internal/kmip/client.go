@@ -67,18 +67,17 @@ const (
 	opRevoke        = 0x13
 	opEncrypt       = 0x1F
 
-	objectSymmetricKey   = 0x02
-	algorithmAES         = 0x03
-	nameUninterpreted    = 0x01
-	formatRaw            = 0x01
-	usageEncryptDecrypt  = 0x04 | 0x08
-	reasonCessation      = 0x06
-	modeECB              = 0x02
-	paddingPKCS5         = 0x03
-	statusSuccess        = 0x00
-	continueOnError      = 0x01 // a failed batch item does not stop the others
-	resultItemNotFound   = 0x01
-	resultPermissionDeny = 0x0E
+	objectSymmetricKey  = 0x02
+	algorithmAES        = 0x03
+	nameUninterpreted   = 0x01
+	formatRaw           = 0x01
+	usageEncryptDecrypt = 0x04 | 0x08
+	reasonCessation     = 0x06
+	modeECB             = 0x02
+	paddingPKCS5        = 0x03
+	statusSuccess       = 0x00
+	continueOnError     = 0x01 // a failed batch item does not stop the others
+	resultItemNotFound  = 0x01
 )
 
 // Config says how to reach a KMIP server.
@@ -165,7 +164,7 @@ func (c *Client) exchange(ctx context.Context, msg []byte) ([]byte, error) {
 		d := tls.Dialer{NetDialer: &net.Dialer{Timeout: c.cfg.Timeout}, Config: c.cfg.TLS}
 		conn, err := d.DialContext(ctx, "tcp", c.cfg.Addr)
 		if err != nil {
-			return nil, classifyDial(c.cfg.Addr, err)
+			return nil, classifyConn(c.cfg.Addr, err)
 		}
 		c.conn = conn
 	}
@@ -176,8 +175,10 @@ func (c *Client) exchange(ctx context.Context, msg []byte) ([]byte, error) {
 	if err := c.conn.SetDeadline(deadline); err != nil {
 		return nil, err
 	}
+	// In TLS 1.3 a server refusing our certificate says so after the
+	// handshake: its alert comes with the first write or read.
 	if _, err := c.conn.Write(msg); err != nil {
-		return nil, fmt.Errorf("KMIP server %s: %w", c.cfg.Addr, err)
+		return nil, classifyConn(c.cfg.Addr, err)
 	}
 	resp, err := ttlv.ReadMessage(c.conn)
 	if err != nil {
@@ -185,14 +186,14 @@ func (c *Client) exchange(ctx context.Context, msg []byte) ([]byte, error) {
 		if errors.As(err, &te) {
 			return nil, &keys.ConfigError{Endpoint: c.cfg.Addr, Err: fmt.Errorf("not a KMIP answer: %w", err)}
 		}
-		return nil, fmt.Errorf("KMIP server %s: %w", c.cfg.Addr, err)
+		return nil, classifyConn(c.cfg.Addr, err)
 	}
 	return resp, nil
 }
 
-// classifyDial tells a server that cannot be reached now (retryable) from
+// classifyConn tells a server that cannot be reached now (retryable) from
 // one that refuses who we are, or that we do not trust (configuration).
-func classifyDial(addr string, err error) error {
+func classifyConn(addr string, err error) error {
 	var certErr *tls.CertificateVerificationError
 	var alert tls.AlertError
 	var recErr tls.RecordHeaderError

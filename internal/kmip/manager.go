@@ -218,21 +218,32 @@ func (m *Manager) store(ctx context.Context, group, name string, c call) (keys.I
 
 // Activate implements keys.Manager; an active key stays so.
 func (m *Manager) Activate(ctx context.Context, id string) error {
-	p, err := m.one(ctx, call{opGetAttributes, []ttlv.Item{uid(id), ttlv.Text(tagAttributeName, "State")}})
-	if err != nil {
-		return notFound(id, err)
-	}
-	if a, ok := p.Find(tagAttribute); ok {
-		if v, _ := a.Find(tagAttributeValue); v.Value == uint32(2) {
-			return nil
-		}
+	state, err := m.state(ctx, id)
+	if err != nil || state == keys.Active {
+		return err
 	}
 	_, err = m.one(ctx, call{opActivate, []ttlv.Item{uid(id)}})
 	return notFound(id, err)
 }
 
 // Deactivate implements keys.Manager: a Revoke for cessation of operation.
+// A key already out of service stays so (a second Revoke is refused).
 func (m *Manager) Deactivate(ctx context.Context, id string) error {
-	_, err := m.one(ctx, call{opRevoke, []ttlv.Item{uid(id), ttlv.Struct(tagRevocationReason, ttlv.Enum(tagRevocationReasonCode, reasonCessation))}})
+	state, err := m.state(ctx, id)
+	if err != nil || state != keys.Active && state != keys.PreActive {
+		return err
+	}
+	_, err = m.one(ctx, call{opRevoke, []ttlv.Item{uid(id), ttlv.Struct(tagRevocationReason, ttlv.Enum(tagRevocationReasonCode, reasonCessation))}})
 	return notFound(id, err)
+}
+
+func (m *Manager) state(ctx context.Context, id string) (keys.State, error) {
+	p, err := m.one(ctx, call{opGetAttributes, []ttlv.Item{uid(id), ttlv.Text(tagAttributeName, "State")}})
+	if err != nil {
+		return "", notFound(id, err)
+	}
+	a, _ := p.Find(tagAttribute)
+	v, _ := a.Find(tagAttributeValue)
+	x, _ := v.Value.(uint32)
+	return states[x], nil
 }

@@ -116,6 +116,9 @@ func Run(t *testing.T, open func(t *testing.T) keys.Manager) {
 		if got, _ := keys.Find(ctx, m, "BPPRIM01", "K1"); got.State != keys.Deactivated {
 			t.Errorf("after deactivation: %s", got.State)
 		}
+		if err := m.Deactivate(ctx, k.ID); err != nil {
+			t.Errorf("deactivating a deactivated key: %v", err)
+		}
 		// KMIP's lifecycle has no way back from Deactivated.
 		if err := m.Activate(ctx, k.ID); err == nil {
 			t.Error("a deactivated key was activated again")
