@@ -12,11 +12,13 @@ import (
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/keys"
 	"github.com/catsync/catsync/internal/keys/parity"
+	"github.com/catsync/catsync/internal/kmip/kmiptest"
 	"github.com/catsync/catsync/internal/snapshot"
 )
 
 // BenchmarkKeyParity proves parity for 100,000 encrypted volumes (scaled
-// by CATSYNC_BENCH_SCALE) against a KMIP server over mutual TLS: batched
+// by CATSYNC_BENCH_SCALE) against an in-memory KMIP server over mutual TLS
+// (kmiptest: PyKMIP scans every object on Locate): batched
 // (1,000 keys a lookup, 250 items a request) beside the naive way, one
 // key a lookup: a Locate, then its Get Attributes and Encrypt in one more
 // request (they need the id the Locate finds). Each runs on loopback and with a
@@ -27,13 +29,13 @@ func BenchmarkKeyParity(b *testing.B) {
 	if f, err := strconv.ParseFloat(os.Getenv("CATSYNC_BENCH_SCALE"), 64); err == nil && f > 0 {
 		n = max(int(float64(n)*f), 1000)
 	}
-	s := startMemServer(b)
+	s := kmiptest.Start(b)
 	records := make([]snapshot.Key, n)
 	for i := range records {
 		material := make([]byte, 32)
 		rand.Read(material)
 		name := fmt.Sprintf("N8A3F%06d_BPPRIM01_2601052127", i)
-		s.put("BPPRIM01", name, material)
+		s.Put("BPPRIM01", name, material)
 		fp, _ := keys.CheckValue(material)
 		records[i] = snapshot.Key{Label: fmt.Sprintf("T%05d", i), LabelType: catalog.Labeled, Name: name,
 			State: keys.Active, Algorithm: "AES", Length: 256, Fingerprint: fp}
@@ -51,10 +53,11 @@ func BenchmarkKeyParity(b *testing.B) {
 			}
 			b.Run(fmt.Sprintf("rtt=%s/%s/keys=%d", rtt, mode.name, len(keysChecked)), func(b *testing.B) {
 				ctx := context.Background()
-				m := s.manager(b, mode.perRequest)
-				s.latency = rtt
-				defer func() { s.latency = 0 }()
-				before := s.requests.Load()
+				m := &Manager{New(Config{Addr: s.Addr(), TLS: s.ClientTLS(), Batch: mode.perRequest})}
+				defer m.Close()
+				s.SetLatency(rtt)
+				defer s.SetLatency(0)
+				before := s.Requests()
 				b.ResetTimer()
 				for range b.N {
 					c := parity.New(m, site, "BPPRIM01", true, mode.lookup)
@@ -69,7 +72,7 @@ func BenchmarkKeyParity(b *testing.B) {
 					}
 				}
 				b.ReportMetric(float64(len(keysChecked)*b.N)/b.Elapsed().Seconds(), "keys/s")
-				b.ReportMetric(float64(s.requests.Load()-before)/float64(b.N), "requests/op")
+				b.ReportMetric(float64(s.Requests()-before)/float64(b.N), "requests/op")
 			})
 		}
 	}

@@ -62,10 +62,16 @@ func TestUseCaseCreateRequest(t *testing.T) {
 	if msg.Tag != tagRequestMessage || op.Value != uint32(opCreate) || ot.Value != uint32(objectSymmetricKey) {
 		t.Fatalf("request %v, operation %v, object type %v", msg.Tag, op.Value, ot.Value)
 	}
-	// The template attributes, read the way the in-memory server reads them.
-	a := attrs(p)
+	// The template attributes, by name, as a server reads them.
+	tmpl, _ := p.Find(tagTemplateAttribute)
+	a := map[string]ttlv.Item{}
+	for _, at := range tmpl.All(tagAttribute) {
+		n, _ := at.Find(tagAttributeName)
+		a[n.Value.(string)], _ = at.Find(tagAttributeValue)
+	}
+	name, _ := a["Name"].Find(tagNameValue)
 	if a["Cryptographic Algorithm"].Value != uint32(algorithmAES) || a["Cryptographic Length"].Value != int32(128) ||
-		a["Cryptographic Usage Mask"].Value != int32(usageEncryptDecrypt) || nameOf(a["Name"]) != "Key1" {
+		a["Cryptographic Usage Mask"].Value != int32(usageEncryptDecrypt) || name.Value != "Key1" {
 		t.Errorf("template attributes %v", a)
 	}
 }
@@ -89,8 +95,8 @@ func TestUseCaseGetAttributesRequest(t *testing.T) {
 func TestUseCaseCreateResponse(t *testing.T) {
 	msg, raw := decodeVector(t, useCaseCreateResponse)
 	head, _ := msg.Find(tagResponseHeader)
-	ts, _ := head.Find(tagTimeStamp)
-	if msg.Tag != tagResponseMessage || !ts.Value.(time.Time).Equal(time.Unix(0x4AFBE7C5, 0)) {
+	ts, _ := head.Find(0x420092) // Time Stamp
+	if msg.Tag != 0x42007B || !ts.Value.(time.Time).Equal(time.Unix(0x4AFBE7C5, 0)) {
 		t.Errorf("response %v, time stamp %v", msg.Tag, ts.Value)
 	}
 	rs, err := parseResponse(raw, []call{{op: opCreate}})
