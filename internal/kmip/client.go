@@ -15,69 +15,8 @@ import (
 	"time"
 
 	"github.com/catsync/catsync/internal/keys"
+	"github.com/catsync/catsync/internal/kmip/spec"
 	"github.com/catsync/catsync/internal/kmip/ttlv"
-)
-
-// Tags and enumeration values of KMIP 1.x used here.
-const (
-	tagRequestMessage          ttlv.Tag = 0x420078
-	tagRequestHeader           ttlv.Tag = 0x420077
-	tagProtocolVersion         ttlv.Tag = 0x420069
-	tagProtocolVersionMajor    ttlv.Tag = 0x42006A
-	tagProtocolVersionMinor    ttlv.Tag = 0x42006B
-	tagBatchCount              ttlv.Tag = 0x42000D
-	tagBatchItem               ttlv.Tag = 0x42000F
-	tagBatchErrorContinuation  ttlv.Tag = 0x42000E
-	tagOperation               ttlv.Tag = 0x42005C
-	tagUniqueBatchItemID       ttlv.Tag = 0x420093
-	tagRequestPayload          ttlv.Tag = 0x420079
-	tagResponseHeader          ttlv.Tag = 0x42007A
-	tagResponsePayload         ttlv.Tag = 0x42007C
-	tagResultStatus            ttlv.Tag = 0x42007F
-	tagResultReason            ttlv.Tag = 0x42007E
-	tagResultMessage           ttlv.Tag = 0x42007D
-	tagUniqueIdentifier        ttlv.Tag = 0x420094
-	tagObjectType              ttlv.Tag = 0x420057
-	tagTemplateAttribute       ttlv.Tag = 0x420091
-	tagAttribute               ttlv.Tag = 0x420008
-	tagAttributeName           ttlv.Tag = 0x42000A
-	tagAttributeValue          ttlv.Tag = 0x42000B
-	tagNameValue               ttlv.Tag = 0x420055
-	tagNameType                ttlv.Tag = 0x420054
-	tagSymmetricKey            ttlv.Tag = 0x42008F
-	tagKeyBlock                ttlv.Tag = 0x420040
-	tagKeyFormatType           ttlv.Tag = 0x420042
-	tagKeyValue                ttlv.Tag = 0x420045
-	tagKeyMaterial             ttlv.Tag = 0x420043
-	tagCryptographicAlgorithm  ttlv.Tag = 0x420028
-	tagCryptographicLength     ttlv.Tag = 0x42002A
-	tagRevocationReason        ttlv.Tag = 0x420081
-	tagRevocationReasonCode    ttlv.Tag = 0x420082
-	tagCryptographicParameters ttlv.Tag = 0x42002B
-	tagBlockCipherMode         ttlv.Tag = 0x420011
-	tagPaddingMethod           ttlv.Tag = 0x42005F
-	tagData                    ttlv.Tag = 0x4200C2
-
-	opCreate        = 0x01
-	opRegister      = 0x03
-	opLocate        = 0x08
-	opGet           = 0x0A
-	opGetAttributes = 0x0B
-	opActivate      = 0x12
-	opRevoke        = 0x13
-	opEncrypt       = 0x1F
-
-	objectSymmetricKey  = 0x02
-	algorithmAES        = 0x03
-	nameUninterpreted   = 0x01
-	formatRaw           = 0x01
-	usageEncryptDecrypt = 0x04 | 0x08
-	reasonCessation     = 0x06
-	modeECB             = 0x02
-	paddingPKCS5        = 0x03
-	statusSuccess       = 0x00
-	continueOnError     = 0x01 // a failed batch item does not stop the others
-	resultItemNotFound  = 0x01
 )
 
 // Config says how to reach a KMIP server.
@@ -135,14 +74,14 @@ type result struct {
 // call, in order. Network failures are returned as they are (retryable);
 // a TLS handshake or certificate failure as a keys.ConfigError.
 func (c *Client) roundTrip(ctx context.Context, calls []call) ([]result, error) {
-	items := []ttlv.Item{ttlv.Struct(tagRequestHeader,
-		ttlv.Struct(tagProtocolVersion, ttlv.Int(tagProtocolVersionMajor, 1), ttlv.Int(tagProtocolVersionMinor, 2)),
-		ttlv.Enum(tagBatchErrorContinuation, continueOnError), ttlv.Int(tagBatchCount, int32(len(calls))))}
+	items := []ttlv.Item{ttlv.Struct(spec.TagRequestHeader,
+		ttlv.Struct(spec.TagProtocolVersion, ttlv.Int(spec.TagProtocolVersionMajor, 1), ttlv.Int(spec.TagProtocolVersionMinor, 2)),
+		ttlv.Enum(spec.TagBatchErrorContinuation, spec.BatchContinue), ttlv.Int(spec.TagBatchCount, int32(len(calls))))}
 	for i, cl := range calls {
-		items = append(items, ttlv.Struct(tagBatchItem, ttlv.Enum(tagOperation, uint32(cl.op)),
-			ttlv.Bytes(tagUniqueBatchItemID, []byte(strconv.Itoa(i))), ttlv.Struct(tagRequestPayload, cl.payload...)))
+		items = append(items, ttlv.Struct(spec.TagBatchItem, ttlv.Enum(spec.TagOperation, uint32(cl.op)),
+			ttlv.Bytes(spec.TagUniqueBatchItemID, []byte(strconv.Itoa(i))), ttlv.Struct(spec.TagRequestPayload, cl.payload...)))
 	}
-	msg, err := ttlv.Marshal(ttlv.Struct(tagRequestMessage, items...))
+	msg, err := ttlv.Marshal(ttlv.Struct(spec.TagRequestMessage, items...))
 	if err != nil {
 		return nil, err
 	}
@@ -212,30 +151,30 @@ func parseResponse(b []byte, calls []call) ([]result, error) {
 	}
 	out := make([]result, len(calls))
 	seen := 0
-	for _, bi := range msg.All(tagBatchItem) {
+	for _, bi := range msg.All(spec.TagBatchItem) {
 		idx := 0
-		if id, ok := bi.Find(tagUniqueBatchItemID); ok {
+		if id, ok := bi.Find(spec.TagUniqueBatchItemID); ok {
 			raw, _ := id.Value.([]byte)
 			if idx, err = strconv.Atoi(string(raw)); err != nil || idx < 0 || idx >= len(calls) {
 				return nil, fmt.Errorf("KMIP answer names batch item %q, not one asked", raw)
 			}
 		}
-		st, _ := bi.Find(tagResultStatus)
+		st, _ := bi.Find(spec.TagResultStatus)
 		status, _ := st.Value.(uint32)
-		if status != statusSuccess {
+		if status != spec.StatusSuccess {
 			re := &ResultError{Operation: calls[idx].op, Status: status}
-			if r, ok := bi.Find(tagResultReason); ok {
+			if r, ok := bi.Find(spec.TagResultReason); ok {
 				re.Reason, _ = r.Value.(uint32)
 			}
-			if m, ok := bi.Find(tagResultMessage); ok {
+			if m, ok := bi.Find(spec.TagResultMessage); ok {
 				re.Message, _ = m.Value.(string)
 			}
-			if _, ok := bi.Find(tagUniqueBatchItemID); !ok && len(calls) > 1 {
+			if _, ok := bi.Find(spec.TagUniqueBatchItemID); !ok && len(calls) > 1 {
 				return nil, re // the server refused the whole request
 			}
 			out[idx].err = re
 		} else {
-			out[idx].payload, _ = bi.Find(tagResponsePayload)
+			out[idx].payload, _ = bi.Find(spec.TagResponsePayload)
 		}
 		seen++
 	}

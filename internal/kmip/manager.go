@@ -7,6 +7,7 @@ import (
 	"fmt"
 
 	"github.com/catsync/catsync/internal/keys"
+	"github.com/catsync/catsync/internal/kmip/spec"
 	"github.com/catsync/catsync/internal/kmip/ttlv"
 )
 
@@ -24,15 +25,15 @@ type Manager struct {
 var _ keys.Manager = (*Manager)(nil)
 
 func attr(name string, value ttlv.Item) ttlv.Item {
-	value.Tag = tagAttributeValue
-	return ttlv.Struct(tagAttribute, ttlv.Text(tagAttributeName, name), value)
+	value.Tag = spec.TagAttributeValue
+	return ttlv.Struct(spec.TagAttribute, ttlv.Text(spec.TagAttributeName, name), value)
 }
 
 func nameAttr(name string) ttlv.Item {
-	return attr("Name", ttlv.Struct(0, ttlv.Text(tagNameValue, name), ttlv.Enum(tagNameType, nameUninterpreted)))
+	return attr("Name", ttlv.Struct(0, ttlv.Text(spec.TagNameValue, name), ttlv.Enum(spec.TagNameType, spec.NameUninterpreted)))
 }
 
-func uid(id string) ttlv.Item { return ttlv.Text(tagUniqueIdentifier, id) }
+func uid(id string) ttlv.Item { return ttlv.Text(spec.TagUniqueIdentifier, id) }
 
 // do sends calls in batches of the configured size; fn gets each result.
 func (m *Manager) do(ctx context.Context, calls []call, fn func(i int, r result) error) error {
@@ -55,14 +56,14 @@ func (m *Manager) do(ctx context.Context, calls []call, fn func(i int, r result)
 func (m *Manager) locate(ctx context.Context, group string, names []string) (map[string]string, error) {
 	calls := make([]call, len(names))
 	for i, n := range names {
-		calls[i] = call{opLocate, []ttlv.Item{nameAttr(n), attr("Object Group", ttlv.Text(0, group))}}
+		calls[i] = call{spec.OpLocate, []ttlv.Item{nameAttr(n), attr("Object Group", ttlv.Text(0, group))}}
 	}
 	ids := map[string]string{}
 	err := m.do(ctx, calls, func(i int, r result) error {
 		if r.err != nil {
 			return r.err
 		}
-		found := r.payload.All(tagUniqueIdentifier)
+		found := r.payload.All(spec.TagUniqueIdentifier)
 		switch len(found) {
 		case 0:
 		case 1:
@@ -93,11 +94,11 @@ func (m *Manager) Lookup(ctx context.Context, group string, names []string) (map
 	calls := make([]call, 0, 2*len(found))
 	for _, n := range found {
 		calls = append(calls,
-			call{opGetAttributes, []ttlv.Item{uid(ids[n]), ttlv.Text(tagAttributeName, "State"),
-				ttlv.Text(tagAttributeName, "Cryptographic Algorithm"), ttlv.Text(tagAttributeName, "Cryptographic Length")}},
-			call{opEncrypt, []ttlv.Item{uid(ids[n]), ttlv.Struct(tagCryptographicParameters, ttlv.Enum(tagBlockCipherMode, modeECB),
-				ttlv.Enum(tagPaddingMethod, paddingPKCS5), ttlv.Enum(tagCryptographicAlgorithm, algorithmAES)),
-				ttlv.Bytes(tagData, make([]byte, 16))}})
+			call{spec.OpGetAttributes, []ttlv.Item{uid(ids[n]), ttlv.Text(spec.TagAttributeName, "State"),
+				ttlv.Text(spec.TagAttributeName, "Cryptographic Algorithm"), ttlv.Text(spec.TagAttributeName, "Cryptographic Length")}},
+			call{spec.OpEncrypt, []ttlv.Item{uid(ids[n]), ttlv.Struct(spec.TagCryptographicParameters, ttlv.Enum(spec.TagBlockCipherMode, spec.ModeECB),
+				ttlv.Enum(spec.TagPaddingMethod, spec.PaddingPKCS5), ttlv.Enum(spec.TagCryptographicAlgorithm, spec.AlgorithmAES)),
+				ttlv.Bytes(spec.TagData, make([]byte, 16))}})
 	}
 	out := make(map[string]keys.Info, len(found))
 	err = m.do(ctx, calls, func(i int, r result) error {
@@ -108,15 +109,15 @@ func (m *Manager) Lookup(ctx context.Context, group string, names []string) (map
 			if r.err != nil {
 				return r.err
 			}
-			for _, a := range r.payload.All(tagAttribute) {
-				name, _ := a.Find(tagAttributeName)
-				v, _ := a.Find(tagAttributeValue)
+			for _, a := range r.payload.All(spec.TagAttribute) {
+				name, _ := a.Find(spec.TagAttributeName)
+				v, _ := a.Find(spec.TagAttributeValue)
 				switch name.Value {
 				case "State":
 					x, _ := v.Value.(uint32)
 					info.State = states[x]
 				case "Cryptographic Algorithm":
-					if v.Value == uint32(algorithmAES) {
+					if v.Value == uint32(spec.AlgorithmAES) {
 						info.Algorithm = "AES"
 					} else {
 						info.Algorithm = fmt.Sprint(v.Value)
@@ -127,7 +128,7 @@ func (m *Manager) Lookup(ctx context.Context, group string, names []string) (map
 				}
 			}
 		} else if r.err == nil {
-			d, _ := r.payload.Find(tagData)
+			d, _ := r.payload.Find(spec.TagData)
 			if ct, ok := d.Value.([]byte); ok && len(ct) >= 8 {
 				info.Fingerprint = "kcv:" + hex.EncodeToString(ct[:8])
 			}
@@ -142,7 +143,7 @@ func (m *Manager) Lookup(ctx context.Context, group string, names []string) (map
 // notFound turns the server's Item Not Found into keys.ErrNotFound.
 func notFound(id string, err error) error {
 	var re *ResultError
-	if errors.As(err, &re) && re.Reason == resultItemNotFound {
+	if errors.As(err, &re) && re.Reason == spec.ReasonItemNotFound {
 		return fmt.Errorf("key %s: %w (%s)", id, keys.ErrNotFound, re.Message)
 	}
 	return err
@@ -161,14 +162,14 @@ func (m *Manager) one(ctx context.Context, c call) (ttlv.Item, error) {
 
 // Material implements keys.Manager.
 func (m *Manager) Material(ctx context.Context, id string) ([]byte, error) {
-	p, err := m.one(ctx, call{opGet, []ttlv.Item{uid(id)}})
+	p, err := m.one(ctx, call{spec.OpGet, []ttlv.Item{uid(id)}})
 	if err != nil {
 		return nil, notFound(id, err)
 	}
-	sk, _ := p.Find(tagSymmetricKey)
-	kb, _ := sk.Find(tagKeyBlock)
-	kv, _ := kb.Find(tagKeyValue)
-	km, _ := kv.Find(tagKeyMaterial)
+	sk, _ := p.Find(spec.TagSymmetricKey)
+	kb, _ := sk.Find(spec.TagKeyBlock)
+	kv, _ := kb.Find(spec.TagKeyValue)
+	km, _ := kv.Find(spec.TagKeyMaterial)
 	material, ok := km.Value.([]byte)
 	if !ok {
 		return nil, fmt.Errorf("KMIP server %s: key %s has no raw key material", m.cfg.Addr, id)
@@ -178,20 +179,20 @@ func (m *Manager) Material(ctx context.Context, id string) ([]byte, error) {
 
 // Create implements keys.Manager: Create, then Activate.
 func (m *Manager) Create(ctx context.Context, group, name string) (keys.Info, error) {
-	return m.store(ctx, group, name, call{opCreate, []ttlv.Item{ttlv.Enum(tagObjectType, objectSymmetricKey),
-		ttlv.Struct(tagTemplateAttribute, attr("Cryptographic Algorithm", ttlv.Enum(0, algorithmAES)),
-			attr("Cryptographic Length", ttlv.Int(0, 256)), attr("Cryptographic Usage Mask", ttlv.Int(0, usageEncryptDecrypt)),
+	return m.store(ctx, group, name, call{spec.OpCreate, []ttlv.Item{ttlv.Enum(spec.TagObjectType, spec.ObjectSymmetricKey),
+		ttlv.Struct(spec.TagTemplateAttribute, attr("Cryptographic Algorithm", ttlv.Enum(0, spec.AlgorithmAES)),
+			attr("Cryptographic Length", ttlv.Int(0, 256)), attr("Cryptographic Usage Mask", ttlv.Int(0, spec.UsageEncryptDecrypt)),
 			nameAttr(name), attr("Object Group", ttlv.Text(0, group)))}})
 }
 
 // Register implements keys.Manager.
 func (m *Manager) Register(ctx context.Context, group, name string, material []byte) (keys.Info, error) {
-	return m.store(ctx, group, name, call{opRegister, []ttlv.Item{ttlv.Enum(tagObjectType, objectSymmetricKey),
-		ttlv.Struct(tagTemplateAttribute, attr("Cryptographic Usage Mask", ttlv.Int(0, usageEncryptDecrypt)),
+	return m.store(ctx, group, name, call{spec.OpRegister, []ttlv.Item{ttlv.Enum(spec.TagObjectType, spec.ObjectSymmetricKey),
+		ttlv.Struct(spec.TagTemplateAttribute, attr("Cryptographic Usage Mask", ttlv.Int(0, spec.UsageEncryptDecrypt)),
 			nameAttr(name), attr("Object Group", ttlv.Text(0, group))),
-		ttlv.Struct(tagSymmetricKey, ttlv.Struct(tagKeyBlock, ttlv.Enum(tagKeyFormatType, formatRaw),
-			ttlv.Struct(tagKeyValue, ttlv.Bytes(tagKeyMaterial, material)),
-			ttlv.Enum(tagCryptographicAlgorithm, algorithmAES), ttlv.Int(tagCryptographicLength, int32(len(material)*8))))}})
+		ttlv.Struct(spec.TagSymmetricKey, ttlv.Struct(spec.TagKeyBlock, ttlv.Enum(spec.TagKeyFormatType, spec.FormatRaw),
+			ttlv.Struct(spec.TagKeyValue, ttlv.Bytes(spec.TagKeyMaterial, material)),
+			ttlv.Enum(spec.TagCryptographicAlgorithm, spec.AlgorithmAES), ttlv.Int(spec.TagCryptographicLength, int32(len(material)*8))))}})
 }
 
 func (m *Manager) store(ctx context.Context, group, name string, c call) (keys.Info, error) {
@@ -209,8 +210,8 @@ func (m *Manager) store(ctx context.Context, group, name string, c call) (keys.I
 	if err != nil {
 		return keys.Info{}, fmt.Errorf("key %s in %s: %w", name, group, err)
 	}
-	id, _ := p.Find(tagUniqueIdentifier)
-	if _, err := m.one(ctx, call{opActivate, []ttlv.Item{uid(fmt.Sprint(id.Value))}}); err != nil {
+	id, _ := p.Find(spec.TagUniqueIdentifier)
+	if _, err := m.one(ctx, call{spec.OpActivate, []ttlv.Item{uid(fmt.Sprint(id.Value))}}); err != nil {
 		return keys.Info{}, fmt.Errorf("activate key %s in %s: %w", name, group, err)
 	}
 	return keys.Find(ctx, m, group, name)
@@ -222,7 +223,7 @@ func (m *Manager) Activate(ctx context.Context, id string) error {
 	if err != nil || state == keys.Active {
 		return err
 	}
-	_, err = m.one(ctx, call{opActivate, []ttlv.Item{uid(id)}})
+	_, err = m.one(ctx, call{spec.OpActivate, []ttlv.Item{uid(id)}})
 	return notFound(id, err)
 }
 
@@ -233,17 +234,17 @@ func (m *Manager) Deactivate(ctx context.Context, id string) error {
 	if err != nil || state != keys.Active && state != keys.PreActive {
 		return err
 	}
-	_, err = m.one(ctx, call{opRevoke, []ttlv.Item{uid(id), ttlv.Struct(tagRevocationReason, ttlv.Enum(tagRevocationReasonCode, reasonCessation))}})
+	_, err = m.one(ctx, call{spec.OpRevoke, []ttlv.Item{uid(id), ttlv.Struct(spec.TagRevocationReason, ttlv.Enum(spec.TagRevocationReasonCode, spec.RevokeCessation))}})
 	return notFound(id, err)
 }
 
 func (m *Manager) state(ctx context.Context, id string) (keys.State, error) {
-	p, err := m.one(ctx, call{opGetAttributes, []ttlv.Item{uid(id), ttlv.Text(tagAttributeName, "State")}})
+	p, err := m.one(ctx, call{spec.OpGetAttributes, []ttlv.Item{uid(id), ttlv.Text(spec.TagAttributeName, "State")}})
 	if err != nil {
 		return "", notFound(id, err)
 	}
-	a, _ := p.Find(tagAttribute)
-	v, _ := a.Find(tagAttributeValue)
+	a, _ := p.Find(spec.TagAttribute)
+	v, _ := a.Find(spec.TagAttributeValue)
 	x, _ := v.Value.(uint32)
 	return states[x], nil
 }

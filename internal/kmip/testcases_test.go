@@ -7,6 +7,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/catsync/catsync/internal/kmip/spec"
 	"github.com/catsync/catsync/internal/kmip/ttlv"
 )
 
@@ -55,34 +56,34 @@ func decodeVector(t *testing.T, h string) (ttlv.Item, []byte) {
 
 func TestUseCaseCreateRequest(t *testing.T) {
 	msg, _ := decodeVector(t, useCaseCreateRequest)
-	bi, _ := msg.Find(tagBatchItem)
-	op, _ := bi.Find(tagOperation)
-	p, _ := bi.Find(tagRequestPayload)
-	ot, _ := p.Find(tagObjectType)
-	if msg.Tag != tagRequestMessage || op.Value != uint32(opCreate) || ot.Value != uint32(objectSymmetricKey) {
+	bi, _ := msg.Find(spec.TagBatchItem)
+	op, _ := bi.Find(spec.TagOperation)
+	p, _ := bi.Find(spec.TagRequestPayload)
+	ot, _ := p.Find(spec.TagObjectType)
+	if msg.Tag != spec.TagRequestMessage || op.Value != uint32(spec.OpCreate) || ot.Value != uint32(spec.ObjectSymmetricKey) {
 		t.Fatalf("request %v, operation %v, object type %v", msg.Tag, op.Value, ot.Value)
 	}
 	// The template attributes, by name, as a server reads them.
-	tmpl, _ := p.Find(tagTemplateAttribute)
+	tmpl, _ := p.Find(spec.TagTemplateAttribute)
 	a := map[string]ttlv.Item{}
-	for _, at := range tmpl.All(tagAttribute) {
-		n, _ := at.Find(tagAttributeName)
-		a[n.Value.(string)], _ = at.Find(tagAttributeValue)
+	for _, at := range tmpl.All(spec.TagAttribute) {
+		n, _ := at.Find(spec.TagAttributeName)
+		a[n.Value.(string)], _ = at.Find(spec.TagAttributeValue)
 	}
-	name, _ := a["Name"].Find(tagNameValue)
-	if a["Cryptographic Algorithm"].Value != uint32(algorithmAES) || a["Cryptographic Length"].Value != int32(128) ||
-		a["Cryptographic Usage Mask"].Value != int32(usageEncryptDecrypt) || name.Value != "Key1" {
+	name, _ := a["Name"].Find(spec.TagNameValue)
+	if a["Cryptographic Algorithm"].Value != uint32(spec.AlgorithmAES) || a["Cryptographic Length"].Value != int32(128) ||
+		a["Cryptographic Usage Mask"].Value != int32(spec.UsageEncryptDecrypt) || name.Value != "Key1" {
 		t.Errorf("template attributes %v", a)
 	}
 }
 
 func TestUseCaseGetAttributesRequest(t *testing.T) {
 	msg, _ := decodeVector(t, useCaseGetAttributesRequest)
-	bi, _ := msg.Find(tagBatchItem)
-	p, _ := bi.Find(tagRequestPayload)
-	id, _ := p.Find(tagUniqueIdentifier)
+	bi, _ := msg.Find(spec.TagBatchItem)
+	p, _ := bi.Find(spec.TagRequestPayload)
+	id, _ := p.Find(spec.TagUniqueIdentifier)
 	var names []string
-	for _, n := range p.All(tagAttributeName) {
+	for _, n := range p.All(spec.TagAttributeName) {
 		names = append(names, n.Value.(string))
 	}
 	if id.Value != "61b10614-d8b5-46f9-8d17-2fa6ea1d747a" ||
@@ -94,16 +95,16 @@ func TestUseCaseGetAttributesRequest(t *testing.T) {
 // The client reads the server's answer of the use case.
 func TestUseCaseCreateResponse(t *testing.T) {
 	msg, raw := decodeVector(t, useCaseCreateResponse)
-	head, _ := msg.Find(tagResponseHeader)
-	ts, _ := head.Find(0x420092) // Time Stamp
-	if msg.Tag != 0x42007B || !ts.Value.(time.Time).Equal(time.Unix(0x4AFBE7C5, 0)) {
+	head, _ := msg.Find(spec.TagResponseHeader)
+	ts, _ := head.Find(spec.TagTimeStamp)
+	if msg.Tag != spec.TagResponseMessage || !ts.Value.(time.Time).Equal(time.Unix(0x4AFBE7C5, 0)) {
 		t.Errorf("response %v, time stamp %v", msg.Tag, ts.Value)
 	}
-	rs, err := parseResponse(raw, []call{{op: opCreate}})
+	rs, err := parseResponse(raw, []call{{op: spec.OpCreate}})
 	if err != nil || rs[0].err != nil {
 		t.Fatalf("%v, %v", err, rs)
 	}
-	id, _ := rs[0].payload.Find(tagUniqueIdentifier)
+	id, _ := rs[0].payload.Find(spec.TagUniqueIdentifier)
 	if id.Value != "61b10614-d8b5-46f9-8d17-2fa6ea1d747a" {
 		t.Errorf("unique identifier %v", id.Value)
 	}

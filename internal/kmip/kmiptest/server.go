@@ -24,113 +24,12 @@ import (
 	"time"
 
 	"github.com/catsync/catsync/internal/kmip/pykmiptest"
+	"github.com/catsync/catsync/internal/kmip/spec"
 	"github.com/catsync/catsync/internal/kmip/ttlv"
 )
 
-// Tags of KMIP 1.2 (section 9.1.3.1).
-const (
-	tagAttribute               ttlv.Tag = 0x420008
-	tagAttributeIndex          ttlv.Tag = 0x420009
-	tagAttributeName           ttlv.Tag = 0x42000A
-	tagAttributeValue          ttlv.Tag = 0x42000B
-	tagBatchCount              ttlv.Tag = 0x42000D
-	tagBatchErrorContinuation  ttlv.Tag = 0x42000E
-	tagBatchItem               ttlv.Tag = 0x42000F
-	tagBlockCipherMode         ttlv.Tag = 0x420011
-	tagCompromiseOccurrence    ttlv.Tag = 0x420021
-	tagCryptographicAlgorithm  ttlv.Tag = 0x420028
-	tagCryptographicLength     ttlv.Tag = 0x42002A
-	tagCryptographicParameters ttlv.Tag = 0x42002B
-	tagKeyBlock                ttlv.Tag = 0x420040
-	tagKeyFormatType           ttlv.Tag = 0x420042
-	tagKeyMaterial             ttlv.Tag = 0x420043
-	tagKeyValue                ttlv.Tag = 0x420045
-	tagKeyWrappingSpec         ttlv.Tag = 0x420047
-	tagMaximumItems            ttlv.Tag = 0x42004F
-	tagTemplateName            ttlv.Tag = 0x420053 // a Name in a Template-Attribute: a template to apply
-	tagNameType                ttlv.Tag = 0x420054
-	tagNameValue               ttlv.Tag = 0x420055
-	tagObjectType              ttlv.Tag = 0x420057
-	tagOperation               ttlv.Tag = 0x42005C
-	tagPaddingMethod           ttlv.Tag = 0x42005F
-	tagProtocolVersion         ttlv.Tag = 0x420069
-	tagProtocolVersionMajor    ttlv.Tag = 0x42006A
-	tagProtocolVersionMinor    ttlv.Tag = 0x42006B
-	tagRequestHeader           ttlv.Tag = 0x420077
-	tagRequestMessage          ttlv.Tag = 0x420078
-	tagRequestPayload          ttlv.Tag = 0x420079
-	tagResponseHeader          ttlv.Tag = 0x42007A
-	tagResponseMessage         ttlv.Tag = 0x42007B
-	tagResponsePayload         ttlv.Tag = 0x42007C
-	tagResultMessage           ttlv.Tag = 0x42007D
-	tagResultReason            ttlv.Tag = 0x42007E
-	tagResultStatus            ttlv.Tag = 0x42007F
-	tagRevocationReason        ttlv.Tag = 0x420081
-	tagRevocationReasonCode    ttlv.Tag = 0x420082
-	tagStorageStatusMask       ttlv.Tag = 0x42008E
-	tagSymmetricKey            ttlv.Tag = 0x42008F
-	tagTemplateAttribute       ttlv.Tag = 0x420091
-	tagTimeStamp               ttlv.Tag = 0x420092
-	tagUniqueBatchItemID       ttlv.Tag = 0x420093
-	tagUniqueIdentifier        ttlv.Tag = 0x420094
-	tagData                    ttlv.Tag = 0x4200C2
-)
-
-// Enumerations of KMIP 1.2 (section 9.1.3.2).
-const (
-	opCreate        = 0x01
-	opRegister      = 0x03
-	opLocate        = 0x08
-	opGet           = 0x0A
-	opGetAttributes = 0x0B
-	opActivate      = 0x12
-	opRevoke        = 0x13
-	opEncrypt       = 0x1F
-
-	objectSymmetricKey = 0x02
-	algorithmAES       = 0x03
-	formatRaw          = 0x01
-	modeECB            = 0x02
-	paddingNone        = 0x01
-	paddingPKCS5       = 0x03
-	usageEncrypt       = 0x04
-	usageDecrypt       = 0x08
-
-	statePreActive   = 0x01
-	stateActive      = 0x02
-	stateDeactivated = 0x03
-	stateCompromised = 0x04
-
-	revokeKeyCompromise = 0x02
-	revokeCACompromise  = 0x03
-
-	continueOnError = 0x01
-	stopOnError     = 0x02
-
-	nameUninterpreted = 0x01
-	storageOnline     = 0x01
-
-	statusSuccess         = 0x00
-	statusOperationFailed = 0x01
-)
-
-// Result reasons of KMIP 1.2. Wrong Key Lifecycle State only came with 2.0:
-// a 1.2 server refuses a key in the wrong state with Permission Denied
-// (Activate, Encrypt) or Illegal Operation (Revoke), as PyKMIP does.
-const (
-	ItemNotFound              uint32 = 0x01
-	InvalidMessage            uint32 = 0x04
-	OperationNotSupported     uint32 = 0x05
-	InvalidField              uint32 = 0x07
-	FeatureNotSupported       uint32 = 0x08
-	IllegalOperation          uint32 = 0x0B
-	PermissionDenied          uint32 = 0x0C
-	IndexOutOfBounds          uint32 = 0x0E
-	KeyFormatTypeNotSupported uint32 = 0x10
-)
-
-var stateNames = map[uint32]string{statePreActive: "Pre-Active", stateActive: "Active", stateDeactivated: "Deactivated",
-	stateCompromised: "Compromised"}
+var stateNames = map[uint32]string{spec.StatePreActive: "Pre-Active", spec.StateActive: "Active", spec.StateDeactivated: "Deactivated",
+	spec.StateCompromised: "Compromised"}
 
 // Server is a running in-memory KMIP server. One namespace holds the
 // objects of every client; it is safe for concurrent use.
@@ -227,10 +126,10 @@ func (s *Server) Put(group, name string, material []byte) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	o := s.add(bytes.Clone(material), []attr{
-		{"Cryptographic Usage Mask", ttlv.Int(tagAttributeValue, usageEncrypt|usageDecrypt)},
-		{"Name", ttlv.Struct(tagAttributeValue, ttlv.Text(tagNameValue, name), ttlv.Enum(tagNameType, nameUninterpreted))},
-		{"Object Group", ttlv.Text(tagAttributeValue, group)}})
-	o.state = stateActive
+		{"Cryptographic Usage Mask", ttlv.Int(spec.TagAttributeValue, spec.UsageEncrypt|spec.UsageDecrypt)},
+		{"Name", ttlv.Struct(spec.TagAttributeValue, ttlv.Text(spec.TagNameValue, name), ttlv.Enum(spec.TagNameType, spec.NameUninterpreted))},
+		{"Object Group", ttlv.Text(spec.TagAttributeValue, group)}})
+	o.state = spec.StateActive
 	o.stamp("Activation Date")
 	return o.id
 }
@@ -282,8 +181,8 @@ func fail(reason uint32, format string, args ...any) *failure {
 }
 
 func (f *failure) items() []ttlv.Item {
-	return []ttlv.Item{ttlv.Enum(tagResultStatus, statusOperationFailed), ttlv.Enum(tagResultReason, f.reason),
-		ttlv.Text(tagResultMessage, f.msg)}
+	return []ttlv.Item{ttlv.Enum(spec.TagResultStatus, spec.StatusOperationFailed), ttlv.Enum(spec.TagResultReason, f.reason),
+		ttlv.Text(spec.TagResultMessage, f.msg)}
 }
 
 // field is the value of the first item of a structure with the tag, if
@@ -296,15 +195,15 @@ func field[T any](it ttlv.Item, tag ttlv.Tag) (T, bool) {
 
 // answer turns a request message into its response message.
 func (s *Server) answer(msg []byte) ttlv.Item {
-	version := ttlv.Struct(tagProtocolVersion, ttlv.Int(tagProtocolVersionMajor, 1), ttlv.Int(tagProtocolVersionMinor, 2))
+	version := ttlv.Struct(spec.TagProtocolVersion, ttlv.Int(spec.TagProtocolVersionMajor, 1), ttlv.Int(spec.TagProtocolVersionMinor, 2))
 	items, f := s.batch(msg, &version)
 	if f != nil {
 		// The whole request is refused: one batch item, with neither an
 		// Operation nor a Unique Batch Item ID.
-		items = []ttlv.Item{ttlv.Struct(tagBatchItem, f.items()...)}
+		items = []ttlv.Item{ttlv.Struct(spec.TagBatchItem, f.items()...)}
 	}
-	head := ttlv.Struct(tagResponseHeader, version, ttlv.Time(tagTimeStamp, time.Now()), ttlv.Int(tagBatchCount, int32(len(items))))
-	return ttlv.Struct(tagResponseMessage, append([]ttlv.Item{head}, items...)...)
+	head := ttlv.Struct(spec.TagResponseHeader, version, ttlv.Time(spec.TagTimeStamp, time.Now()), ttlv.Int(spec.TagBatchCount, int32(len(items))))
+	return ttlv.Struct(spec.TagResponseMessage, append([]ttlv.Item{head}, items...)...)
 }
 
 // batch checks the request header, then runs the batch items in order and
@@ -312,30 +211,30 @@ func (s *Server) answer(msg []byte) ttlv.Item {
 func (s *Server) batch(msg []byte, version *ttlv.Item) ([]ttlv.Item, *failure) {
 	req, err := ttlv.Unmarshal(msg)
 	if err != nil {
-		return nil, fail(InvalidMessage, "%v", err)
+		return nil, fail(spec.ReasonInvalidMessage, "%v", err)
 	}
-	head, _ := req.Find(tagRequestHeader)
-	v, _ := head.Find(tagProtocolVersion)
-	major, _ := field[int32](v, tagProtocolVersionMajor)
-	minor, _ := field[int32](v, tagProtocolVersionMinor)
-	if req.Tag != tagRequestMessage || major != 1 || minor < 0 || minor > 2 {
-		return nil, fail(InvalidMessage, "not a request message of KMIP 1.0 to 1.2 (protocol version %d.%d)", major, minor)
+	head, _ := req.Find(spec.TagRequestHeader)
+	v, _ := head.Find(spec.TagProtocolVersion)
+	major, _ := field[int32](v, spec.TagProtocolVersionMajor)
+	minor, _ := field[int32](v, spec.TagProtocolVersionMinor)
+	if req.Tag != spec.TagRequestMessage || major != 1 || minor < 0 || minor > 2 {
+		return nil, fail(spec.ReasonInvalidMessage, "not a request message of KMIP 1.0 to 1.2 (protocol version %d.%d)", major, minor)
 	}
 	*version = v
-	items := req.All(tagBatchItem)
-	if n, _ := field[int32](head, tagBatchCount); int(n) != len(items) || n == 0 {
-		return nil, fail(InvalidMessage, "batch count %d, for %d batch items", n, len(items))
+	items := req.All(spec.TagBatchItem)
+	if n, _ := field[int32](head, spec.TagBatchCount); int(n) != len(items) || n == 0 {
+		return nil, fail(spec.ReasonInvalidMessage, "batch count %d, for %d batch items", n, len(items))
 	}
-	onError := uint32(stopOnError) // when the header does not say (section 6.13)
-	if o, ok := head.Find(tagBatchErrorContinuation); ok {
+	onError := uint32(spec.BatchStop) // when the header does not say (section 6.13)
+	if o, ok := head.Find(spec.TagBatchErrorContinuation); ok {
 		onError, _ = o.Value.(uint32)
 	}
-	if onError != continueOnError && onError != stopOnError {
-		return nil, fail(FeatureNotSupported, "batch error continuation option %d: only Continue and Stop are supported", onError)
+	if onError != spec.BatchContinue && onError != spec.BatchStop {
+		return nil, fail(spec.ReasonFeatureNotSupported, "batch error continuation option %d: only Continue and Stop are supported", onError)
 	}
 	for _, bi := range items {
-		if _, ok := bi.Find(tagUniqueBatchItemID); !ok && len(items) > 1 {
-			return nil, fail(InvalidMessage, "a batch of %d items without a Unique Batch Item ID", len(items))
+		if _, ok := bi.Find(spec.TagUniqueBatchItemID); !ok && len(items) > 1 {
+			return nil, fail(spec.ReasonInvalidMessage, "a batch of %d items without a Unique Batch Item ID", len(items))
 		}
 	}
 	s.mu.Lock()
@@ -344,25 +243,25 @@ func (s *Server) batch(msg []byte, version *ttlv.Item) ([]ttlv.Item, *failure) {
 	out := make([]ttlv.Item, 0, len(items))
 	for _, bi := range items {
 		var fields []ttlv.Item
-		op, ok := bi.Find(tagOperation)
+		op, ok := bi.Find(spec.TagOperation)
 		if ok {
 			fields = append(fields, op)
 		}
-		if id, ok := bi.Find(tagUniqueBatchItemID); ok {
+		if id, ok := bi.Find(spec.TagUniqueBatchItemID); ok {
 			fields = append(fields, id)
 		}
 		code, _ := op.Value.(uint32)
-		payload, _ := bi.Find(tagRequestPayload)
+		payload, _ := bi.Find(spec.TagRequestPayload)
 		result, f := s.do(code, payload, &placeholder)
 		if f != nil {
-			out = append(out, ttlv.Struct(tagBatchItem, append(fields, f.items()...)...))
-			if onError == stopOnError {
+			out = append(out, ttlv.Struct(spec.TagBatchItem, append(fields, f.items()...)...))
+			if onError == spec.BatchStop {
 				break // the items after it are not processed, nor answered
 			}
 			continue
 		}
-		out = append(out, ttlv.Struct(tagBatchItem, append(fields, ttlv.Enum(tagResultStatus, statusSuccess),
-			ttlv.Struct(tagResponsePayload, result...))...))
+		out = append(out, ttlv.Struct(spec.TagBatchItem, append(fields, ttlv.Enum(spec.TagResultStatus, spec.StatusSuccess),
+			ttlv.Struct(spec.TagResponsePayload, result...))...))
 	}
 	return out, nil
 }
@@ -370,46 +269,46 @@ func (s *Server) batch(msg []byte, version *ttlv.Item) ([]ttlv.Item, *failure) {
 // do runs one operation and returns its response payload.
 func (s *Server) do(op uint32, p ttlv.Item, placeholder *string) ([]ttlv.Item, *failure) {
 	switch op {
-	case opCreate, opRegister:
+	case spec.OpCreate, spec.OpRegister:
 		o, f := s.create(op, p)
 		if f != nil {
 			return nil, f
 		}
 		*placeholder = o.id
-		if op == opCreate {
-			return []ttlv.Item{ttlv.Enum(tagObjectType, objectSymmetricKey), ttlv.Text(tagUniqueIdentifier, o.id)}, nil
+		if op == spec.OpCreate {
+			return []ttlv.Item{ttlv.Enum(spec.TagObjectType, spec.ObjectSymmetricKey), ttlv.Text(spec.TagUniqueIdentifier, o.id)}, nil
 		}
-		return []ttlv.Item{ttlv.Text(tagUniqueIdentifier, o.id)}, nil
-	case opLocate:
+		return []ttlv.Item{ttlv.Text(spec.TagUniqueIdentifier, o.id)}, nil
+	case spec.OpLocate:
 		return s.locate(p)
-	case opGet, opGetAttributes, opActivate, opRevoke, opEncrypt:
+	case spec.OpGet, spec.OpGetAttributes, spec.OpActivate, spec.OpRevoke, spec.OpEncrypt:
 	default:
-		return nil, fail(OperationNotSupported, "operation 0x%02x is not supported", op)
+		return nil, fail(spec.ReasonOperationNotSupported, "operation 0x%02x is not supported", op)
 	}
 	id := *placeholder // an omitted Unique Identifier names the object the request created
-	if u, ok := p.Find(tagUniqueIdentifier); ok {
+	if u, ok := p.Find(spec.TagUniqueIdentifier); ok {
 		if id, ok = u.Value.(string); !ok {
-			return nil, fail(InvalidField, "the Unique Identifier is a %s, not a Text String", u.Type)
+			return nil, fail(spec.ReasonInvalidField, "the Unique Identifier is a %s, not a Text String", u.Type)
 		}
 	}
 	o := s.objects[id]
 	if o == nil {
-		return nil, fail(ItemNotFound, "no object with Unique Identifier %q", id)
+		return nil, fail(spec.ReasonItemNotFound, "no object with Unique Identifier %q", id)
 	}
-	uid := ttlv.Text(tagUniqueIdentifier, o.id)
+	uid := ttlv.Text(spec.TagUniqueIdentifier, o.id)
 	switch op {
-	case opGet:
-		if f, ok := p.Find(tagKeyFormatType); ok && f.Value != uint32(formatRaw) {
-			return nil, fail(KeyFormatTypeNotSupported, "key format type %v: only Raw (1) is supported", f.Value)
+	case spec.OpGet:
+		if f, ok := p.Find(spec.TagKeyFormatType); ok && f.Value != uint32(spec.FormatRaw) {
+			return nil, fail(spec.ReasonKeyFormatTypeNotSupported, "key format type %v: only Raw (1) is supported", f.Value)
 		}
-		if _, ok := p.Find(tagKeyWrappingSpec); ok {
-			return nil, fail(FeatureNotSupported, "key wrapping is not supported")
+		if _, ok := p.Find(spec.TagKeyWrappingSpec); ok {
+			return nil, fail(spec.ReasonFeatureNotSupported, "key wrapping is not supported")
 		}
-		return []ttlv.Item{ttlv.Enum(tagObjectType, objectSymmetricKey), uid, ttlv.Struct(tagSymmetricKey,
-			ttlv.Struct(tagKeyBlock, ttlv.Enum(tagKeyFormatType, formatRaw), ttlv.Struct(tagKeyValue, ttlv.Bytes(tagKeyMaterial, o.material)),
-				ttlv.Enum(tagCryptographicAlgorithm, algorithmAES), ttlv.Int(tagCryptographicLength, int32(8*len(o.material)))))}, nil
-	case opGetAttributes:
-		names := p.All(tagAttributeName)
+		return []ttlv.Item{ttlv.Enum(spec.TagObjectType, spec.ObjectSymmetricKey), uid, ttlv.Struct(spec.TagSymmetricKey,
+			ttlv.Struct(spec.TagKeyBlock, ttlv.Enum(spec.TagKeyFormatType, spec.FormatRaw), ttlv.Struct(spec.TagKeyValue, ttlv.Bytes(spec.TagKeyMaterial, o.material)),
+				ttlv.Enum(spec.TagCryptographicAlgorithm, spec.AlgorithmAES), ttlv.Int(spec.TagCryptographicLength, int32(8*len(o.material)))))}, nil
+	case spec.OpGetAttributes:
+		names := p.All(spec.TagAttributeName)
 		out := []ttlv.Item{uid}
 		seen := map[string]int32{}
 		for _, a := range o.all() {
@@ -418,29 +317,29 @@ func (s *Server) do(op uint32, p ttlv.Item, placeholder *string) ([]ttlv.Item, *
 			if len(names) > 0 && !slices.ContainsFunc(names, func(n ttlv.Item) bool { return n.Value == a.name }) {
 				continue // an attribute asked for that the object lacks is left out, not an error
 			}
-			fields := []ttlv.Item{ttlv.Text(tagAttributeName, a.name)}
+			fields := []ttlv.Item{ttlv.Text(spec.TagAttributeName, a.name)}
 			if index > 0 {
-				fields = append(fields, ttlv.Int(tagAttributeIndex, index))
+				fields = append(fields, ttlv.Int(spec.TagAttributeIndex, index))
 			}
-			out = append(out, ttlv.Struct(tagAttribute, append(fields, a.value)...))
+			out = append(out, ttlv.Struct(spec.TagAttribute, append(fields, a.value)...))
 		}
 		return out, nil
-	case opActivate:
-		if o.state != statePreActive {
-			return nil, fail(PermissionDenied, "object %s is %s: only a Pre-Active object can be activated", o.id, stateNames[o.state])
+	case spec.OpActivate:
+		if o.state != spec.StatePreActive {
+			return nil, fail(spec.ReasonPermissionDenied, "object %s is %s: only a Pre-Active object can be activated", o.id, stateNames[o.state])
 		}
-		o.state = stateActive
+		o.state = spec.StateActive
 		o.stamp("Activation Date")
 		return []ttlv.Item{uid}, nil
-	case opRevoke:
-		rr, _ := p.Find(tagRevocationReason)
-		code, _ := field[uint32](rr, tagRevocationReasonCode)
+	case spec.OpRevoke:
+		rr, _ := p.Find(spec.TagRevocationReason)
+		code, _ := field[uint32](rr, spec.TagRevocationReasonCode)
 		if code < 1 || code > 7 {
-			return nil, fail(InvalidField, "revocation reason code %d", code)
+			return nil, fail(spec.ReasonInvalidField, "revocation reason code %d", code)
 		}
-		if code == revokeKeyCompromise || code == revokeCACompromise {
-			o.state = stateCompromised
-			when, ok := p.Find(tagCompromiseOccurrence)
+		if code == spec.RevokeKeyCompromise || code == spec.RevokeCACompromise {
+			o.state = spec.StateCompromised
+			when, ok := p.Find(spec.TagCompromiseOccurrence)
 			if !ok {
 				when, _ = o.get("Initial Date") // what the specification suggests when the client does not say
 			}
@@ -448,60 +347,60 @@ func (s *Server) do(op uint32, p ttlv.Item, placeholder *string) ([]ttlv.Item, *
 			o.stamp("Compromise Date")
 		} else {
 			// Deactivated is reached from Active alone (section 3.22).
-			if o.state != stateActive {
-				return nil, fail(IllegalOperation, "object %s is %s: only an Active object can be revoked but for a compromise", o.id, stateNames[o.state])
+			if o.state != spec.StateActive {
+				return nil, fail(spec.ReasonIllegalOperation, "object %s is %s: only an Active object can be revoked but for a compromise", o.id, stateNames[o.state])
 			}
-			o.state = stateDeactivated
+			o.state = spec.StateDeactivated
 			o.stamp("Deactivation Date")
 		}
 		o.set("Revocation Reason", rr)
 		return []ttlv.Item{uid}, nil
-	default: // opEncrypt
-		params, ok := p.Find(tagCryptographicParameters)
+	default: // spec.OpEncrypt
+		params, ok := p.Find(spec.TagCryptographicParameters)
 		if !ok {
 			if params, ok = o.get("Cryptographic Parameters"); !ok {
-				return nil, fail(InvalidField, "no Cryptographic Parameters, in the request or on key %s", o.id)
+				return nil, fail(spec.ReasonInvalidField, "no Cryptographic Parameters, in the request or on key %s", o.id)
 			}
 		}
-		if o.state != stateActive {
-			return nil, fail(PermissionDenied, "key %s is %s: only an Active key encrypts", o.id, stateNames[o.state])
+		if o.state != spec.StateActive {
+			return nil, fail(spec.ReasonPermissionDenied, "key %s is %s: only an Active key encrypts", o.id, stateNames[o.state])
 		}
-		if mask, _ := o.get("Cryptographic Usage Mask"); mask.Value == nil || mask.Value.(int32)&usageEncrypt == 0 {
-			return nil, fail(PermissionDenied, "the Cryptographic Usage Mask of key %s does not allow Encrypt", o.id)
+		if mask, _ := o.get("Cryptographic Usage Mask"); mask.Value == nil || mask.Value.(int32)&spec.UsageEncrypt == 0 {
+			return nil, fail(spec.ReasonPermissionDenied, "the Cryptographic Usage Mask of key %s does not allow Encrypt", o.id)
 		}
-		if a, ok := params.Find(tagCryptographicAlgorithm); ok && a.Value != uint32(algorithmAES) {
-			return nil, fail(InvalidField, "cryptographic algorithm %v for an AES key", a.Value)
+		if a, ok := params.Find(spec.TagCryptographicAlgorithm); ok && a.Value != uint32(spec.AlgorithmAES) {
+			return nil, fail(spec.ReasonInvalidField, "cryptographic algorithm %v for an AES key", a.Value)
 		}
-		data, ok := field[[]byte](p, tagData)
+		data, ok := field[[]byte](p, spec.TagData)
 		if !ok {
-			return nil, fail(InvalidField, "no Data to encrypt")
+			return nil, fail(spec.ReasonInvalidField, "no Data to encrypt")
 		}
-		mode, _ := field[uint32](params, tagBlockCipherMode)
-		padding, _ := field[uint32](params, tagPaddingMethod)
+		mode, _ := field[uint32](params, spec.TagBlockCipherMode)
+		padding, _ := field[uint32](params, spec.TagPaddingMethod)
 		ct, f := ecb(o.material, data, mode, padding)
 		if f != nil {
 			return nil, f
 		}
-		return []ttlv.Item{uid, ttlv.Bytes(tagData, ct)}, nil
+		return []ttlv.Item{uid, ttlv.Bytes(spec.TagData, ct)}, nil
 	}
 }
 
 // ecb encrypts data with AES in ECB mode, padded as asked.
 func ecb(key, data []byte, mode, padding uint32) ([]byte, *failure) {
-	if mode != modeECB {
-		return nil, fail(InvalidField, "block cipher mode %d: only ECB (2) is supported", mode)
+	if mode != spec.ModeECB {
+		return nil, fail(spec.ReasonInvalidField, "block cipher mode %d: only ECB (2) is supported", mode)
 	}
 	switch padding {
-	case paddingPKCS5:
+	case spec.PaddingPKCS5:
 		n := aes.BlockSize - len(data)%aes.BlockSize
 		data = append(bytes.Clone(data), bytes.Repeat([]byte{byte(n)}, n)...)
-	case 0, paddingNone:
+	case 0, spec.PaddingNone:
 		if len(data)%aes.BlockSize != 0 {
-			return nil, fail(InvalidField, "%d bytes of data without padding: not whole AES blocks", len(data))
+			return nil, fail(spec.ReasonInvalidField, "%d bytes of data without padding: not whole AES blocks", len(data))
 		}
 		data = bytes.Clone(data)
 	default:
-		return nil, fail(InvalidField, "padding method %d: only None (1) and PKCS5 (3) are supported", padding)
+		return nil, fail(spec.ReasonInvalidField, "padding method %d: only None (1) and PKCS5 (3) are supported", padding)
 	}
 	c, _ := aes.NewCipher(key) // the key's length was checked when it was stored
 	for i := 0; i < len(data); i += aes.BlockSize {
@@ -532,40 +431,40 @@ var settable = map[string]rule{
 // create runs a Create, which makes the material, or a Register, which
 // stores the client's.
 func (s *Server) create(op uint32, p ttlv.Item) (*object, *failure) {
-	if t, _ := field[uint32](p, tagObjectType); t != objectSymmetricKey {
-		return nil, fail(InvalidField, "object type %d: only Symmetric Key (2) is supported", t)
+	if t, _ := field[uint32](p, spec.TagObjectType); t != spec.ObjectSymmetricKey {
+		return nil, fail(spec.ReasonInvalidField, "object type %d: only Symmetric Key (2) is supported", t)
 	}
-	ta, _ := p.Find(tagTemplateAttribute)
-	if _, ok := ta.Find(tagTemplateName); ok {
-		return nil, fail(ItemNotFound, "this server holds no templates")
+	ta, _ := p.Find(spec.TagTemplateAttribute)
+	if _, ok := ta.Find(spec.TagTemplateName); ok {
+		return nil, fail(spec.ReasonItemNotFound, "this server holds no templates")
 	}
 	var attrs []attr
-	for _, a := range ta.All(tagAttribute) {
-		name, _ := field[string](a, tagAttributeName)
-		v, hasValue := a.Find(tagAttributeValue)
+	for _, a := range ta.All(spec.TagAttribute) {
+		name, _ := field[string](a, spec.TagAttributeName)
+		v, hasValue := a.Find(spec.TagAttributeValue)
 		r, ok := settable[name]
 		if strings.HasPrefix(name, "x-") {
 			r, ok = rule{v.Type, true}, true
 		}
 		switch {
 		case !ok:
-			return nil, fail(InvalidField, "attribute %q is not supported, or only the server sets it", name)
+			return nil, fail(spec.ReasonInvalidField, "attribute %q is not supported, or only the server sets it", name)
 		case !hasValue || v.Type != r.typ:
-			return nil, fail(InvalidField, "attribute %q has a value of type %s, want %s", name, v.Type, r.typ)
+			return nil, fail(spec.ReasonInvalidField, "attribute %q has a value of type %s, want %s", name, v.Type, r.typ)
 		case !r.multi && slices.ContainsFunc(attrs, func(a attr) bool { return a.name == name }):
-			return nil, fail(IndexOutOfBounds, "attribute %q cannot have several instances", name)
+			return nil, fail(spec.ReasonIndexOutOfBounds, "attribute %q cannot have several instances", name)
 		}
-		if n, _ := field[string](v, tagNameValue); name == "Name" && n == "" {
-			return nil, fail(InvalidField, "a Name without a Name Value")
+		if n, _ := field[string](v, spec.TagNameValue); name == "Name" && n == "" {
+			return nil, fail(spec.ReasonInvalidField, "a Name without a Name Value")
 		}
 		attrs = append(attrs, attr{name, v})
 	}
 	alg, hasAlg := take(&attrs, "Cryptographic Algorithm")
 	length, hasLength := take(&attrs, "Cryptographic Length")
 	var material []byte
-	if op == opCreate {
+	if op == spec.OpCreate {
 		if !hasAlg || !hasLength || !slices.ContainsFunc(attrs, func(a attr) bool { return a.name == "Cryptographic Usage Mask" }) {
-			return nil, fail(InvalidField, "a Create needs the Cryptographic Algorithm, Length and Usage Mask attributes")
+			return nil, fail(spec.ReasonInvalidField, "a Create needs the Cryptographic Algorithm, Length and Usage Mask attributes")
 		}
 		if f := checkKey(alg.Value, length.Value); f != nil {
 			return nil, f
@@ -573,23 +472,23 @@ func (s *Server) create(op uint32, p ttlv.Item) (*object, *failure) {
 		material = make([]byte, length.Value.(int32)/8)
 		rand.Read(material)
 	} else {
-		sk, _ := p.Find(tagSymmetricKey)
-		kb, _ := sk.Find(tagKeyBlock)
-		if f, _ := field[uint32](kb, tagKeyFormatType); f != formatRaw {
-			return nil, fail(KeyFormatTypeNotSupported, "key format type %d: only Raw (1) is supported", f)
+		sk, _ := p.Find(spec.TagSymmetricKey)
+		kb, _ := sk.Find(spec.TagKeyBlock)
+		if f, _ := field[uint32](kb, spec.TagKeyFormatType); f != spec.FormatRaw {
+			return nil, fail(spec.ReasonKeyFormatTypeNotSupported, "key format type %d: only Raw (1) is supported", f)
 		}
-		kv, _ := kb.Find(tagKeyValue)
+		kv, _ := kb.Find(spec.TagKeyValue)
 		var ok bool
-		if material, ok = field[[]byte](kv, tagKeyMaterial); !ok {
-			return nil, fail(InvalidField, "no Symmetric Key with a Key Value of raw Key Material (wrapped keys are not supported)")
+		if material, ok = field[[]byte](kv, spec.TagKeyMaterial); !ok {
+			return nil, fail(spec.ReasonInvalidField, "no Symmetric Key with a Key Value of raw Key Material (wrapped keys are not supported)")
 		}
-		a, _ := kb.Find(tagCryptographicAlgorithm)
-		n, _ := kb.Find(tagCryptographicLength)
+		a, _ := kb.Find(spec.TagCryptographicAlgorithm)
+		n, _ := kb.Find(spec.TagCryptographicLength)
 		if f := checkKey(a.Value, n.Value); f != nil {
 			return nil, f
 		}
 		if n.Value != int32(8*len(material)) || hasAlg && alg.Value != a.Value || hasLength && length.Value != n.Value {
-			return nil, fail(InvalidField, "%d bytes of key material, cryptographic length %v, template %v/%v: they disagree", len(material), n.Value, alg.Value, length.Value)
+			return nil, fail(spec.ReasonInvalidField, "%d bytes of key material, cryptographic length %v, template %v/%v: they disagree", len(material), n.Value, alg.Value, length.Value)
 		}
 	}
 	return s.add(material, attrs), nil
@@ -597,11 +496,11 @@ func (s *Server) create(op uint32, p ttlv.Item) (*object, *failure) {
 
 // checkKey accepts AES of 128, 192 or 256 bits.
 func checkKey(alg, length any) *failure {
-	if alg != uint32(algorithmAES) {
-		return fail(InvalidField, "cryptographic algorithm %v: only AES (3) is supported", alg)
+	if alg != uint32(spec.AlgorithmAES) {
+		return fail(spec.ReasonInvalidField, "cryptographic algorithm %v: only AES (3) is supported", alg)
 	}
 	if length != int32(128) && length != int32(192) && length != int32(256) {
-		return fail(InvalidField, "cryptographic length %v for AES", length)
+		return fail(spec.ReasonInvalidField, "cryptographic length %v for AES", length)
 	}
 	return nil
 }
@@ -631,12 +530,12 @@ func (s *Server) add(material []byte, attrs []attr) *object {
 	var u [16]byte
 	rand.Read(u[:])
 	u[6], u[8] = u[6]&0x0f|0x40, u[8]&0x3f|0x80 // a version 4 UUID, as most servers name objects
-	o := &object{id: fmt.Sprintf("%x-%x-%x-%x-%x", u[:4], u[4:6], u[6:8], u[8:10], u[10:]), material: material, state: statePreActive}
+	o := &object{id: fmt.Sprintf("%x-%x-%x-%x-%x", u[:4], u[4:6], u[6:8], u[8:10], u[10:]), material: material, state: spec.StatePreActive}
 	o.attrs = append([]attr{
-		{"Unique Identifier", ttlv.Text(tagAttributeValue, o.id)},
-		{"Object Type", ttlv.Enum(tagAttributeValue, objectSymmetricKey)},
-		{"Cryptographic Algorithm", ttlv.Enum(tagAttributeValue, algorithmAES)},
-		{"Cryptographic Length", ttlv.Int(tagAttributeValue, int32(8*len(material)))},
+		{"Unique Identifier", ttlv.Text(spec.TagAttributeValue, o.id)},
+		{"Object Type", ttlv.Enum(spec.TagAttributeValue, spec.ObjectSymmetricKey)},
+		{"Cryptographic Algorithm", ttlv.Enum(spec.TagAttributeValue, spec.AlgorithmAES)},
+		{"Cryptographic Length", ttlv.Int(spec.TagAttributeValue, int32(8*len(material)))},
 	}, attrs...)
 	o.stamp("Initial Date")
 	s.objects[o.id] = o
@@ -657,11 +556,11 @@ func (s *Server) add(material []byte, attrs []attr) *object {
 func (s *Server) locate(p ttlv.Item) ([]ttlv.Item, *failure) {
 	var want []attr
 	candidates := s.order
-	for _, a := range p.All(tagAttribute) {
-		name, _ := field[string](a, tagAttributeName)
-		v, ok := a.Find(tagAttributeValue)
+	for _, a := range p.All(spec.TagAttribute) {
+		name, _ := field[string](a, spec.TagAttributeName)
+		v, ok := a.Find(spec.TagAttributeValue)
 		if !ok {
-			return nil, fail(InvalidField, "attribute %q without a value", name)
+			return nil, fail(spec.ReasonInvalidField, "attribute %q without a value", name)
 		}
 		want = append(want, attr{name, v})
 		if indexed[name] {
@@ -670,17 +569,17 @@ func (s *Server) locate(p ttlv.Item) ([]ttlv.Item, *failure) {
 			}
 		}
 	}
-	if mask, ok := field[int32](p, tagStorageStatusMask); ok && mask&storageOnline == 0 {
+	if mask, ok := field[int32](p, spec.TagStorageStatusMask); ok && mask&spec.StorageOnline == 0 {
 		return nil, nil // nothing is archived
 	}
-	limit, _ := field[int32](p, tagMaximumItems)
+	limit, _ := field[int32](p, spec.TagMaximumItems)
 	var out []ttlv.Item
 	for _, o := range candidates {
 		if limit > 0 && len(out) == int(limit) {
 			break
 		}
 		if !slices.ContainsFunc(want, func(w attr) bool { return !o.has(w) }) {
-			out = append(out, ttlv.Text(tagUniqueIdentifier, o.id))
+			out = append(out, ttlv.Text(spec.TagUniqueIdentifier, o.id))
 		}
 	}
 	return out, nil
@@ -688,7 +587,7 @@ func (s *Server) locate(p ttlv.Item) ([]ttlv.Item, *failure) {
 
 // all is every attribute of the object.
 func (o *object) all() []attr {
-	return append(o.attrs[:len(o.attrs):len(o.attrs)], attr{"State", ttlv.Enum(tagAttributeValue, o.state)})
+	return append(o.attrs[:len(o.attrs):len(o.attrs)], attr{"State", ttlv.Enum(spec.TagAttributeValue, o.state)})
 }
 
 // has tells whether an instance of the object's attributes is w, compared
@@ -711,7 +610,7 @@ func (o *object) get(name string) (ttlv.Item, bool) {
 
 // set gives a single-instance attribute its value.
 func (o *object) set(name string, v ttlv.Item) {
-	v.Tag = tagAttributeValue
+	v.Tag = spec.TagAttributeValue
 	if i := slices.IndexFunc(o.attrs, func(a attr) bool { return a.name == name }); i >= 0 {
 		o.attrs[i].value = v
 	} else {
@@ -721,7 +620,7 @@ func (o *object) set(name string, v ttlv.Item) {
 
 // stamp sets a date attribute to now, and the Last Change Date with it.
 func (o *object) stamp(name string) {
-	now := ttlv.Time(tagAttributeValue, time.Now().UTC().Truncate(time.Second))
+	now := ttlv.Time(spec.TagAttributeValue, time.Now().UTC().Truncate(time.Second))
 	o.set(name, now)
 	o.set("Last Change Date", now)
 }

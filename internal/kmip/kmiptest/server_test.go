@@ -15,6 +15,7 @@ import (
 	"github.com/catsync/catsync/internal/keys/keytest"
 	"github.com/catsync/catsync/internal/kmip"
 	"github.com/catsync/catsync/internal/kmip/kmiptest"
+	"github.com/catsync/catsync/internal/kmip/spec"
 	"github.com/catsync/catsync/internal/kmip/ttlv"
 )
 
@@ -145,7 +146,7 @@ func TestLifecycle(t *testing.T) {
 		t.Fatal(err)
 	}
 	var re *kmip.ResultError
-	if err := m.Activate(ctx, k.ID); !errors.As(err, &re) || re.Reason != kmiptest.PermissionDenied {
+	if err := m.Activate(ctx, k.ID); !errors.As(err, &re) || re.Reason != spec.ReasonPermissionDenied {
 		t.Errorf("activating a deactivated key: %v, want Permission Denied", err)
 	}
 	before := s.Requests()
@@ -156,26 +157,6 @@ func TestLifecycle(t *testing.T) {
 		t.Errorf("after the refusals: %+v, %v", got, err)
 	}
 }
-
-// Tags and values the raw exchanges below use.
-const (
-	tagBatchCount        ttlv.Tag = 0x42000D
-	tagBatchContinuation ttlv.Tag = 0x42000E
-	tagBatchItem         ttlv.Tag = 0x42000F
-	tagOperation         ttlv.Tag = 0x42005C
-	tagProtocolVersion   ttlv.Tag = 0x420069
-	tagRequestHeader     ttlv.Tag = 0x420077
-	tagRequestMessage    ttlv.Tag = 0x420078
-	tagRequestPayload    ttlv.Tag = 0x420079
-	tagResponseHeader    ttlv.Tag = 0x42007A
-	tagResponsePayload   ttlv.Tag = 0x42007C
-	tagResultReason      ttlv.Tag = 0x42007E
-	tagResultStatus      ttlv.Tag = 0x42007F
-	tagBatchItemID       ttlv.Tag = 0x420093
-	tagUniqueIdentifier  ttlv.Tag = 0x420094
-
-	opCreate, opActivate, opGetAttributes = 0x01, 0x12, 0x0B
-)
 
 // exchange sends one request message and returns the response message.
 func exchange(t *testing.T, s *kmiptest.Server, req ttlv.Item) ttlv.Item {
@@ -203,29 +184,29 @@ func exchange(t *testing.T, s *kmiptest.Server, req ttlv.Item) ttlv.Item {
 }
 
 func request(major, minor int32, continuation uint32, items ...ttlv.Item) ttlv.Item {
-	head := []ttlv.Item{ttlv.Struct(tagProtocolVersion, ttlv.Int(0x42006A, major), ttlv.Int(0x42006B, minor))}
+	head := []ttlv.Item{ttlv.Struct(spec.TagProtocolVersion, ttlv.Int(spec.TagProtocolVersionMajor, major), ttlv.Int(spec.TagProtocolVersionMinor, minor))}
 	if continuation != 0 {
-		head = append(head, ttlv.Enum(tagBatchContinuation, continuation))
+		head = append(head, ttlv.Enum(spec.TagBatchErrorContinuation, continuation))
 	}
-	head = append(head, ttlv.Int(tagBatchCount, int32(len(items))))
-	return ttlv.Struct(tagRequestMessage, append([]ttlv.Item{ttlv.Struct(tagRequestHeader, head...)}, items...)...)
+	head = append(head, ttlv.Int(spec.TagBatchCount, int32(len(items))))
+	return ttlv.Struct(spec.TagRequestMessage, append([]ttlv.Item{ttlv.Struct(spec.TagRequestHeader, head...)}, items...)...)
 }
 
 func item(op uint32, id string, payload ...ttlv.Item) ttlv.Item {
-	fields := []ttlv.Item{ttlv.Enum(tagOperation, op)}
+	fields := []ttlv.Item{ttlv.Enum(spec.TagOperation, op)}
 	if id != "" {
-		fields = append(fields, ttlv.Bytes(tagBatchItemID, []byte(id)))
+		fields = append(fields, ttlv.Bytes(spec.TagUniqueBatchItemID, []byte(id)))
 	}
-	return ttlv.Struct(tagBatchItem, append(fields, ttlv.Struct(tagRequestPayload, payload...))...)
+	return ttlv.Struct(spec.TagBatchItem, append(fields, ttlv.Struct(spec.TagRequestPayload, payload...))...)
 }
 
 // outcome summarizes a response: per batch item its operation, batch item
 // ID, result status and result reason ("-" when absent).
 func outcome(resp ttlv.Item) string {
 	var out []string
-	for _, bi := range resp.All(tagBatchItem) {
+	for _, bi := range resp.All(spec.TagBatchItem) {
 		var f []string
-		for _, tag := range []ttlv.Tag{tagOperation, tagBatchItemID, tagResultStatus, tagResultReason} {
+		for _, tag := range []ttlv.Tag{spec.TagOperation, spec.TagUniqueBatchItemID, spec.TagResultStatus, spec.TagResultReason} {
 			v := "-"
 			if it, ok := bi.Find(tag); ok {
 				v = fmt.Sprint(it.Value)
@@ -243,13 +224,13 @@ func outcome(resp ttlv.Item) string {
 // Batch handling and whole-request refusals, on the wire.
 func TestMessages(t *testing.T) {
 	s := kmiptest.Start(t)
-	template := ttlv.Struct(0x420091,
-		ttlv.Struct(0x420008, ttlv.Text(0x42000A, "Cryptographic Algorithm"), ttlv.Enum(0x42000B, 3)),
-		ttlv.Struct(0x420008, ttlv.Text(0x42000A, "Cryptographic Length"), ttlv.Int(0x42000B, 128)),
-		ttlv.Struct(0x420008, ttlv.Text(0x42000A, "Cryptographic Usage Mask"), ttlv.Int(0x42000B, 12)))
-	create := item(opCreate, "c", ttlv.Enum(0x420057, 2), template)
-	missing := item(opActivate, "m", ttlv.Text(tagUniqueIdentifier, "no-such-key"))
-	state := ttlv.Text(0x42000A, "State")
+	template := ttlv.Struct(spec.TagTemplateAttribute,
+		ttlv.Struct(spec.TagAttribute, ttlv.Text(spec.TagAttributeName, "Cryptographic Algorithm"), ttlv.Enum(spec.TagAttributeValue, 3)),
+		ttlv.Struct(spec.TagAttribute, ttlv.Text(spec.TagAttributeName, "Cryptographic Length"), ttlv.Int(spec.TagAttributeValue, 128)),
+		ttlv.Struct(spec.TagAttribute, ttlv.Text(spec.TagAttributeName, "Cryptographic Usage Mask"), ttlv.Int(spec.TagAttributeValue, 12)))
+	create := item(spec.OpCreate, "c", ttlv.Enum(spec.TagObjectType, spec.ObjectSymmetricKey), template)
+	missing := item(spec.OpActivate, "m", ttlv.Text(spec.TagUniqueIdentifier, "no-such-key"))
+	state := ttlv.Text(spec.TagAttributeName, "State")
 	for _, tc := range []struct {
 		name string
 		req  ttlv.Item
@@ -257,13 +238,13 @@ func TestMessages(t *testing.T) {
 	}{
 		// Activate and Get Attributes without a Unique Identifier act on the
 		// key the batch created: its ID Placeholder.
-		{"placeholder", request(1, 2, 0, create, item(opActivate, "a"), item(opGetAttributes, "g", state)),
+		{"placeholder", request(1, 2, 0, create, item(spec.OpActivate, "a"), item(spec.OpGetAttributes, "g", state)),
 			"1/c/0/- 18/a/0/- 11/g/0/-"},
 		{"stop by default", request(1, 2, 0, create, missing, create), "1/c/0/- 18/m/1/1"},
 		{"continue", request(1, 2, 1, create, missing, create), "1/c/0/- 18/m/1/1 1/c/0/-"},
 		{"unknown operation", request(1, 2, 1, item(0x99, "x")), "153/x/1/5"},
-		{"one item needs no batch item ID", request(1, 0, 0, item(opCreate, "", ttlv.Enum(0x420057, 2), template)), "1/-/0/-"},
-		{"several do", request(1, 2, 1, item(opCreate, ""), item(opCreate, "")), "-/-/1/4"},
+		{"one item needs no batch item ID", request(1, 0, 0, item(spec.OpCreate, "", ttlv.Enum(spec.TagObjectType, spec.ObjectSymmetricKey), template)), "1/-/0/-"},
+		{"several do", request(1, 2, 1, item(spec.OpCreate, ""), item(spec.OpCreate, "")), "-/-/1/4"},
 		{"KMIP 2.0", request(2, 0, 0, create), "-/-/1/4"},
 		{"undo", request(1, 2, 3, create, create), "-/-/1/8"},
 	} {
@@ -272,18 +253,18 @@ func TestMessages(t *testing.T) {
 			if got := outcome(resp); got != tc.want {
 				t.Errorf("got %s, want %s", got, tc.want)
 			}
-			head, _ := resp.Find(tagResponseHeader)
-			n, _ := head.Find(tagBatchCount)
-			if n.Value != int32(len(resp.All(tagBatchItem))) {
-				t.Errorf("batch count %v for %d items", n.Value, len(resp.All(tagBatchItem)))
+			head, _ := resp.Find(spec.TagResponseHeader)
+			n, _ := head.Find(spec.TagBatchCount)
+			if n.Value != int32(len(resp.All(spec.TagBatchItem))) {
+				t.Errorf("batch count %v for %d items", n.Value, len(resp.All(spec.TagBatchItem)))
 			}
-			if _, ok := head.Find(0x420092); !ok {
+			if _, ok := head.Find(spec.TagTimeStamp); !ok {
 				t.Error("no time stamp")
 			}
 			if tc.name == "placeholder" {
-				p, _ := resp.All(tagBatchItem)[2].Find(tagResponsePayload)
-				a, _ := p.Find(0x420008)
-				if v, _ := a.Find(0x42000B); v.Value != uint32(2) {
+				p, _ := resp.All(spec.TagBatchItem)[2].Find(spec.TagResponsePayload)
+				a, _ := p.Find(spec.TagAttribute)
+				if v, _ := a.Find(spec.TagAttributeValue); v.Value != uint32(spec.StateActive) {
 					t.Errorf("state %v, want Active (2)", v.Value)
 				}
 			}
