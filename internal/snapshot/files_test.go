@@ -1082,20 +1082,9 @@ func TestCorruptErrorMessage(t *testing.T) {
 // A staged segment edited after it was written is refused by the key
 // readers once read, even when every line still decodes.
 func TestKeyReadersCheckTheDigest(t *testing.T) {
-	dir := t.TempDir()
 	sets := fxSets(0, 4)
 	sets[0].Keys = []Key{{Label: sets[0].Volumes[0].Label, LabelType: catalog.Labeled, Name: "KEYAAAA", Fingerprint: "kcv:00"}}
-	w := NewWriter(dir, fxManifest(), 10)
-	for _, s := range sets {
-		if _, err := w.Add(s); err != nil {
-			t.Fatal(err)
-		}
-	}
-	m, _, err := w.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
-	seg := m.Segments[0]
+	dir, seg := stageSegment(t, sets)
 	if err := ReadKeys(dir, seg, func(string, *Key) error { return nil }); err != nil {
 		t.Fatalf("intact segment: %v", err)
 	}
@@ -1103,7 +1092,7 @@ func TestKeyReadersCheckTheDigest(t *testing.T) {
 	b, _ := os.ReadFile(path)
 	os.WriteFile(path, bytes.Replace(b, []byte("KEYAAAA"), []byte("KEYBBBB"), 1), 0o644)
 	var ce *CorruptError
-	err = ReadKeys(dir, seg, func(string, *Key) error { return nil })
+	err := ReadKeys(dir, seg, func(string, *Key) error { return nil })
 	if !errors.As(err, &ce) || ce.File != seg.Name || !strings.Contains(err.Error(), "SHA-256") {
 		t.Errorf("ReadKeys of an edited segment: %v", err)
 	}

@@ -2,8 +2,6 @@ package snapshot
 
 import (
 	"fmt"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"github.com/catsync/catsync/internal/keys"
@@ -20,14 +18,9 @@ func BenchmarkReadKeys(b *testing.B) {
 				State: keys.Active, Algorithm: "AES", Length: 256, Fingerprint: "kcv:0123456789abcdef"})
 		}
 	}
-	data := encodeSegment(b, sets)
-	dir := b.TempDir()
-	seg := Segment{Name: SegmentName(1), Bytes: int64(len(data)), SHA256: sum(data)}
-	if err := os.WriteFile(filepath.Join(dir, seg.Name), data, 0o644); err != nil {
-		b.Fatal(err)
-	}
+	dir, seg := stageSegment(b, sets)
 	b.Run("key records", func(b *testing.B) {
-		b.SetBytes(int64(len(data)))
+		b.SetBytes(seg.Bytes)
 		for range b.N {
 			n := 0
 			if err := ReadKeys(dir, seg, func(string, *Key) error { n++; return nil }); err != nil || n == 0 {
@@ -36,7 +29,7 @@ func BenchmarkReadKeys(b *testing.B) {
 		}
 	})
 	b.Run("full decode", func(b *testing.B) {
-		b.SetBytes(int64(len(data)))
+		b.SetBytes(seg.Bytes)
 		for range b.N {
 			if err := ReadSegment(dir, seg, 0, func(int, *VolumeSet) error { return nil }); err != nil {
 				b.Fatal(err)

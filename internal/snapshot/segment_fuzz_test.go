@@ -36,6 +36,18 @@ func encodeSegment(t testing.TB, sets []*VolumeSet) []byte {
 	return b
 }
 
+// stageSegment writes sets as the only segment of a new directory and
+// returns the directory and the segment, with its size and SHA-256.
+func stageSegment(t testing.TB, sets []*VolumeSet) (string, Segment) {
+	data := encodeSegment(t, sets)
+	dir := t.TempDir()
+	seg := Segment{Name: SegmentName(1), Bytes: int64(len(data)), SHA256: sum(data)}
+	if err := os.WriteFile(filepath.Join(dir, seg.Name), data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return dir, seg
+}
+
 // FuzzSegment feeds arbitrary bytes to the segment decoders: they must
 // never panic or hang, and every error must be a *CorruptError naming the
 // segment and an offset inside it. What decodes must re-encode to a segment
