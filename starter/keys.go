@@ -34,9 +34,9 @@ func printParity(w io.Writer, r *parity.Report) {
 		fmt.Fprintln(w, "no encrypted volumes to check")
 		return
 	}
-	fmt.Fprintln(w, r.Summary())
+	fmt.Fprintln(w, r.Summary()) // it says what is wrong with the domain, if anything
 	if r.Domain != "" {
-		fmt.Fprintf(w, "DOMAIN %s\n  do: add to the secondary BackPak domain a key-manager entry with BackPak id %s, pointing to its key manager\n", r.Domain, r.BackPakID)
+		fmt.Fprintf(w, "  do: add to the secondary BackPak domain a key-manager entry with BackPak id %s, pointing to its key manager\n", r.BackPakID)
 	}
 	for _, f := range r.Findings {
 		if f.Set != "" {
@@ -44,7 +44,7 @@ func printParity(w io.Writer, r *parity.Report) {
 		}
 		fmt.Fprintf(w, "%s\n  do: %s\n", f, parity.Actions[f.Problem])
 	}
-	if n := r.Total - len(r.Findings); n > 0 {
+	if n := r.Unlisted(); n > 0 {
 		fmt.Fprintf(w, "%d more keys not listed\n", n)
 	}
 }

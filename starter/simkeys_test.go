@@ -233,6 +233,22 @@ func TestParityCommand(t *testing.T) {
 	if r.Total != 2 || len(r.Findings) != 2 || r.Volumes != len(enc) {
 		t.Errorf("parity --json: %+v", r)
 	}
+	// A secondary domain without the primary's BackPak id: said once, with
+	// what to do.
+	editSite(t, sec, func(ctx context.Context, tx store.Tx) error {
+		site, err := tx.Site(ctx)
+		if err != nil {
+			return err
+		}
+		site.KeyManagers = []catalog.KeyManagerEntry{{BackPakID: "BPWRONG", Server: "kms.secd:5696"}}
+		return tx.PutSite(ctx, &site)
+	})
+	out, _, code = catsync(t, "parity", "--store", "DS_PROD", "--primary", prim, "--secondary", sec)
+	if code != 1 || strings.Count(out, "no key-manager entry with the primary's BackPak id BPPRIM01") != 1 ||
+		!strings.Contains(out, "\n  do: add to the secondary BackPak domain a key-manager entry with BackPak id BPPRIM01") {
+		t.Errorf("parity with a misconfigured domain: exit %d\n%s", code, out)
+	}
+
 	t.Setenv("CATSYNC_SECONDARY_KEYS", "")
 	mustFail(t, []string{"CATSYNC_SECONDARY_KEYS is not set"}, "parity", "--store", "DS_PROD", "--primary", prim, "--secondary", sec)
 }

@@ -93,7 +93,7 @@ func (r *Report) Summary() string {
 	for _, p := range slices.Sorted(maps.Keys(r.ByProblem)) {
 		parts = append(parts, fmt.Sprintf("%s %d", p, r.ByProblem[p]))
 	}
-	if n := r.Total - len(r.Findings); n > 0 {
+	if n := r.Unlisted(); n > 0 {
 		parts = append(parts, fmt.Sprintf("%d not listed", n))
 	}
 	if r.Domain != "" {
@@ -101,6 +101,9 @@ func (r *Report) Summary() string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// Unlisted is the number of findings counted but not listed.
+func (r *Report) Unlisted() int { return r.Total - len(r.Findings) }
 
 // ErrNoKeyManager is returned when encrypted volumes are to be checked and
 // the secondary has no key manager.
@@ -133,28 +136,20 @@ const DefaultBatch = 1000
 func New(m keys.Manager, sec catalog.Site, primaryID string, recorded bool, batch int) *Checker {
 	c := &Checker{m: m, group: primaryID, recorded: recorded, batch: cmp.Or(max(batch, 0), DefaultBatch),
 		listed: MaxListed, r: Report{BackPakID: primaryID}}
-	if !sec.KnowsBackPakID(primaryID) {
-		var entries []string
-		for _, e := range sec.KeyManagers {
-			entries = append(entries, e.String())
-		}
-		c.r.Domain = fmt.Sprintf("the secondary domain %s of %s has no key-manager entry with the primary's BackPak id %s (own id %s, entries: %s): BackPak there cannot find the replicated keys",
-			sec.DomainID, sec.Node, primaryID, sec.BackPakID, cmp.Or(strings.Join(entries, " "), "none"))
+	ids, entries := []string{sec.BackPakID}, []string{}
+	for _, e := range sec.KeyManagers {
+		ids, entries = append(ids, e.BackPakID), append(entries, e.String())
 	}
-	for _, id := range append([]string{sec.BackPakID}, ids(sec.KeyManagers)...) {
+	for _, id := range ids {
 		if id != primaryID && !slices.Contains(c.others, id) {
 			c.others = append(c.others, id)
 		}
 	}
-	return c
-}
-
-func ids(es []catalog.KeyManagerEntry) []string {
-	out := make([]string, len(es))
-	for i, e := range es {
-		out[i] = e.BackPakID
+	if !sec.KnowsBackPakID(primaryID) {
+		c.r.Domain = fmt.Sprintf("the secondary domain %s of %s has no key-manager entry with the primary's BackPak id %s (own id %s, entries: %s): BackPak there cannot find the replicated keys",
+			sec.DomainID, sec.Node, primaryID, sec.BackPakID, cmp.Or(strings.Join(entries, " "), "none"))
 	}
-	return out
+	return c
 }
 
 // ListAll keeps every finding in the report, not only the first MaxListed.
