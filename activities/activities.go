@@ -14,7 +14,6 @@ import (
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/catsync/catsync/internal/catalog"
-	"github.com/catsync/catsync/internal/importer"
 	"github.com/catsync/catsync/internal/keys"
 	"github.com/catsync/catsync/internal/safety"
 	"github.com/catsync/catsync/internal/snapshot"
@@ -68,7 +67,7 @@ func resume(ctx context.Context, cursor any) bool {
 // classify turns domain errors into Temporal errors the workflow can act on.
 func classify(err error) error {
 	var fe *catalog.FieldError
-	var ce *importer.ConfigError
+	var ce *catalog.ConfigError
 	var corrupt *snapshot.CorruptError
 	var conflict *safety.ConflictError
 	var keyConfig *keys.ConfigError

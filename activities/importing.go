@@ -14,10 +14,6 @@ import (
 	"github.com/catsync/catsync/internal/store"
 )
 
-func configError(format string, args ...any) error {
-	return &importer.ConfigError{Msg: fmt.Sprintf(format, args...)}
-}
-
 // Transfer copies a snapshot from the primary's outbox into the secondary's
 // staging area, verifying every segment at the destination; segments
 // already staged intact are kept.

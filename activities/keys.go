@@ -3,6 +3,7 @@ package activities
 import (
 	"context"
 
+	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/keys/parity"
 	"github.com/catsync/catsync/internal/snapshot"
 )
@@ -24,7 +25,7 @@ func (a *Activities) keyParity(ctx context.Context, ref snapshot.Ref) (parity.Re
 		return parity.Report{}, err
 	}
 	if a.Site.Keys == nil && m.Counts["keys"] > 0 {
-		return parity.Report{}, configError("site %s: %d encrypted volumes to check: %v", a.Site.Name, m.Counts["keys"], parity.ErrNoKeyManager)
+		return parity.Report{}, catalog.ConfigErrorf("site %s: %d encrypted volumes to check: %v", a.Site.Name, m.Counts["keys"], parity.ErrNoKeyManager)
 	}
 	site, err := a.Site.Catalog.Site(ctx)
 	if err != nil {

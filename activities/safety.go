@@ -2,7 +2,6 @@ package activities
 
 import (
 	"context"
-	"strings"
 
 	"github.com/catsync/catsync/internal/importer"
 	"github.com/catsync/catsync/internal/safety"
@@ -26,21 +25,9 @@ func (a *Activities) CheckConfig(ctx context.Context, in CheckInput) error {
 	if err != nil {
 		return err
 	}
-	return classify(ProblemsError(problems))
+	return classify(safety.ProblemsError(problems))
 }
 
 func setup(o importer.Options) safety.Setup {
 	return safety.Setup{StoreID: o.StoreID, CatalogFiles: o.CatalogFiles, NodePairs: len(o.NodePairs) > 0}
-}
-
-// ProblemsError is the configuration error of a failed check, or nil.
-func ProblemsError(problems []safety.Problem) error {
-	if len(problems) == 0 {
-		return nil
-	}
-	lines := make([]string, len(problems))
-	for i, p := range problems {
-		lines[i] = p.String()
-	}
-	return &importer.ConfigError{Msg: "unsafe configuration, nothing imported:\n" + strings.Join(lines, "\n")}
 }

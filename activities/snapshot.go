@@ -53,7 +53,7 @@ func (a *Activities) snapshot(ctx context.Context, in SnapshotInput) (snapshot.R
 		return snapshot.Ref{}, fmt.Errorf("data store %s on %s: %w", in.Store, site.Node, err)
 	}
 	if ds.Access != catalog.AccessPrimary {
-		return snapshot.Ref{}, classify(configError("data store %s on %s has domain access %s: exports need PRIMARY", ds.ID, site.Node, ds.Access))
+		return snapshot.Ref{}, catalog.ConfigErrorf("data store %s on %s has domain access %s: exports need PRIMARY", ds.ID, site.Node, ds.Access)
 	}
 	var cur snapshotCursor
 	resumed := resume(ctx, &cur)

@@ -31,7 +31,7 @@ and lists every conflict.`,
 func (c *cli) check(ctx context.Context, p, s store.Store, opts importer.Options, asJSON bool) error {
 	enc := json.NewEncoder(c.out)
 	var report safety.Report
-	problems, sets, err := safety.CheckStore(ctx, p, s, opts, func(cs []safety.Conflict) error {
+	problems, sets, err := importer.CheckStore(ctx, p, s, opts, func(cs []safety.Conflict) error {
 		report.Add(cs)
 		for _, cf := range cs {
 			if !asJSON {

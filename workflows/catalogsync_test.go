@@ -283,7 +283,7 @@ func TestUnsafeConfigurationFailsBeforeAnything(t *testing.T) {
 	var order []string
 	happy(env, &order, activities.Watermark{}, "check")
 	env.OnActivity(a.Describe, mock.Anything, "DS_PROD").Return(primaryFacts, nil)
-	refused := activities.ProblemsError([]safety.Problem{{Rule: safety.ConfigSearchList, Detail: `the system search list of the secondary \SECD includes catalogs of the primary \PRIM`}})
+	refused := safety.ProblemsError([]safety.Problem{{Rule: safety.ConfigSearchList, Detail: `the system search list of the secondary \SECD includes catalogs of the primary \PRIM`}})
 	env.OnActivity(a.CheckConfig, mock.Anything, mock.Anything).Return(temporal.NewNonRetryableApplicationError(refused.Error(), activities.ErrConfig, refused))
 	env.ExecuteWorkflow(CatalogSync, input(snapshot.Full))
 	err := env.GetWorkflowError()

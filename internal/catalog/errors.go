@@ -36,3 +36,16 @@ func (c *checker) result() error {
 	}
 	return c.err
 }
+
+// ConfigError is a site set-up that makes a step impossible or unsafe (a
+// data store with the wrong access, a volume group missing on the
+// secondary, an unsafe catalog layout): retrying cannot help, the operator
+// must change the configuration.
+type ConfigError struct{ Msg string }
+
+func (e *ConfigError) Error() string { return e.Msg }
+
+// ConfigErrorf formats a ConfigError.
+func ConfigErrorf(format string, args ...any) error {
+	return &ConfigError{Msg: fmt.Sprintf(format, args...)}
+}

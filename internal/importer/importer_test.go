@@ -44,7 +44,7 @@ func TestTransformRewrites(t *testing.T) {
 func TestTransformRefusals(t *testing.T) {
 	unmapped := primarySet()
 	unmapped.Volumes[0].Group = "VG_OTHER"
-	var ce *ConfigError
+	var ce *catalog.ConfigError
 	if _, err := target().Transform(unmapped); !errors.As(err, &ce) || !strings.Contains(err.Error(), "VG_OTHER") {
 		t.Errorf("unmapped group: %v", err)
 	}

@@ -48,12 +48,6 @@ type Options struct {
 	NodePairs    []NodePair // DISKFILE node rewriting
 }
 
-// ConfigError is a secondary set-up that makes the import impossible or
-// unsafe; retrying cannot help.
-type ConfigError struct{ Msg string }
-
-func (e *ConfigError) Error() string { return e.Msg }
-
 // Target is the secondary's set-up for one data store's import.
 type Target struct {
 	Opts   Options
@@ -69,10 +63,10 @@ func LoadTarget(ctx context.Context, r store.Reader, opts Options) (*Target, err
 	}
 	ds, err := r.DataStore(ctx, opts.StoreID)
 	if err != nil {
-		return nil, &ConfigError{fmt.Sprintf("data store %s is not defined on the secondary %s: %v", opts.StoreID, site.Node, err)}
+		return nil, catalog.ConfigErrorf("data store %s is not defined on the secondary %s: %v", opts.StoreID, site.Node, err)
 	}
 	if ds.Access != catalog.AccessSecondary {
-		return nil, &ConfigError{fmt.Sprintf("data store %s on %s has domain access %s: imports need SECONDARY", ds.ID, site.Node, ds.Access)}
+		return nil, catalog.ConfigErrorf("data store %s on %s has domain access %s: imports need SECONDARY", ds.ID, site.Node, ds.Access)
 	}
 	t := &Target{Opts: opts, Site: site, byOrig: map[string]catalog.VolumeGroup{}}
 	err = r.ScanVolumeGroups(ctx, func(g *catalog.VolumeGroup) error {
@@ -87,11 +81,11 @@ func LoadTarget(ctx context.Context, r store.Reader, opts Options) (*Target, err
 func (t *Target) Group(name string) (catalog.VolumeGroup, error) {
 	g, ok := t.byOrig[name]
 	if !ok {
-		return g, &ConfigError{fmt.Sprintf("primary volume group %s has no volume group on the secondary %s (none names it as its original)", name, t.Site.Node)}
+		return g, catalog.ConfigErrorf("primary volume group %s has no volume group on the secondary %s (none names it as its original)", name, t.Site.Node)
 	}
 	if len(t.Opts.NodePairs) > 0 && t.Opts.CatalogFiles && g.Filecat == t.Site.MediaDefs.DefaultFilecat {
-		return g, &ConfigError{fmt.Sprintf("volume group %s sends replicated DISKFILEs with rewritten node names into %s, the MEDIADEFS default FILECAT of %s: refused, give the group a dedicated FILECAT",
-			g.Name, g.Filecat, t.Site.Node)}
+		return g, catalog.ConfigErrorf("volume group %s sends replicated DISKFILEs with rewritten node names into %s, the MEDIADEFS default FILECAT of %s: refused, give the group a dedicated FILECAT",
+			g.Name, g.Filecat, t.Site.Node)
 	}
 	return g, nil
 }

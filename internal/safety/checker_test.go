@@ -1,4 +1,4 @@
-package safety
+package safety_test
 
 import (
 	"context"
@@ -8,6 +8,7 @@ import (
 
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/importer"
+	"github.com/catsync/catsync/internal/safety"
 	"github.com/catsync/catsync/internal/snapshot"
 	"github.com/catsync/catsync/internal/store"
 	"github.com/catsync/catsync/internal/store/sqlstore/sqltest"
@@ -81,7 +82,7 @@ func tapeVolume(volcat, pool, volser string) catalog.TapeVolume {
 }
 
 // check runs the checker on the fixture's set as the secondary receives it.
-func check(t *testing.T, st store.Store, edit func(*snapshot.VolumeSet)) ([]Conflict, *snapshot.VolumeSet) {
+func check(t *testing.T, st store.Store, edit func(*snapshot.VolumeSet)) ([]safety.Conflict, *snapshot.VolumeSet) {
 	t.Helper()
 	ctx := context.Background()
 	opts := importer.Options{StoreID: "DS_PROD", CatalogFiles: true}
@@ -89,11 +90,11 @@ func check(t *testing.T, st store.Store, edit func(*snapshot.VolumeSet)) ([]Conf
 	if err != nil {
 		t.Fatal(err)
 	}
-	chk, err := NewChecker(ctx, st, "DS_PROD", true, target.Groups([]string{"VG_PROD"}))
+	chk, err := safety.NewChecker(ctx, st, "DS_PROD", true, target.Groups([]string{"VG_PROD"}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	in := fixtureSet()
+	in := safety.FixtureSet()
 	if edit != nil {
 		edit(in)
 	}
@@ -113,36 +114,36 @@ func TestCheckerLabels(t *testing.T) {
 		for _, tc := range []struct {
 			name  string
 			plant func(context.Context, store.Tx) error
-			want  []Rule
+			want  []safety.Rule
 			label string
-			where Where
+			where safety.Where
 		}{
-			{"nothing there", nil, nil, "", Where{}},
+			{"nothing there", nil, nil, "", safety.Where{}},
 			{"a local volume", func(ctx context.Context, tx store.Tx) error {
 				v := localVolume("T00002", catalog.Labeled, "DS_LOCAL")
 				return tx.PutVolume(ctx, &v)
-			}, []Rule{LabelLocal}, "T00002", Where{Store: "DS_LOCAL"}},
+			}, []safety.Rule{safety.LabelLocal}, "T00002", safety.Where{Store: "DS_LOCAL"}},
 			{"a volume of another replicated store", func(ctx context.Context, tx store.Tx) error {
 				v := localVolume("T00001", catalog.Labeled, "DS_OTHER")
 				v.Access = catalog.AccessSecondary
 				return tx.PutVolume(ctx, &v)
-			}, []Rule{LabelOtherStore}, "T00001", Where{Store: "DS_OTHER"}},
+			}, []safety.Rule{safety.LabelOtherStore}, "T00001", safety.Where{Store: "DS_OTHER"}},
 			{"an unlabeled volume with the label", func(ctx context.Context, tx store.Tx) error {
 				v := localVolume("T00001", catalog.Unlabeled, "DS_LOCAL")
 				return tx.PutVolume(ctx, &v)
-			}, nil, "", Where{}},
+			}, nil, "", safety.Where{}},
 			{"a DSM/TC volume in the import's pool", func(ctx context.Context, tx store.Tx) error {
 				tv := tapeVolume(replVolcat, "BBOX_BACKUP", "T00002")
 				return tx.PutTapeVolume(ctx, &tv)
-			}, []Rule{LabelDSMOnly}, "T00002", Where{Volcat: replVolcat, Pool: "BBOX_BACKUP"}},
+			}, []safety.Rule{safety.LabelDSMOnly}, "T00002", safety.Where{Volcat: replVolcat, Pool: "BBOX_BACKUP"}},
 			{"a tape volume of a local pool in the search space", func(ctx context.Context, tx store.Tx) error {
 				tv := tapeVolume(locVolcat, "LOCAL_POOL", "T00001")
 				return tx.PutTapeVolume(ctx, &tv)
-			}, []Rule{LabelSearchSpace}, "T00001", Where{Volcat: locVolcat, Pool: "LOCAL_POOL"}},
+			}, []safety.Rule{safety.LabelSearchSpace}, "T00001", safety.Where{Volcat: locVolcat, Pool: "LOCAL_POOL"}},
 			{"a tape volume of an excluded pool", func(ctx context.Context, tx store.Tx) error {
 				tv := tapeVolume(locVolcat, "EX_POOL", "T00001")
 				return tx.PutTapeVolume(ctx, &tv)
-			}, nil, "", Where{}},
+			}, nil, "", safety.Where{}},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				st := secondary(t, newStore)
@@ -150,8 +151,8 @@ func TestCheckerLabels(t *testing.T) {
 					put(t, st, tc.plant)
 				}
 				cs, _ := check(t, st, nil)
-				if !slices.Equal(rules(cs), tc.want) {
-					t.Fatalf("rules %v, want %v: %v", rules(cs), tc.want, cs)
+				if !slices.Equal(safety.RulesOf(cs), tc.want) {
+					t.Fatalf("rules %v, want %v: %v", safety.RulesOf(cs), tc.want, cs)
 				}
 				for _, c := range cs {
 					if c.Label != tc.label || c.Set != "T00001" || c.Where.Store != tc.where.Store || c.Where.Volcat != tc.where.Volcat ||
@@ -173,7 +174,7 @@ func TestCheckerFileIDs(t *testing.T) {
 		local.Version = 3
 		put(t, st, func(ctx context.Context, tx store.Tx) error { return tx.PutTapeFile(ctx, &local) })
 		cs, want := check(t, st, nil)
-		if !slices.Equal(rules(cs), []Rule{FileIDCollision}) || cs[0].Where.Filecat != replFilecat || !strings.Contains(cs[0].Where.Entry, "L00001") {
+		if !slices.Equal(safety.RulesOf(cs), []safety.Rule{safety.FileIDCollision}) || cs[0].Where.Filecat != replFilecat || !strings.Contains(cs[0].Where.Entry, "L00001") {
 			t.Fatalf("conflicts %v, want a FILEID collision with the local entry", cs)
 		}
 
@@ -202,7 +203,7 @@ func TestCheckerResolvesOnTheSecondary(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, newStore func(testing.TB) store.Store) {
 		st := secondary(t, newStore)
 		drop := func(s *snapshot.VolumeSet) { s.TapeVolumes = s.TapeVolumes[:1] } // T00002 travels without its TAPEVOLUME
-		if cs, _ := check(t, st, drop); !slices.Equal(rules(cs), []Rule{DanglingEntry}) || !strings.Contains(cs[0].Detail, "T00002") {
+		if cs, _ := check(t, st, drop); !slices.Equal(safety.RulesOf(cs), []safety.Rule{safety.DanglingEntry}) || !strings.Contains(cs[0].Detail, "T00002") {
 			t.Fatalf("conflicts %v, want the TFTOV on T00002 dangling", cs)
 		}
 		put(t, st, func(ctx context.Context, tx store.Tx) error {

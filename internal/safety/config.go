@@ -72,6 +72,19 @@ func (p Problem) String() string {
 	return fmt.Sprintf("%s: %s. %s", p.Rule, p.Detail, Rules[p.Rule].Action)
 }
 
+// ProblemsError is the configuration error of a failed check, listing every
+// rule broken, or nil when there is none.
+func ProblemsError(problems []Problem) error {
+	if len(problems) == 0 {
+		return nil
+	}
+	lines := make([]string, len(problems))
+	for i, p := range problems {
+		lines[i] = p.String()
+	}
+	return catalog.ConfigErrorf("unsafe configuration, nothing imported:\n%s", strings.Join(lines, "\n"))
+}
+
 // Setup is the secondary's side of an import, as the check needs it.
 type Setup struct {
 	StoreID      string

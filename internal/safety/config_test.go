@@ -1,4 +1,4 @@
-package safety
+package safety_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/catsync/catsync/internal/catalog"
+	"github.com/catsync/catsync/internal/safety"
 	"github.com/catsync/catsync/internal/store"
 	"github.com/catsync/catsync/internal/store/sqlstore/sqltest"
 	"github.com/catsync/catsync/internal/store/storetest"
@@ -28,7 +29,7 @@ func primaryStore(t *testing.T, newStore func(testing.TB) store.Store) store.Sto
 
 func TestDescribePrimary(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, newStore func(testing.TB) store.Store) {
-		p, err := DescribePrimary(context.Background(), primaryStore(t, newStore), "DS_PROD")
+		p, err := safety.DescribePrimary(context.Background(), primaryStore(t, newStore), "DS_PROD")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -36,7 +37,7 @@ func TestDescribePrimary(t *testing.T) {
 			p.SearchListSystem != `\PRIM` || len(p.SearchList) != 2 {
 			t.Errorf("primary %+v", p)
 		}
-		if p, err := DescribePrimary(context.Background(), primaryStore(t, newStore), "DS_NONE"); err != nil || p.StoreAccess != "" {
+		if p, err := safety.DescribePrimary(context.Background(), primaryStore(t, newStore), "DS_NONE"); err != nil || p.StoreAccess != "" {
 			t.Errorf("undefined store: %+v, %v", p, err)
 		}
 	})
@@ -45,8 +46,8 @@ func TestDescribePrimary(t *testing.T) {
 func TestCheckConfig(t *testing.T) {
 	sqltest.Run(t, func(t *testing.T, newStore func(testing.TB) store.Store) {
 		ctx := context.Background()
-		prim := func() Primary {
-			p, err := DescribePrimary(ctx, primaryStore(t, newStore), "DS_PROD")
+		prim := func() safety.Primary {
+			p, err := safety.DescribePrimary(ctx, primaryStore(t, newStore), "DS_PROD")
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -70,42 +71,42 @@ func TestCheckConfig(t *testing.T) {
 		}
 		for _, tc := range []struct {
 			name    string
-			primary func(*Primary)
+			primary func(*safety.Primary)
 			plant   func(context.Context, store.Tx) error
-			setup   Setup
-			want    []Rule
+			setup   safety.Setup
+			want    []safety.Rule
 			detail  string // in the first problem
 		}{
 			{name: "sound"},
-			{name: "store not PRIMARY on the primary", primary: func(p *Primary) { p.StoreAccess = catalog.AccessRestricted },
-				want: []Rule{ConfigStoreAccess}, detail: `"RESTRICTED"`},
+			{name: "store not PRIMARY on the primary", primary: func(p *safety.Primary) { p.StoreAccess = catalog.AccessRestricted },
+				want: []safety.Rule{safety.ConfigStoreAccess}, detail: `"RESTRICTED"`},
 			{name: "store not SECONDARY on the secondary", plant: func(ctx context.Context, tx store.Tx) error {
 				return tx.PutDataStore(ctx, &catalog.DataStore{ID: "DS_PROD", Access: catalog.AccessPrimary, Status: catalog.StoreActive})
-			}, want: []Rule{ConfigStoreAccess}, detail: "imports need SECONDARY"},
+			}, want: []safety.Rule{safety.ConfigStoreAccess}, detail: "imports need SECONDARY"},
 			{name: "secondary's search list has the primary's catalogs", plant: func(ctx context.Context, tx store.Tx) error {
 				return site(ctx, tx, func(s *catalog.Site) { s.SearchList = append(s.SearchList, `\PRIM.VCPROD`) })
-			}, want: []Rule{ConfigSearchList}, detail: `includes catalogs of the primary \PRIM`},
-			{name: "primary's search list has the secondary's catalogs", primary: func(p *Primary) {
+			}, want: []safety.Rule{safety.ConfigSearchList}, detail: `includes catalogs of the primary \PRIM`},
+			{name: "primary's search list has the secondary's catalogs", primary: func(p *safety.Primary) {
 				p.SearchList = append(p.SearchList, `\SECD.VCREPL`)
-			}, want: []Rule{ConfigSearchList}, detail: `of the primary \PRIM includes catalogs of the secondary \SECD`},
-			{name: "one search list system", primary: func(p *Primary) { p.SearchListSystem = `\SECD` },
-				want: []Rule{ConfigSearchList}, detail: `defined on \SECD`},
-			{name: "unmapped group", primary: func(p *Primary) { p.Groups = append(p.Groups, "VG_NEW") },
-				want: []Rule{ConfigGroupMapping}, detail: "VG_NEW"},
+			}, want: []safety.Rule{safety.ConfigSearchList}, detail: `of the primary \PRIM includes catalogs of the secondary \SECD`},
+			{name: "one search list system", primary: func(p *safety.Primary) { p.SearchListSystem = `\SECD` },
+				want: []safety.Rule{safety.ConfigSearchList}, detail: `defined on \SECD`},
+			{name: "unmapped group", primary: func(p *safety.Primary) { p.Groups = append(p.Groups, "VG_NEW") },
+				want: []safety.Rule{safety.ConfigGroupMapping}, detail: "VG_NEW"},
 			{name: "MEDIADEFS default FILECAT", plant: func(ctx context.Context, tx store.Tx) error {
 				return group(ctx, tx, func(g *catalog.VolumeGroup) { g.Filecat = `\SECD.FCDEF` })
-			}, want: []Rule{ConfigSharedCatalog}, detail: "MEDIADEFS default FILECAT"},
-			{name: "MEDIADEFS default FILECAT with renamed DISKFILEs", setup: Setup{CatalogFiles: true, NodePairs: true},
+			}, want: []safety.Rule{safety.ConfigSharedCatalog}, detail: "MEDIADEFS default FILECAT"},
+			{name: "MEDIADEFS default FILECAT with renamed DISKFILEs", setup: safety.Setup{CatalogFiles: true, NodePairs: true},
 				plant: func(ctx context.Context, tx store.Tx) error {
 					return group(ctx, tx, func(g *catalog.VolumeGroup) { g.Filecat = `\SECD.FCDEF` })
-				}, want: []Rule{ConfigSharedCatalog, ConfigSharedCatalog}, detail: "MEDIADEFS default FILECAT"},
+				}, want: []safety.Rule{safety.ConfigSharedCatalog, safety.ConfigSharedCatalog}, detail: "MEDIADEFS default FILECAT"},
 			{name: "a local store's group shares the FILECAT", plant: func(ctx context.Context, tx store.Tx) error {
 				v := localVolume("L00001", catalog.Labeled, "DS_LOCAL")
 				return firstErr([]error{tx.PutVolume(ctx, &v), group(ctx, tx, func(g *catalog.VolumeGroup) { g.Filecat = locFilecat })})
-			}, want: []Rule{ConfigSharedCatalog}, detail: "VG_LOCAL of the local data store DS_LOCAL"},
+			}, want: []safety.Rule{safety.ConfigSharedCatalog}, detail: "VG_LOCAL of the local data store DS_LOCAL"},
 			{name: "the FILECAT holds local tape files", plant: func(ctx context.Context, tx store.Tx) error {
 				return tx.PutVolumeFilecat(ctx, &catalog.VolumeFilecat{Volcat: `\SECD.VCDEF`, VolsetID: "ML0001", Pool: "MEDIA_POOL", Filecat: replFilecat})
-			}, want: []Rule{ConfigSharedCatalog}, detail: `volume set ML0001 in \SECD.VCDEF pool MEDIA_POOL`},
+			}, want: []safety.Rule{safety.ConfigSharedCatalog}, detail: `volume set ML0001 in \SECD.VCDEF pool MEDIA_POOL`},
 			{name: "tape files of another replicated store in the FILECAT", plant: func(ctx context.Context, tx store.Tx) error {
 				v := localVolume("R00001", catalog.Labeled, "DS_OTHER")
 				v.Access = catalog.AccessSecondary
@@ -126,11 +127,11 @@ func TestCheckConfig(t *testing.T) {
 				}
 				s := tc.setup
 				s.StoreID = "DS_PROD"
-				problems, err := CheckConfig(ctx, st, p, s)
+				problems, err := safety.CheckConfig(ctx, st, p, s)
 				if err != nil {
 					t.Fatal(err)
 				}
-				var got []Rule
+				var got []safety.Rule
 				for _, pr := range problems {
 					got = append(got, pr.Rule)
 				}
@@ -141,7 +142,7 @@ func TestCheckConfig(t *testing.T) {
 					t.Errorf("problem %q, want it to say %q", problems[0].Detail, tc.detail)
 				}
 				for _, pr := range problems {
-					if !strings.Contains(pr.String(), Rules[pr.Rule].Action) {
+					if !strings.Contains(pr.String(), safety.Rules[pr.Rule].Action) {
 						t.Errorf("problem %q does not say what to do", pr)
 					}
 				}

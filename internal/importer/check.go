@@ -1,10 +1,10 @@
-package safety
+package importer
 
 import (
 	"context"
 
 	"github.com/catsync/catsync/internal/export"
-	"github.com/catsync/catsync/internal/importer"
+	"github.com/catsync/catsync/internal/safety"
 	"github.com/catsync/catsync/internal/snapshot"
 	"github.com/catsync/catsync/internal/store"
 )
@@ -14,20 +14,20 @@ import (
 // volume set of the store on the primary as a FULL import would receive
 // it. fn is called with the conflicts of each set in conflict; the count of
 // sets checked is returned. Unlike a sync's report, nothing is left unlisted.
-func CheckStore(ctx context.Context, primary, secondary store.Reader, opts importer.Options, fn func([]Conflict) error) ([]Problem, int, error) {
-	p, err := DescribePrimary(ctx, primary, opts.StoreID)
+func CheckStore(ctx context.Context, primary, secondary store.Reader, opts Options, fn func([]safety.Conflict) error) ([]safety.Problem, int, error) {
+	p, err := safety.DescribePrimary(ctx, primary, opts.StoreID)
 	if err != nil {
 		return nil, 0, err
 	}
-	problems, err := CheckConfig(ctx, secondary, p, Setup{StoreID: opts.StoreID, CatalogFiles: opts.CatalogFiles, NodePairs: len(opts.NodePairs) > 0})
+	problems, err := safety.CheckConfig(ctx, secondary, p, safety.Setup{StoreID: opts.StoreID, CatalogFiles: opts.CatalogFiles, NodePairs: len(opts.NodePairs) > 0})
 	if err != nil || len(problems) > 0 {
 		return problems, 0, err
 	}
-	target, err := importer.LoadTarget(ctx, secondary, opts)
+	target, err := LoadTarget(ctx, secondary, opts)
 	if err != nil {
 		return nil, 0, err
 	}
-	chk, err := NewChecker(ctx, secondary, opts.StoreID, opts.CatalogFiles, target.Groups(p.Groups))
+	chk, err := safety.NewChecker(ctx, secondary, opts.StoreID, opts.CatalogFiles, target.Groups(p.Groups))
 	if err != nil {
 		return nil, 0, err
 	}
