@@ -23,10 +23,10 @@ import (
 // Error types the workflow tells apart. Validation and configuration errors
 // are not retried: the same input fails the same way.
 const (
-	ErrValidation = "ValidationError"
-	ErrConfig     = "ConfigError"
-	ErrCorrupt    = "CorruptSnapshot"
-	ErrConflict   = "SafetyConflict" // a strict import stopped by a conflict
+	TypeValidation = "ValidationError"
+	TypeConfig     = "ConfigError"
+	TypeCorrupt    = "CorruptSnapshot"
+	TypeConflict   = "SafetyConflict" // a strict import stopped by a conflict
 )
 
 // Site is one site as its worker reaches it.
@@ -75,13 +75,13 @@ func classify(err error) error {
 	case err == nil:
 		return nil
 	case errors.As(err, &fe):
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrValidation, err)
+		return temporal.NewNonRetryableApplicationError(err.Error(), TypeValidation, err)
 	case errors.As(err, &ce), errors.As(err, &keyConfig):
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrConfig, err)
+		return temporal.NewNonRetryableApplicationError(err.Error(), TypeConfig, err)
 	case errors.As(err, &conflict):
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrConflict, err)
+		return temporal.NewNonRetryableApplicationError(err.Error(), TypeConflict, err)
 	case errors.As(err, &corrupt):
-		return temporal.NewNonRetryableApplicationError(err.Error(), ErrCorrupt, err, corrupt.File)
+		return temporal.NewNonRetryableApplicationError(err.Error(), TypeCorrupt, err, corrupt.File)
 	}
 	return err
 }

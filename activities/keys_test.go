@@ -153,7 +153,7 @@ func TestKeyParityActivity(t *testing.T) {
 	p.sec.Site.Keys = nil
 	_, err = p.sec.KeyParity(ctx, ref)
 	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) || appErr.Type() != ErrConfig || !appErr.NonRetryable() || !strings.Contains(err.Error(), "CATSYNC_SECONDARY_KEYS") {
+	if !errors.As(err, &appErr) || appErr.Type() != TypeConfig || !appErr.NonRetryable() || !strings.Contains(err.Error(), "CATSYNC_SECONDARY_KEYS") {
 		t.Fatalf("without a key manager: %v", err)
 	}
 
@@ -197,7 +197,7 @@ func TestKeyRecordsMustMatchVolumes(t *testing.T) {
 			ref := stage(t, p, strings.ReplaceAll(tc.name, " ", "-"), []*snapshot.VolumeSet{sets[1], &bad})
 			_, err := p.sec.Plan(ctx, ImportInput{Ref: ref, Options: importer.Options{StoreID: "DS_PROD", CatalogFiles: true}, Groups: groups(t, p)})
 			var appErr *temporal.ApplicationError
-			if !errors.As(err, &appErr) || appErr.Type() != ErrValidation || !strings.Contains(err.Error(), tc.want) ||
+			if !errors.As(err, &appErr) || appErr.Type() != TypeValidation || !strings.Contains(err.Error(), tc.want) ||
 				!strings.Contains(err.Error(), "volume set "+sets[0].ID) {
 				t.Fatalf("got %v, want a validation error saying %q", err, tc.want)
 			}
@@ -238,7 +238,7 @@ func TestKeyParityRefusesAnEditedSnapshot(t *testing.T) {
 	}
 	_, err = p.sec.KeyParity(ctx, ref)
 	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) || appErr.Type() != ErrCorrupt || !strings.Contains(err.Error(), "SHA-256") {
+	if !errors.As(err, &appErr) || appErr.Type() != TypeCorrupt || !strings.Contains(err.Error(), "SHA-256") {
 		t.Fatalf("got %v, want a corrupt-snapshot error", err)
 	}
 }

@@ -83,7 +83,7 @@ func TestInvalidRecordNamesSegmentAndOffset(t *testing.T) {
 		step := map[string]func(context.Context, ImportInput) (ImportResult, error){"plan": p.sec.Plan, "apply": p.sec.Apply}[name]
 		_, err := step(ctx, in)
 		var appErr *temporal.ApplicationError
-		if !errors.As(err, &appErr) || appErr.Type() != ErrValidation || !appErr.NonRetryable() {
+		if !errors.As(err, &appErr) || appErr.Type() != TypeValidation || !appErr.NonRetryable() {
 			t.Fatalf("%s: %v, want a non-retryable validation error", name, err)
 		}
 		// The third set starts the second segment, after its header line.
@@ -148,7 +148,7 @@ func TestApplyChecksEachSetAgain(t *testing.T) {
 	in.Strict = true
 	_, err = p.sec.Apply(ctx, in)
 	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) || appErr.Type() != ErrConflict || !strings.Contains(err.Error(), taken) || !strings.Contains(err.Error(), "LABEL_LOCAL") {
+	if !errors.As(err, &appErr) || appErr.Type() != TypeConflict || !strings.Contains(err.Error(), taken) || !strings.Contains(err.Error(), "LABEL_LOCAL") {
 		t.Fatalf("strict apply: %v, want a conflict error naming %s", err, taken)
 	}
 }

@@ -56,8 +56,8 @@ const (
 	ParityFail   = "fail"   // fail the run with a KeyParityFailed error
 )
 
-// ErrKeyParity is the error type of a run failed by its key parity.
-const ErrKeyParity = "KeyParityFailed"
+// TypeKeyParity is the error type of a run failed by its key parity.
+const TypeKeyParity = "KeyParityFailed"
 
 // ProgressQuery is the query that returns a running sync's Progress.
 const ProgressQuery = "progress"
@@ -124,7 +124,7 @@ func (r *SyncResult) Summary() string {
 		len(r.Applied.Failed), r.Conflicts.Sets, r.Keys.OK, r.Keys.Volumes, r.Watermark.Seq)
 }
 
-var nonRetryable = []string{activities.ErrValidation, activities.ErrConfig, activities.ErrCorrupt, activities.ErrConflict, ErrKeyParity}
+var nonRetryable = []string{activities.TypeValidation, activities.TypeConfig, activities.TypeCorrupt, activities.TypeConflict, TypeKeyParity}
 
 // Activity options per kind of step: short catalog reads and writes, and
 // long streaming steps that heartbeat their cursor.
@@ -168,7 +168,7 @@ func CatalogSync(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 		return nil, err
 	}
 	if err := in.validate(); err != nil {
-		return nil, temporal.NewNonRetryableApplicationError(err.Error(), activities.ErrConfig, nil)
+		return nil, temporal.NewNonRetryableApplicationError(err.Error(), activities.TypeConfig, nil)
 	}
 	if err := workflow.UpsertTypedSearchAttributes(ctx, StoreKey.ValueSet(in.Store), TypeKey.ValueSet(string(in.Type)),
 		OutcomeKey.ValueSet(OutcomeRunning)); err != nil {
@@ -273,7 +273,7 @@ func CatalogSync(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 			return workflow.ExecuteActivity(longStep(ctx, in.Secondary, hb), a.Plan, imp).Get(ctx, &res.Plan)
 		})
 		var appErr *temporal.ApplicationError
-		if err != nil && errors.As(err, &appErr) && appErr.Type() == activities.ErrCorrupt && attempt < maxRetransfers {
+		if err != nil && errors.As(err, &appErr) && appErr.Type() == activities.TypeCorrupt && attempt < maxRetransfers {
 			res.Steps[len(res.Steps)-1].Note = "corrupt staged snapshot, transferring again: " + appErr.Message()
 			continue
 		}
@@ -307,7 +307,7 @@ func CatalogSync(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 		return fail(err)
 	}
 	if res.Keys.Failed() && in.KeyParity == ParityFail {
-		return fail(temporal.NewNonRetryableApplicationError("key parity: "+res.Keys.Summary(), ErrKeyParity, nil))
+		return fail(temporal.NewNonRetryableApplicationError("key parity: "+res.Keys.Summary(), TypeKeyParity, nil))
 	}
 
 	// Move the watermark; a set left out, in conflict or failed, or a key

@@ -162,7 +162,7 @@ func TestValidationErrorIsNotRetried(t *testing.T) {
 		calls++
 		return activities.ImportResult{}, temporal.NewNonRetryableApplicationError(
 			`volume set T00001: TAPEVOLUME \SECD.VCREPL PROD_POOL1 T000001: VOLSER "T000001": must be 1-6 upper-case letters or digits`,
-			activities.ErrValidation, nil)
+			activities.TypeValidation, nil)
 	})
 	env.ExecuteWorkflow(CatalogSync, input(snapshot.Full))
 	err := env.GetWorkflowError()
@@ -178,7 +178,7 @@ func TestValidationErrorIsNotRetried(t *testing.T) {
 }
 
 func corrupt(name string) error {
-	return temporal.NewNonRetryableApplicationError("snapshot file "+name+": damaged", activities.ErrCorrupt, nil, name)
+	return temporal.NewNonRetryableApplicationError("snapshot file "+name+": damaged", activities.TypeCorrupt, nil, name)
 }
 
 func TestCorruptSegmentIsTransferredAgain(t *testing.T) {
@@ -284,7 +284,7 @@ func TestUnsafeConfigurationFailsBeforeAnything(t *testing.T) {
 	happy(env, &order, activities.Watermark{}, "check")
 	env.OnActivity(a.Describe, mock.Anything, "DS_PROD").Return(primaryFacts, nil)
 	refused := safety.ProblemsError([]safety.Problem{{Rule: safety.ConfigSearchList, Detail: `the system search list of the secondary \SECD includes catalogs of the primary \PRIM`}})
-	env.OnActivity(a.CheckConfig, mock.Anything, mock.Anything).Return(temporal.NewNonRetryableApplicationError(refused.Error(), activities.ErrConfig, refused))
+	env.OnActivity(a.CheckConfig, mock.Anything, mock.Anything).Return(temporal.NewNonRetryableApplicationError(refused.Error(), activities.TypeConfig, refused))
 	env.ExecuteWorkflow(CatalogSync, input(snapshot.Full))
 	err := env.GetWorkflowError()
 	if err == nil || !strings.Contains(err.Error(), "CONFIG_SEARCH_LIST") {
@@ -341,8 +341,8 @@ func TestKeyParityFailPolicy(t *testing.T) {
 	in.KeyParity = ParityFail
 	env.ExecuteWorkflow(CatalogSync, in)
 	var appErr *temporal.ApplicationError
-	if err := env.GetWorkflowError(); !errors.As(err, &appErr) || appErr.Type() != ErrKeyParity || !appErr.NonRetryable() {
-		t.Fatalf("workflow error %v, want a non-retryable %s", err, ErrKeyParity)
+	if err := env.GetWorkflowError(); !errors.As(err, &appErr) || appErr.Type() != TypeKeyParity || !appErr.NonRetryable() {
+		t.Fatalf("workflow error %v, want a non-retryable %s", err, TypeKeyParity)
 	}
 	if !strings.Contains(recorded, "at keys: key parity: 2 encrypted volumes under BPPRIM01: 1 in parity, MISSING 1") {
 		t.Errorf("audit error %q", recorded)

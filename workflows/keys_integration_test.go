@@ -116,8 +116,8 @@ func keyParityScenarios(t *testing.T, km keyManagers, p sim.Params) {
 	in.KeyParity = workflows.ParityFail
 	_, err = w.sync(in)
 	var appErr *temporal.ApplicationError
-	if !errors.As(err, &appErr) || appErr.Type() != workflows.ErrKeyParity || !strings.Contains(err.Error(), "INACTIVE 1, MISMATCHED 1") {
-		t.Fatalf("fail policy: %v, want a %s error naming the two keys", err, workflows.ErrKeyParity)
+	if !errors.As(err, &appErr) || appErr.Type() != workflows.TypeKeyParity || !strings.Contains(err.Error(), "INACTIVE 1, MISMATCHED 1") {
+		t.Fatalf("fail policy: %v, want a %s error naming the two keys", err, workflows.TypeKeyParity)
 	}
 	var last audit.Entry
 	if _, err := audit.Verify(ctx, w.sec, func(_ store.AuditRecord, e audit.Entry) error {
