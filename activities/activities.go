@@ -7,8 +7,6 @@ package activities
 import (
 	"context"
 	"errors"
-	"fmt"
-	"strconv"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -84,38 +82,4 @@ func classify(err error) error {
 		return temporal.NewNonRetryableApplicationError(err.Error(), TypeCorrupt, err, corrupt.File)
 	}
 	return err
-}
-
-// Watermark is what the secondary has applied of a data store.
-type Watermark struct {
-	Seq      int64 `json:"seq"`      // changes applied up to here
-	Reimport bool  `json:"reimport"` // a volume failed: the next UPDATE takes everything
-}
-
-func watermarkKey(storeID string) string { return "sync." + storeID + ".watermark" }
-func reimportKey(storeID string) string  { return "sync." + storeID + ".reimport" }
-
-// ReadWatermark returns the secondary's watermark for a data store.
-func (a *Activities) ReadWatermark(ctx context.Context, storeID string) (Watermark, error) {
-	return readWatermark(ctx, a.Site.Catalog, storeID)
-}
-
-func readWatermark(ctx context.Context, r store.Reader, storeID string) (Watermark, error) {
-	var w Watermark
-	v, err := r.Meta(ctx, watermarkKey(storeID))
-	if errors.Is(err, store.ErrNotFound) {
-		return w, nil
-	}
-	if err != nil {
-		return w, err
-	}
-	if w.Seq, err = strconv.ParseInt(v, 10, 64); err != nil {
-		return w, fmt.Errorf("watermark of %s: %w", storeID, err)
-	}
-	flag, err := r.Meta(ctx, reimportKey(storeID))
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return w, err
-	}
-	w.Reimport = flag == "true"
-	return w, nil
 }

@@ -106,7 +106,7 @@ type SyncResult struct {
 	Snapshot  snapshot.Ref            `json:"snapshot"`
 	Plan      activities.ImportResult `json:"plan"`
 	Applied   activities.ImportResult `json:"applied"`
-	Watermark activities.Watermark    `json:"watermark"`
+	Watermark importer.Watermark      `json:"watermark"`
 	// Conflicts are the volume sets left out (or, strict, that stopped
 	// the run) because they break a safety rule.
 	Conflicts safety.Report `json:"conflicts"`
@@ -240,7 +240,7 @@ func CatalogSync(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 	}
 
 	// 1. What the secondary has applied.
-	var wm activities.Watermark
+	var wm importer.Watermark
 	if err := step("watermark", func() error {
 		return workflow.ExecuteActivity(shortStep(ctx, in.Secondary), a.ReadWatermark, in.Store).Get(ctx, &wm)
 	}); err != nil {

@@ -40,7 +40,7 @@ var ref = snapshot.Ref{Store: "DS_PROD", ID: "run", Digest: "d1g35t", Type: snap
 
 // happy mocks every step succeeding, recording the order they ran in.
 // Steps named in except are left for the test to mock.
-func happy(env *testsuite.TestWorkflowEnvironment, order *[]string, wm activities.Watermark, except ...string) {
+func happy(env *testsuite.TestWorkflowEnvironment, order *[]string, wm importer.Watermark, except ...string) {
 	rec := func(name string) func(mock.Arguments) { return func(mock.Arguments) { *order = append(*order, name) } }
 	mocks := map[string]func(){
 		"check": func() {
@@ -61,7 +61,7 @@ func happy(env *testsuite.TestWorkflowEnvironment, order *[]string, wm activitie
 		},
 		"record": func() { env.OnActivity(a.Record, mock.Anything, mock.Anything).Return(nil).Run(rec("record")) },
 		"finish": func() {
-			env.OnActivity(a.Finish, mock.Anything, activities.FinishInput{Ref: ref}).Return(activities.Watermark{Seq: 42}, nil).Run(rec("finish"))
+			env.OnActivity(a.Finish, mock.Anything, activities.FinishInput{Ref: ref}).Return(importer.Watermark{Seq: 42}, nil).Run(rec("finish"))
 		},
 		"keys": func() {
 			env.OnActivity(a.KeyParity, mock.Anything, ref).Return(parity.Report{BackPakID: "BPPRIM01", Volumes: 2, OK: 2}, nil).Run(rec("keys"))
@@ -77,7 +77,7 @@ func happy(env *testsuite.TestWorkflowEnvironment, order *[]string, wm activitie
 func TestStepsInOrder(t *testing.T) {
 	env := newEnv(t)
 	var order []string
-	happy(env, &order, activities.Watermark{Seq: 5}, "snapshot")
+	happy(env, &order, importer.Watermark{Seq: 5}, "snapshot")
 	env.OnActivity(a.Snapshot, mock.Anything, mock.MatchedBy(func(in activities.SnapshotInput) bool {
 		return in.After == 5 && in.Type == snapshot.Update && in.Store == "DS_PROD" && in.ID != ""
 	})).Return(ref, nil).Run(func(mock.Arguments) { order = append(order, "snapshot") })
@@ -101,7 +101,7 @@ func TestStepsInOrder(t *testing.T) {
 func TestReimportAfterFailure(t *testing.T) {
 	env := newEnv(t)
 	var order []string
-	happy(env, &order, activities.Watermark{Seq: 5, Reimport: true}, "snapshot")
+	happy(env, &order, importer.Watermark{Seq: 5, Reimport: true}, "snapshot")
 	var after int64 = -1
 	env.OnActivity(a.Snapshot, mock.Anything, mock.Anything).Return(func(_ context.Context, in activities.SnapshotInput) (snapshot.Ref, error) {
 		after = in.After
@@ -119,10 +119,10 @@ func TestReimportAfterFailure(t *testing.T) {
 func TestFailedSetsMarkReimport(t *testing.T) {
 	env := newEnv(t)
 	var order []string
-	happy(env, &order, activities.Watermark{}, "apply", "finish")
+	happy(env, &order, importer.Watermark{}, "apply", "finish")
 	env.OnActivity(a.Apply, mock.Anything, mock.Anything).Return(activities.ImportResult{Sets: 3,
 		Failed: []activities.SetFailure{{Set: "T00001", Error: "boom"}}}, nil)
-	env.OnActivity(a.Finish, mock.Anything, activities.FinishInput{Ref: ref, Failed: true}).Return(activities.Watermark{Reimport: true}, nil).Once()
+	env.OnActivity(a.Finish, mock.Anything, activities.FinishInput{Ref: ref, Failed: true}).Return(importer.Watermark{Reimport: true}, nil).Once()
 	env.ExecuteWorkflow(CatalogSync, input(snapshot.Update))
 	var res SyncResult
 	if err := env.GetWorkflowResult(&res); err != nil {
@@ -136,7 +136,7 @@ func TestFailedSetsMarkReimport(t *testing.T) {
 func TestRetryableErrorsAreRetried(t *testing.T) {
 	env := newEnv(t)
 	var order []string
-	happy(env, &order, activities.Watermark{}, "snapshot")
+	happy(env, &order, importer.Watermark{}, "snapshot")
 	calls := 0
 	env.OnActivity(a.Snapshot, mock.Anything, mock.Anything).Return(func(_ context.Context, _ activities.SnapshotInput) (snapshot.Ref, error) {
 		if calls++; calls < 3 {
@@ -156,7 +156,7 @@ func TestRetryableErrorsAreRetried(t *testing.T) {
 func TestValidationErrorIsNotRetried(t *testing.T) {
 	env := newEnv(t)
 	var order []string
-	happy(env, &order, activities.Watermark{}, "plan")
+	happy(env, &order, importer.Watermark{}, "plan")
 	calls := 0
 	env.OnActivity(a.Plan, mock.Anything, mock.Anything).Return(func(_ context.Context, _ activities.ImportInput) (activities.ImportResult, error) {
 		calls++
@@ -184,7 +184,7 @@ func corrupt(name string) error {
 func TestCorruptSegmentIsTransferredAgain(t *testing.T) {
 	env := newEnv(t)
 	var order []string
-	happy(env, &order, activities.Watermark{}, "plan")
+	happy(env, &order, importer.Watermark{}, "plan")
 	plans := 0
 	env.OnActivity(a.Plan, mock.Anything, mock.Anything).Return(func(_ context.Context, _ activities.ImportInput) (activities.ImportResult, error) {
 		if plans++; plans == 1 {
@@ -204,7 +204,7 @@ func TestCorruptSegmentIsTransferredAgain(t *testing.T) {
 func TestSnapshotThatStaysCorruptFails(t *testing.T) {
 	env := newEnv(t)
 	var order []string
-	happy(env, &order, activities.Watermark{}, "plan")
+	happy(env, &order, importer.Watermark{}, "plan")
 	env.OnActivity(a.Plan, mock.Anything, mock.Anything).Return(activities.ImportResult{}, corrupt("seg-000002.jsonl"))
 	env.ExecuteWorkflow(CatalogSync, input(snapshot.Full))
 	err := env.GetWorkflowError()
@@ -237,10 +237,10 @@ func conflictReport() safety.Report {
 func TestConflictsLeaveSetsOutAndMarkReimport(t *testing.T) {
 	env := newEnv(t)
 	var order []string
-	happy(env, &order, activities.Watermark{Seq: 5}, "apply", "finish")
+	happy(env, &order, importer.Watermark{Seq: 5}, "apply", "finish")
 	env.OnActivity(a.Apply, mock.Anything, mock.Anything).Return(activities.ImportResult{Sets: 3,
 		Counts: importer.Counts{"tapefile.create": 4}, Conflicts: conflictReport()}, nil)
-	env.OnActivity(a.Finish, mock.Anything, activities.FinishInput{Ref: ref, Failed: true}).Return(activities.Watermark{Seq: 5, Reimport: true}, nil).Once()
+	env.OnActivity(a.Finish, mock.Anything, activities.FinishInput{Ref: ref, Failed: true}).Return(importer.Watermark{Seq: 5, Reimport: true}, nil).Once()
 	env.ExecuteWorkflow(CatalogSync, input(snapshot.Update))
 	var res SyncResult
 	if err := env.GetWorkflowResult(&res); err != nil {
@@ -258,7 +258,7 @@ func TestConflictsLeaveSetsOutAndMarkReimport(t *testing.T) {
 func TestStrictAbortsOnPlannedConflicts(t *testing.T) {
 	env := newEnv(t)
 	var order []string
-	happy(env, &order, activities.Watermark{Seq: 5}, "plan", "apply", "finish")
+	happy(env, &order, importer.Watermark{Seq: 5}, "plan", "apply", "finish")
 	env.OnActivity(a.Plan, mock.Anything, mock.MatchedBy(func(in activities.ImportInput) bool {
 		return in.Strict && slices.Equal(in.Groups, primaryFacts.Groups)
 	})).Return(activities.ImportResult{Sets: 3, Conflicts: conflictReport()}, nil).Run(func(mock.Arguments) { order = append(order, "plan") })
@@ -281,7 +281,7 @@ func TestStrictAbortsOnPlannedConflicts(t *testing.T) {
 func TestUnsafeConfigurationFailsBeforeAnything(t *testing.T) {
 	env := newEnv(t)
 	var order []string
-	happy(env, &order, activities.Watermark{}, "check")
+	happy(env, &order, importer.Watermark{}, "check")
 	env.OnActivity(a.Describe, mock.Anything, "DS_PROD").Return(primaryFacts, nil)
 	refused := safety.ProblemsError([]safety.Problem{{Rule: safety.ConfigSearchList, Detail: `the system search list of the secondary \SECD includes catalogs of the primary \PRIM`}})
 	env.OnActivity(a.CheckConfig, mock.Anything, mock.Anything).Return(temporal.NewNonRetryableApplicationError(refused.Error(), activities.TypeConfig, refused))
@@ -306,9 +306,9 @@ func parityFailure() parity.Report {
 func TestKeyParityFailedOutcome(t *testing.T) {
 	env := newEnv(t)
 	var order []string
-	happy(env, &order, activities.Watermark{Seq: 5}, "keys", "finish")
+	happy(env, &order, importer.Watermark{Seq: 5}, "keys", "finish")
 	env.OnActivity(a.KeyParity, mock.Anything, ref).Return(parityFailure(), nil)
-	env.OnActivity(a.Finish, mock.Anything, activities.FinishInput{Ref: ref, Failed: true}).Return(activities.Watermark{Seq: 5, Reimport: true}, nil).Once()
+	env.OnActivity(a.Finish, mock.Anything, activities.FinishInput{Ref: ref, Failed: true}).Return(importer.Watermark{Seq: 5, Reimport: true}, nil).Once()
 	env.ExecuteWorkflow(CatalogSync, input(snapshot.Update))
 	var res SyncResult
 	if err := env.GetWorkflowResult(&res); err != nil {
@@ -327,7 +327,7 @@ func TestKeyParityFailedOutcome(t *testing.T) {
 func TestKeyParityFailPolicy(t *testing.T) {
 	env := newEnv(t)
 	var order []string
-	happy(env, &order, activities.Watermark{Seq: 5}, "keys", "record", "finish")
+	happy(env, &order, importer.Watermark{Seq: 5}, "keys", "record", "finish")
 	env.OnActivity(a.KeyParity, mock.Anything, ref).Return(parityFailure(), nil)
 	var recorded string
 	env.OnActivity(a.Record, mock.Anything, mock.Anything).Return(func(_ context.Context, e audit.Entry) error {

@@ -1,0 +1,125 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/catsync/catsync/internal/importer"
+	"github.com/catsync/catsync/internal/safety"
+	"github.com/catsync/catsync/internal/snapshot"
+)
+
+// ImportInput names a staged snapshot and how to import it.
+type ImportInput struct {
+	Ref     snapshot.Ref     `json:"ref"`
+	Options importer.Options `json:"options"`
+	// Groups are the primary's volume groups of the store: the secondary
+	// groups receiving them own their pools for the label checks.
+	Groups []string `json:"groups"`
+	// Strict stops the apply at the first conflict instead of skipping
+	// the set.
+	Strict bool `json:"strict,omitempty"`
+}
+
+// SetFailure is a volume set that could not be imported.
+type SetFailure struct {
+	Set   string `json:"set"`
+	Error string `json:"error"`
+}
+
+// ImportResult counts what a plan would do or an apply did.
+type ImportResult struct {
+	Sets   int64           `json:"sets"`
+	Counts importer.Counts `json:"counts"`
+	Failed []SetFailure    `json:"failed,omitempty"`
+	// Conflicts lists the sets left out because they break a safety rule.
+	Conflicts safety.Report `json:"conflicts"`
+}
+
+// stagedManifest reads the manifest of a staged snapshot, checking its
+// digest and data store.
+func (a *Activities) stagedManifest(ref snapshot.Ref) (string, snapshot.Manifest, error) {
+	dir := a.Site.Staging.Dir(ref.Store, ref.ID)
+	m, _, err := snapshot.ReadManifest(dir, ref.Digest)
+	if err == nil && m.Store != ref.Store {
+		err = &snapshot.CorruptError{File: snapshot.ManifestFile, Reason: fmt.Sprintf("snapshot of data store %s, want %s", m.Store, ref.Store)}
+	}
+	return dir, m, err
+}
+
+// staged opens the staged snapshot, checking the manifest digest and every
+// segment's SHA-256 before anything is read from it.
+func (a *Activities) staged(ref snapshot.Ref) (string, snapshot.Manifest, error) {
+	dir, m, err := a.stagedManifest(ref)
+	if err != nil {
+		return dir, m, err
+	}
+	for _, s := range m.Segments {
+		if err := snapshot.VerifySegment(dir, s); err != nil {
+			return dir, m, err
+		}
+	}
+	return dir, m, nil
+}
+
+// transform checks a staged set's key records against its volumes, then
+// rewrites it for the secondary.
+func transform(t *importer.Target, set *snapshot.VolumeSet) (*snapshot.VolumeSet, error) {
+	if err := set.CheckKeys(); err != nil {
+		return nil, fmt.Errorf("volume set %s: %w", set.ID, err)
+	}
+	return t.Transform(set)
+}
+
+// Plan validates every record of a staged snapshot as the secondary would
+// receive it and counts, per entity, what an import would create, update,
+// delete or leave unchanged. It writes nothing.
+func (a *Activities) Plan(ctx context.Context, in ImportInput) (ImportResult, error) {
+	res, err := a.plan(ctx, in)
+	return res, classify(err)
+}
+
+func (a *Activities) plan(ctx context.Context, in ImportInput) (ImportResult, error) {
+	res := ImportResult{Counts: importer.Counts{}}
+	dir, m, err := a.staged(in.Ref)
+	if err != nil {
+		return res, err
+	}
+	t, chk, err := a.target(ctx, in)
+	if err != nil {
+		return res, err
+	}
+	planned := importer.Generations{}
+	for i, seg := range m.Segments {
+		err := snapshot.ReadSegment(dir, seg, 0, func(_ int, set *snapshot.VolumeSet) error {
+			want, err := transform(t, set)
+			if err != nil {
+				return err
+			}
+			res.Sets++
+			conflicts, err := chk.Check(ctx, a.Site.Catalog, set, want)
+			if err != nil || len(conflicts) > 0 {
+				res.Conflicts.Add(conflicts)
+				return err
+			}
+			_, c, err := importer.Diff(ctx, a.Site.Catalog, want, in.Options.CatalogFiles, planned)
+			if err != nil {
+				return err
+			}
+			res.Counts.Merge(c)
+			return nil
+		})
+		if err != nil {
+			return res, err
+		}
+		heartbeat(ctx, i)
+	}
+	if m.Type == snapshot.Full {
+		c, err := a.missing(ctx, dir, m, false)
+		if err != nil {
+			return res, err
+		}
+		res.Counts.Merge(c)
+	}
+	return res, nil
+}
