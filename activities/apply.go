@@ -5,11 +5,12 @@ import (
 	"errors"
 	"fmt"
 
+	"go.temporal.io/sdk/temporal"
+
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/importer"
 	"github.com/catsync/catsync/internal/safety"
 	"github.com/catsync/catsync/internal/snapshot"
-	"github.com/catsync/catsync/internal/store"
 )
 
 // applyCursor is the heartbeat of an apply: the next set to apply, and
@@ -21,115 +22,123 @@ type applyCursor struct {
 	Deleted bool         `json:"deleted"`
 }
 
-// Apply imports a staged snapshot volume set by volume set, each in its own
-// transaction, then (FULL) deletes what the primary no longer has. A set
-// that fails is recorded and the others go on; a retry resumes at the set
-// after the last one applied.
+// Apply imports a staged snapshot volume set by volume set, each checked
+// again and written in its own transaction, then (FULL) deletes what the
+// primary no longer has. A set in conflict is left out and a set that
+// fails is recorded, and the others go on; a retry resumes at the set after
+// the last one applied.
+//
+// Strict runs are all or nothing: every write is saved first in the
+// secondary's undo journal, and a set in conflict or failing rolls the
+// whole run back, leaving the secondary's catalogs as they were; the
+// conflict error carries the run's ImportResult as its details.
 func (a *Activities) Apply(ctx context.Context, in ImportInput) (ImportResult, error) {
 	res, err := a.apply(ctx, in)
+	var conflict *safety.ConflictError
+	if errors.As(err, &conflict) {
+		return res, temporal.NewNonRetryableApplicationError(err.Error(), TypeConflict, err, res)
+	}
 	return res, classify(err)
 }
 
 func (a *Activities) apply(ctx context.Context, in ImportInput) (ImportResult, error) {
+	st := a.Site.Catalog
 	var cur applyCursor
-	if !resume(ctx, &cur) {
+	if !resume(ctx, &cur) || cur.Result.Counts == nil {
 		cur.Result.Counts = importer.Counts{}
 	}
 	dir, m, err := a.staged(in.Ref)
 	if err != nil {
 		return cur.Result, err
 	}
-	t, chk, err := a.target(ctx, in)
+	im, err := importer.New(ctx, st, in.Options, in.Groups)
 	if err != nil {
 		return cur.Result, err
 	}
+	// A journal another run left is a strict run that neither finished nor
+	// rolled back: undo it before anything else is written.
+	if run, ok, err := importer.PendingUndo(ctx, st, in.Ref.Store); err != nil {
+		return cur.Result, err
+	} else if ok && run != in.Ref.ID {
+		if _, err := im.Rollback(ctx, st, in.Ref.Store, func(int64) { heartbeat(ctx, cur) }); err != nil {
+			return cur.Result, fmt.Errorf("undo the unfinished strict import %s: %w", run, err)
+		}
+	}
+	var j *importer.Journal
+	if in.Strict {
+		j = &importer.Journal{Store: in.Ref.Store, Run: in.Ref.ID}
+	}
+	err = a.applySets(ctx, im, j, dir, m, &cur)
+	if err == nil && m.Type == snapshot.Full && !cur.Deleted {
+		var present func(catalog.VolumeKey) bool
+		if present, err = volumeKeys(dir, m); err == nil {
+			var c importer.Counts
+			c, err = im.Missing(ctx, st, present, true, j)
+			cur.Result.Counts.Merge(c)
+		}
+		if err == nil {
+			cur.Deleted = true
+			heartbeat(ctx, cur)
+		}
+	}
+	if j == nil {
+		return cur.Result, err
+	}
+	if err == nil {
+		return cur.Result, j.Commit(ctx, st)
+	}
+	if ctx.Err() != nil {
+		return cur.Result, err // the retry resumes; the journal waits for it
+	}
+	return a.rollback(ctx, im, in.Ref.Store, cur.Result, err)
+}
+
+// applySets applies the sets from the cursor on, recording it after each.
+func (a *Activities) applySets(ctx context.Context, im *importer.Import, j *importer.Journal, dir string, m snapshot.Manifest, cur *applyCursor) error {
 	for ; cur.Segment < len(m.Segments); cur.Segment, cur.Set = cur.Segment+1, 0 {
 		err := snapshot.ReadSegment(dir, m.Segments[cur.Segment], cur.Set, func(i int, set *snapshot.VolumeSet) error {
-			want, err := transform(t, set)
+			p, err := im.PrepareStaged(set)
 			if err != nil {
 				return err // invalid input: nothing of the run should apply it
 			}
-			// The set is checked again in the transaction that writes it:
-			// a local backup may have taken a label since the plan.
-			var conflicts []safety.Conflict
-			var c importer.Counts
-			err = a.Site.Catalog.Update(ctx, func(tx store.Tx) error {
-				var err error
-				if conflicts, err = chk.Check(ctx, tx, set, want); err != nil {
+			c, conflicts, err := im.ApplySet(ctx, a.Site.Catalog, p, j)
+			switch {
+			case len(conflicts) > 0:
+				cur.Result.Conflicts.Add(conflicts)
+				if j != nil {
+					return &safety.ConflictError{Set: set.ID, Conflicts: conflicts}
+				}
+			case err != nil && ctx.Err() != nil:
+				return ctx.Err()
+			case err != nil:
+				cur.Result.Failed = append(cur.Result.Failed, SetFailure{Set: set.ID, Error: err.Error()})
+				if j != nil {
 					return err
 				}
-				if len(conflicts) > 0 {
-					return errSkipSet
-				}
-				c, err = importer.Apply(ctx, tx, want, in.Options.CatalogFiles)
-				return err
-			})
-			switch {
-			case errors.Is(err, errSkipSet) && in.Strict:
-				cur.Result.Conflicts.Add(conflicts)
-				return &safety.ConflictError{Set: set.ID, Conflicts: conflicts}
-			case errors.Is(err, errSkipSet):
-				cur.Result.Conflicts.Add(conflicts)
-			case err != nil:
-				if ctx.Err() != nil {
-					return ctx.Err()
-				}
-				cur.Result.Failed = append(cur.Result.Failed, SetFailure{Set: set.ID, Error: fmt.Sprintf("volume set %s: %v", set.ID, err)})
 			default:
 				cur.Result.Counts.Merge(c)
 			}
 			cur.Result.Sets++
 			cur.Set = i + 1
-			heartbeat(ctx, cur)
+			heartbeat(ctx, *cur)
 			return nil
 		})
 		if err != nil {
-			return cur.Result, err
+			return err
 		}
 	}
-	if m.Type == snapshot.Full && !cur.Deleted {
-		c, err := a.missing(ctx, dir, m, true)
-		if err != nil {
-			return cur.Result, err
-		}
-		cur.Result.Counts.Merge(c)
-		cur.Deleted = true
-		heartbeat(ctx, cur)
-	}
-	return cur.Result, nil
+	return nil
 }
 
-// errSkipSet rolls back the transaction of a set in conflict.
-var errSkipSet = errors.New("volume set in conflict")
-
-// target loads the secondary's set-up of an import and its safety checker.
-func (a *Activities) target(ctx context.Context, in ImportInput) (*importer.Target, *safety.Checker, error) {
-	t, err := importer.LoadTarget(ctx, a.Site.Catalog, in.Options)
+// rollback undoes a strict run after cause stopped it. The result keeps
+// the conflicts and failures, and counts nothing as applied.
+func (a *Activities) rollback(ctx context.Context, im *importer.Import, storeID string, res ImportResult, cause error) (ImportResult, error) {
+	n, err := im.Rollback(ctx, a.Site.Catalog, storeID, func(int64) { heartbeat(ctx, applyCursor{}) })
 	if err != nil {
-		return nil, nil, err
+		return res, fmt.Errorf("%w; undoing the run's %d sets already written failed: %v", cause, n, err)
 	}
-	chk, err := safety.NewChecker(ctx, a.Site.Catalog, in.Options.StoreID, in.Options.CatalogFiles, t.Groups(in.Groups))
-	return t, chk, err
-}
-
-// missing finds (and with remove, deletes) the secondary's BackPak volumes
-// of the store that a FULL snapshot no longer holds.
-func (a *Activities) missing(ctx context.Context, dir string, m snapshot.Manifest, remove bool) (importer.Counts, error) {
-	present := map[catalog.VolumeKey]bool{}
-	for _, seg := range m.Segments {
-		if err := snapshot.ReadVolumeKeys(dir, seg, func(k catalog.VolumeKey) { present[k] = true }); err != nil {
-			return nil, err
-		}
-	}
-	if remove {
-		return importer.DeleteMissing(ctx, a.Site.Catalog, m.Store, func(k catalog.VolumeKey) bool { return present[k] })
-	}
-	c := importer.Counts{}
-	err := a.Site.Catalog.ScanVolumes(ctx, store.Filter{StoreID: m.Store}, func(v *catalog.Volume) error {
-		if !present[v.Key()] {
-			c["volume.delete"]++
-		}
-		return nil
-	})
-	return c, err
+	res.Counts, res.RolledBack = importer.Counts{}, n
+	// A retry must start from the first set again, not resume.
+	heartbeat(ctx, applyCursor{})
+	return res, cause
 }

@@ -21,13 +21,9 @@ type CheckInput struct {
 // CheckConfig checks, on the secondary, the configuration rules of an
 // import; any rule broken fails with a configuration error listing them all.
 func (a *Activities) CheckConfig(ctx context.Context, in CheckInput) error {
-	problems, err := safety.CheckConfig(ctx, a.Site.Catalog, in.Primary, setup(in.Options))
+	problems, err := safety.CheckConfig(ctx, a.Site.Catalog, in.Primary, in.Options.Setup())
 	if err != nil {
 		return err
 	}
 	return classify(safety.ProblemsError(problems))
-}
-
-func setup(o importer.Options) safety.Setup {
-	return safety.Setup{StoreID: o.StoreID, CatalogFiles: o.CatalogFiles, NodePairs: len(o.NodePairs) > 0}
 }

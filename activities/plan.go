@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/importer"
 	"github.com/catsync/catsync/internal/safety"
 	"github.com/catsync/catsync/internal/snapshot"
@@ -34,6 +35,9 @@ type ImportResult struct {
 	Failed []SetFailure    `json:"failed,omitempty"`
 	// Conflicts lists the sets left out because they break a safety rule.
 	Conflicts safety.Report `json:"conflicts"`
+	// RolledBack counts the writes a strict apply undid when a set could
+	// not be applied: the secondary is as it was before the run.
+	RolledBack int64 `json:"rolled_back,omitempty"`
 }
 
 // stagedManifest reads the manifest of a staged snapshot, checking its
@@ -62,18 +66,9 @@ func (a *Activities) staged(ref snapshot.Ref) (string, snapshot.Manifest, error)
 	return dir, m, nil
 }
 
-// transform checks a staged set's key records against its volumes, then
-// rewrites it for the secondary.
-func transform(t *importer.Target, set *snapshot.VolumeSet) (*snapshot.VolumeSet, error) {
-	if err := set.CheckKeys(); err != nil {
-		return nil, fmt.Errorf("volume set %s: %w", set.ID, err)
-	}
-	return t.Transform(set)
-}
-
 // Plan validates every record of a staged snapshot as the secondary would
-// receive it and counts, per entity, what an import would create, update,
-// delete or leave unchanged. It writes nothing.
+// receive it, runs the safety checks and counts, per entity, what an
+// import would create, update, delete or leave unchanged. It writes nothing.
 func (a *Activities) Plan(ctx context.Context, in ImportInput) (ImportResult, error) {
 	res, err := a.plan(ctx, in)
 	return res, classify(err)
@@ -85,29 +80,21 @@ func (a *Activities) plan(ctx context.Context, in ImportInput) (ImportResult, er
 	if err != nil {
 		return res, err
 	}
-	t, chk, err := a.target(ctx, in)
+	im, err := importer.New(ctx, a.Site.Catalog, in.Options, in.Groups)
 	if err != nil {
 		return res, err
 	}
-	planned := importer.Generations{}
 	for i, seg := range m.Segments {
 		err := snapshot.ReadSegment(dir, seg, 0, func(_ int, set *snapshot.VolumeSet) error {
-			want, err := transform(t, set)
+			p, err := im.PrepareStaged(set)
 			if err != nil {
 				return err
 			}
 			res.Sets++
-			conflicts, err := chk.Check(ctx, a.Site.Catalog, set, want)
-			if err != nil || len(conflicts) > 0 {
-				res.Conflicts.Add(conflicts)
-				return err
-			}
-			_, c, err := importer.Diff(ctx, a.Site.Catalog, want, in.Options.CatalogFiles, planned)
-			if err != nil {
-				return err
-			}
+			c, conflicts, err := im.Plan(ctx, a.Site.Catalog, p)
 			res.Counts.Merge(c)
-			return nil
+			res.Conflicts.Add(conflicts)
+			return err
 		})
 		if err != nil {
 			return res, err
@@ -115,11 +102,26 @@ func (a *Activities) plan(ctx context.Context, in ImportInput) (ImportResult, er
 		heartbeat(ctx, i)
 	}
 	if m.Type == snapshot.Full {
-		c, err := a.missing(ctx, dir, m, false)
+		present, err := volumeKeys(dir, m)
+		if err != nil {
+			return res, err
+		}
+		c, err := im.Missing(ctx, a.Site.Catalog, present, false, nil)
 		if err != nil {
 			return res, err
 		}
 		res.Counts.Merge(c)
 	}
 	return res, nil
+}
+
+// volumeKeys reads which BackPak volumes a FULL snapshot holds.
+func volumeKeys(dir string, m snapshot.Manifest) (func(catalog.VolumeKey) bool, error) {
+	present := map[catalog.VolumeKey]bool{}
+	for _, seg := range m.Segments {
+		if err := snapshot.ReadVolumeKeys(dir, seg, func(k catalog.VolumeKey) { present[k] = true }); err != nil {
+			return nil, err
+		}
+	}
+	return func(k catalog.VolumeKey) bool { return present[k] }, nil
 }

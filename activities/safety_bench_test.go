@@ -52,12 +52,12 @@ func BenchmarkSafetyChecks(b *testing.B) {
 	in := ImportInput{Ref: ref, Options: opts, Groups: groups(b, p)}
 
 	// each runs fn on every staged set, as the secondary receives it.
-	each := func(b *testing.B, fn func(in, want *snapshot.VolumeSet) error) {
+	each := func(b *testing.B, fn func(im *importer.Import, p *importer.Prepared) error) {
 		dir, m, err := p.sec.staged(ref)
 		if err != nil {
 			b.Fatal(err)
 		}
-		t, _, err := p.sec.target(ctx, in)
+		im, err := importer.New(ctx, sec, in.Options, in.Groups)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -65,12 +65,12 @@ func BenchmarkSafetyChecks(b *testing.B) {
 		t0 := time.Now()
 		for _, seg := range m.Segments {
 			if err := snapshot.ReadSegment(dir, seg, 0, func(_ int, set *snapshot.VolumeSet) error {
-				want, err := t.Transform(set)
+				p, err := im.Prepare(set)
 				if err != nil {
 					return err
 				}
 				sets++
-				return fn(set, want)
+				return fn(im, p)
 			}); err != nil {
 				b.Fatal(err)
 			}
@@ -79,29 +79,30 @@ func BenchmarkSafetyChecks(b *testing.B) {
 	}
 	for i := 0; i < b.N; i++ {
 		b.Run("decode-and-transform", func(b *testing.B) {
-			each(b, func(_, _ *snapshot.VolumeSet) error { return nil })
+			each(b, func(*importer.Import, *importer.Prepared) error { return nil })
 		})
 		b.Run("checks", func(b *testing.B) {
-			_, chk, err := p.sec.target(ctx, in)
-			if err != nil {
-				b.Fatal(err)
-			}
-			each(b, func(set, want *snapshot.VolumeSet) error {
-				cs, err := chk.Check(ctx, sec, set, want)
+			each(b, func(im *importer.Import, p *importer.Prepared) error {
+				cs, err := im.Check(ctx, sec, p)
 				if len(cs) > 0 {
 					b.Fatalf("conflicts on a clean secondary: %v", cs)
 				}
 				return err
 			})
 		})
-		b.Run("diff", func(b *testing.B) {
-			each(b, func(_, want *snapshot.VolumeSet) error {
-				_, _, err := importer.Diff(ctx, sec, want, true, importer.Generations{})
+		// The plan is the checks and the diff.
+		b.Run("plan", func(b *testing.B) {
+			each(b, func(im *importer.Import, p *importer.Prepared) error {
+				_, cs, err := im.Plan(ctx, sec, p)
+				if len(cs) > 0 {
+					b.Fatalf("conflicts on a clean secondary: %v", cs)
+				}
 				return err
 			})
 		})
 		b.Run("naive-label-scan", func(b *testing.B) {
-			each(b, func(_, want *snapshot.VolumeSet) error {
+			each(b, func(_ *importer.Import, p *importer.Prepared) error {
+				want := p.Want
 				labels := map[string]bool{}
 				for _, tv := range want.TapeVolumes {
 					labels[tv.Volser] = true

@@ -19,35 +19,41 @@ func CheckStore(ctx context.Context, primary, secondary store.Reader, opts Optio
 	if err != nil {
 		return nil, 0, err
 	}
-	problems, err := safety.CheckConfig(ctx, secondary, p, safety.Setup{StoreID: opts.StoreID, CatalogFiles: opts.CatalogFiles, NodePairs: len(opts.NodePairs) > 0})
+	problems, err := safety.CheckConfig(ctx, secondary, p, opts.Setup())
 	if err != nil || len(problems) > 0 {
 		return problems, 0, err
 	}
-	target, err := LoadTarget(ctx, secondary, opts)
-	if err != nil {
-		return nil, 0, err
-	}
-	chk, err := safety.NewChecker(ctx, secondary, opts.StoreID, opts.CatalogFiles, target.Groups(p.Groups))
-	if err != nil {
-		return nil, 0, err
-	}
-	items, _, err := export.Plan(ctx, primary, opts.StoreID, snapshot.Full, 0, 0)
-	if err != nil {
-		return nil, 0, err
-	}
-	x := &export.Reader{R: primary, StoreID: opts.StoreID, CatalogFiles: opts.CatalogFiles}
-	sets := 0
-	err = x.Walk(ctx, items, nil, func(_ export.Item, set *snapshot.VolumeSet) error {
-		sets++
-		want, err := target.Transform(set)
-		if err != nil {
-			return err
-		}
-		conflicts, err := chk.Check(ctx, secondary, set, want)
+	sets, err := eachSet(ctx, primary, secondary, opts, p.Groups, func(im *Import, set *Prepared) error {
+		conflicts, err := im.Check(ctx, secondary, set)
 		if err != nil || len(conflicts) == 0 {
 			return err
 		}
 		return fn(conflicts)
 	})
 	return nil, sets, err
+}
+
+// eachSet prepares every volume set of the store on the primary, as a FULL
+// import would receive it, and calls fn with each; it returns the number
+// of sets.
+func eachSet(ctx context.Context, primary, secondary store.Reader, opts Options, groups []string, fn func(*Import, *Prepared) error) (int, error) {
+	im, err := New(ctx, secondary, opts, groups)
+	if err != nil {
+		return 0, err
+	}
+	items, _, err := export.Plan(ctx, primary, opts.StoreID, snapshot.Full, 0, 0)
+	if err != nil {
+		return 0, err
+	}
+	x := &export.Reader{R: primary, StoreID: opts.StoreID, CatalogFiles: opts.CatalogFiles}
+	sets := 0
+	err = x.Walk(ctx, items, nil, func(_ export.Item, set *snapshot.VolumeSet) error {
+		sets++
+		p, err := im.Prepare(set)
+		if err != nil {
+			return err
+		}
+		return fn(im, p)
+	})
+	return sets, err
 }

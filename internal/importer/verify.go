@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 
 	"github.com/catsync/catsync/internal/catalog"
-	"github.com/catsync/catsync/internal/export"
+	"github.com/catsync/catsync/internal/safety"
 	"github.com/catsync/catsync/internal/snapshot"
 	"github.com/catsync/catsync/internal/store"
 )
@@ -47,11 +49,11 @@ func Compare(want, have *snapshot.VolumeSet, catalogFiles bool, fn func(Drift) e
 	Canonical(have)
 	id := want.ID
 	errs := []error{
-		drift(id, "VOLUME", want.Volumes, have.Volumes, func(v *catalog.Volume) catalog.VolumeKey { return v.Key() }, fn),
-		drift(id, "TAPEVOLUME", want.TapeVolumes, have.TapeVolumes, func(v *catalog.TapeVolume) string { return v.Volser }, fn),
-		drift(id, "VTOFC", want.VTOFC, have.VTOFC, func(v *catalog.VolumeFilecat) string { return v.Pool }, fn),
-		drift(id, "CONFIG", want.Configs, have.Configs, func(v *catalog.FileConfig) string { return v.FileID }, fn),
-		drift(id, "TAPEFILE", want.TapeFiles, have.TapeFiles, func(v *catalog.TapeFile) catalog.TapeFileKey { return v.Key() }, fn),
+		drift(id, "VOLUME", want.Volumes, have.Volumes, volumeKey, fn),
+		drift(id, "TAPEVOLUME", want.TapeVolumes, have.TapeVolumes, tapeVolumeKey, fn),
+		drift(id, "VTOFC", want.VTOFC, have.VTOFC, vtofcKey, fn),
+		drift(id, "CONFIG", want.Configs, have.Configs, configKey, fn),
+		drift(id, "TAPEFILE", want.TapeFiles, have.TapeFiles, tapeFileKey, fn),
 		drift(id, "TFTOV", want.TFTOV, have.TFTOV, tftovKey, fn),
 	}
 	if catalogFiles {
@@ -63,52 +65,51 @@ func Compare(want, have *snapshot.VolumeSet, catalogFiles bool, fn func(Drift) e
 }
 
 // Verify compares every volume set of a data store on the primary, as the
-// import would transform it, with the secondary, and calls fn for each
-// difference. It returns the number of volume sets checked.
+// import would transform it, with what the secondary holds where the
+// import writes it, and calls fn for each difference; then it reports
+// every label that is a tape volume of more than one pool of the
+// secondary's search space, whoever put it there. It returns the number of
+// volume sets checked.
 func Verify(ctx context.Context, primary, secondary store.Reader, opts Options, fn func(Drift) error) (int, error) {
-	target, err := LoadTarget(ctx, secondary, opts)
+	p, err := safety.DescribePrimary(ctx, primary, opts.StoreID)
 	if err != nil {
 		return 0, err
 	}
-	items, _, err := export.Plan(ctx, primary, opts.StoreID, snapshot.Full, 0, 0)
-	if err != nil {
-		return 0, err
-	}
-	known := make(map[catalog.VolumeKey]bool, len(items))
-	for _, it := range items {
-		known[it.Key] = true
-	}
-	px := &export.Reader{R: primary, StoreID: opts.StoreID, CatalogFiles: opts.CatalogFiles}
-	sx := &export.Reader{R: secondary, StoreID: opts.StoreID, CatalogFiles: opts.CatalogFiles}
-	sets := 0
-	err = px.Walk(ctx, items, nil, func(it export.Item, set *snapshot.VolumeSet) error {
-		sets++
-		want, err := target.Transform(set)
+	known := map[catalog.VolumeKey]bool{}
+	sets, err := eachSet(ctx, primary, secondary, opts, p.Groups, func(im *Import, set *Prepared) error {
+		for _, v := range set.In.Volumes {
+			known[v.Key()] = true
+		}
+		have, err := current(ctx, secondary, im.scope, set.Want, opts.CatalogFiles)
 		if err != nil {
 			return err
 		}
-		have, _, err := sx.Set(ctx, it.Key)
-		if errors.Is(err, store.ErrNotFound) {
-			have = &snapshot.VolumeSet{ID: set.ID}
-		} else if err != nil {
-			return err
-		}
-		return Compare(want, have, opts.CatalogFiles, fn)
+		return Compare(set.Want, have, opts.CatalogFiles, fn)
 	})
 	if err != nil {
 		return sets, err
 	}
+	if err := extraVolumes(ctx, primary, secondary, opts.StoreID, known, fn); err != nil {
+		return sets, err
+	}
+	return sets, DuplicateLabels(ctx, secondary, fn)
+}
+
+// extraVolumes reports the secondary's BackPak volumes of the store that
+// the primary does not have: deleted there (pending the next FULL import),
+// or drift.
+func extraVolumes(ctx context.Context, primary, secondary store.Reader, storeID string, known map[catalog.VolumeKey]bool, fn func(Drift) error) error {
 	deleted := map[catalog.VolumeKey]bool{}
-	if err := primary.Changes(ctx, opts.StoreID, 0, func(c store.Change) error {
+	if err := primary.Changes(ctx, storeID, 0, func(c store.Change) error {
 		if c.Deleted {
 			deleted[c.Volume] = true
 		}
 		return nil
 	}); err != nil {
-		return sets, err
+		return err
 	}
 	var extra []Drift
-	err = secondary.ScanVolumes(ctx, store.Filter{StoreID: opts.StoreID}, func(v *catalog.Volume) error {
+	err := secondary.ScanVolumes(ctx, store.Filter{StoreID: storeID}, func(v *catalog.Volume) error {
 		if !known[v.Key()] {
 			d := Drift{Set: v.Label, Entity: "VOLUME", Key: v.Key().String(), Kind: "extra"}
 			if deleted[v.Key()] {
@@ -119,12 +120,54 @@ func Verify(ctx context.Context, primary, secondary store.Reader, opts Options, 
 		return nil
 	})
 	if err != nil {
-		return sets, err
+		return err
 	}
 	for _, d := range extra {
 		if err := fn(d); err != nil {
-			return sets, err
+			return err
 		}
 	}
-	return sets, nil
+	return nil
 }
+
+// DuplicateLabels reports every label that is a tape volume of more than
+// one pool of the site's search space (pools with SEARCHSPACE EX are
+// outside it): DSM/TC would find either tape for the label, against the
+// uniqueness rule. One Drift per label names every pool holding it.
+func DuplicateLabels(ctx context.Context, r store.Reader, fn func(Drift) error) error {
+	excluded := map[[2]string]bool{}
+	if err := r.ScanPools(ctx, store.Filter{}, func(p *catalog.Pool) error {
+		if p.SearchSpace == "EX" {
+			excluded[[2]string{p.Volcat, p.Name}] = true
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	pools := map[string][]string{} // label -> "VOLCAT POOL" where it is
+	if err := r.ScanTapeVolumes(ctx, store.Filter{}, func(tv *catalog.TapeVolume) error {
+		if !excluded[[2]string{tv.Volcat, tv.Pool}] {
+			pools[tv.Volser] = append(pools[tv.Volser], tv.Volcat+" "+tv.Pool)
+		}
+		return nil
+	}); err != nil {
+		return err
+	}
+	labels := make([]string, 0, len(pools))
+	for l, ps := range pools {
+		if len(ps) > 1 {
+			labels = append(labels, l)
+		}
+	}
+	slices.Sort(labels)
+	for _, l := range labels {
+		if err := fn(Drift{Set: l, Entity: "TAPEVOLUME", Key: l, Kind: DuplicateLabel + ": " + strings.Join(pools[l], ", ")}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// DuplicateLabel begins the kind of a label found in more than one pool of
+// the search space.
+const DuplicateLabel = "in more than one pool of the search space"

@@ -85,12 +85,7 @@ func tapeVolume(volcat, pool, volser string) catalog.TapeVolume {
 func check(t *testing.T, st store.Store, edit func(*snapshot.VolumeSet)) ([]safety.Conflict, *snapshot.VolumeSet) {
 	t.Helper()
 	ctx := context.Background()
-	opts := importer.Options{StoreID: "DS_PROD", CatalogFiles: true}
-	target, err := importer.LoadTarget(ctx, st, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	chk, err := safety.NewChecker(ctx, st, "DS_PROD", true, target.Groups([]string{"VG_PROD"}))
+	im, err := importer.New(ctx, st, importer.Options{StoreID: "DS_PROD", CatalogFiles: true}, []string{"VG_PROD"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,14 +93,15 @@ func check(t *testing.T, st store.Store, edit func(*snapshot.VolumeSet)) ([]safe
 	if edit != nil {
 		edit(in)
 	}
-	want, err := target.Transform(in)
+	p, err := im.Prepare(in)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs, err := chk.Check(ctx, st, in, want)
+	cs, err := im.Check(ctx, st, p)
 	if err != nil {
 		t.Fatal(err)
 	}
+	want := p.Want
 	return cs, want
 }
 
@@ -181,8 +177,12 @@ func TestCheckerFileIDs(t *testing.T) {
 		// Entries of the store's own volume sets are not local: once the set
 		// is imported (the local entry gone), checking it again finds nothing.
 		put(t, st, func(ctx context.Context, tx store.Tx) error { return tx.DeleteTapeFile(ctx, local.Key()) })
-		if err := st.Update(ctx, func(tx store.Tx) error { _, err := importer.Apply(ctx, tx, want, true); return err }); err != nil {
+		im, err := importer.New(ctx, st, importer.Options{StoreID: "DS_PROD", CatalogFiles: true}, []string{"VG_PROD"})
+		if err != nil {
 			t.Fatal(err)
+		}
+		if _, cs, err := im.ApplySet(ctx, st, &importer.Prepared{In: safety.FixtureSet(), Want: want}, nil); err != nil || cs != nil {
+			t.Fatal(cs, err)
 		}
 		// The same generation on another of the store's volume sets (a
 		// rerun, as the primary wrote it) is not local either.

@@ -51,6 +51,16 @@ type AuditRecord struct {
 	Hash  string
 }
 
+// UndoRecord is one entry of an import's undo journal: what the secondary
+// held, before a strict import wrote over it, of one volume set (JSON that
+// the importer reads back). Seq orders the entries of a data store.
+type UndoRecord struct {
+	StoreID string
+	RunID   string
+	Seq     int64
+	Entry   string
+}
+
 // Change marks one BackPak volume whose volume set changed.
 type Change struct {
 	StoreID string
@@ -92,6 +102,9 @@ type Reader interface {
 	ScanAudit(ctx context.Context, fn func(*AuditRecord) error) error
 	// LastAudit returns the newest audit record, or ErrNotFound.
 	LastAudit(ctx context.Context) (AuditRecord, error)
+	// LastUndo returns the newest undo journal entry of storeID, or
+	// ErrNotFound when its journal is empty.
+	LastUndo(ctx context.Context, storeID string) (UndoRecord, error)
 }
 
 // Writer is the write side. Put creates or replaces a record (validated
@@ -102,6 +115,12 @@ type Writer interface {
 	// AppendAudit adds a record to the audit trail; there is no update or
 	// delete. It reports false when the run already has its record.
 	AppendAudit(ctx context.Context, r *AuditRecord) (bool, error)
+	// AppendUndo adds an entry to the store's undo journal, numbering it
+	// after the last; DeleteUndo removes one entry, ClearUndo all of the
+	// store's. Like metadata, the journal is bookkeeping: it marks no change.
+	AppendUndo(ctx context.Context, r *UndoRecord) error
+	DeleteUndo(ctx context.Context, storeID string, seq int64) error
+	ClearUndo(ctx context.Context, storeID string) error
 	PutDataStore(ctx context.Context, d *catalog.DataStore) error
 	PutVolumeGroup(ctx context.Context, g *catalog.VolumeGroup) error
 	PutVolume(ctx context.Context, v *catalog.Volume) error
@@ -113,6 +132,7 @@ type Writer interface {
 	PutVolumeFilecat(ctx context.Context, f *catalog.VolumeFilecat) error
 	DeleteVolumeFilecat(ctx context.Context, f *catalog.VolumeFilecat) error
 	PutFileConfig(ctx context.Context, f *catalog.FileConfig) error
+	DeleteFileConfig(ctx context.Context, f *catalog.FileConfig) error
 	PutTapeFile(ctx context.Context, f *catalog.TapeFile) error
 	// DeleteTapeFile removes a tape file with its TFTOV, DISKFILE and DFTOV rows.
 	DeleteTapeFile(ctx context.Context, key catalog.TapeFileKey) error

@@ -280,3 +280,13 @@ func (r *reader) LastAudit(ctx context.Context) (store.AuditRecord, error) {
 	}
 	return a, err
 }
+
+func (r *reader) LastUndo(ctx context.Context, storeID string) (store.UndoRecord, error) {
+	u := store.UndoRecord{StoreID: storeID}
+	err := r.row(ctx, "SELECT seq, run_id, entry FROM import_undo WHERE store_id = ? ORDER BY seq DESC LIMIT 1", []any{storeID},
+		&u.Seq, &u.RunID, &u.Entry)
+	if errors.Is(err, sql.ErrNoRows) {
+		return u, fmt.Errorf("undo journal of %s: %w", storeID, store.ErrNotFound)
+	}
+	return u, err
+}

@@ -106,4 +106,9 @@ var migrations = []migration{
 	{5, "key-manager entries", []string{
 		`ALTER TABLE site ADD COLUMN key_managers TEXT NOT NULL DEFAULT ''`,
 	}},
+	{6, "import undo journal", []string{
+		`CREATE TABLE import_undo (
+			store_id TEXT NOT NULL, seq BIGINT NOT NULL, run_id TEXT NOT NULL, entry TEXT NOT NULL,
+			PRIMARY KEY (store_id, seq))`,
+	}},
 }

@@ -135,6 +135,34 @@ func (t *tx) AppendAudit(ctx context.Context, r *store.AuditRecord) (bool, error
 	return n == 1, err
 }
 
+func (t *tx) AppendUndo(ctx context.Context, r *store.UndoRecord) error {
+	var last int64
+	if err := t.row(ctx, "SELECT COALESCE(MAX(seq), 0) FROM import_undo WHERE store_id = ?", []any{r.StoreID}, &last); err != nil {
+		return fmt.Errorf("undo journal of %s: %w", r.StoreID, err)
+	}
+	r.Seq = last + 1
+	if _, err := t.exec(ctx, "INSERT INTO import_undo (store_id, seq, run_id, entry) VALUES (?, ?, ?, ?)", r.StoreID, r.Seq, r.RunID, r.Entry); err != nil {
+		return fmt.Errorf("append undo entry %d of %s: %w", r.Seq, r.StoreID, err)
+	}
+	return nil
+}
+func (t *tx) DeleteUndo(ctx context.Context, storeID string, seq int64) error {
+	res, err := t.exec(ctx, "DELETE FROM import_undo WHERE store_id = ? AND seq = ?", storeID, seq)
+	if err != nil {
+		return fmt.Errorf("delete undo entry %d of %s: %w", seq, storeID, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("delete undo entry %d of %s: %w", seq, storeID, store.ErrNotFound)
+	}
+	return nil
+}
+func (t *tx) ClearUndo(ctx context.Context, storeID string) error {
+	if _, err := t.exec(ctx, "DELETE FROM import_undo WHERE store_id = ?", storeID); err != nil {
+		return fmt.Errorf("clear the undo journal of %s: %w", storeID, err)
+	}
+	return nil
+}
+
 func (t *tx) PutDataStore(ctx context.Context, d *catalog.DataStore) error {
 	return put(ctx, t, dataStoreTable, d)
 }
@@ -196,6 +224,9 @@ func (t *tx) DeleteVolumeFilecat(ctx context.Context, f *catalog.VolumeFilecat) 
 }
 func (t *tx) PutFileConfig(ctx context.Context, f *catalog.FileConfig) error {
 	return put(ctx, t, configTable, f)
+}
+func (t *tx) DeleteFileConfig(ctx context.Context, f *catalog.FileConfig) error {
+	return del(ctx, t, configTable, f, f.FileID)
 }
 func (t *tx) PutTapeFile(ctx context.Context, f *catalog.TapeFile) error {
 	return put(ctx, t, tapeFileTable, f)

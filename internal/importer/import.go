@@ -1,0 +1,204 @@
+package importer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/catsync/catsync/internal/catalog"
+	"github.com/catsync/catsync/internal/safety"
+	"github.com/catsync/catsync/internal/snapshot"
+	"github.com/catsync/catsync/internal/store"
+)
+
+// Import is the import of one data store into the secondary: its target
+// set-up (volume groups, node pairs) and the safety checker of its volume
+// sets. Plan, apply, `catsync check` and `catsync verify` all go through
+// it, set by set: Prepare, then Check, Plan or ApplySet.
+type Import struct {
+	Opts    Options
+	target  *Target
+	checker *safety.Checker
+	scope   scope
+	planned Generations // CONFIG generations earlier sets of a plan write
+}
+
+// New loads the secondary's set-up for importing opts.StoreID from r;
+// primaryGroups are the primary's volume groups of the store, whose
+// secondary groups own their pools for the label checks and hold the
+// store's entries.
+func New(ctx context.Context, r store.Reader, opts Options, primaryGroups []string) (*Import, error) {
+	t, err := LoadTarget(ctx, r, opts)
+	if err != nil {
+		return nil, err
+	}
+	groups := t.Groups(primaryGroups)
+	chk, err := safety.NewChecker(ctx, r, opts.StoreID, opts.CatalogFiles, groups)
+	if err != nil {
+		return nil, err
+	}
+	return &Import{Opts: opts, target: t, checker: chk, scope: newScope(groups), planned: Generations{}}, nil
+}
+
+// Prepared is a volume set as the primary exported it (In) and as the
+// secondary receives it (Want).
+type Prepared struct {
+	In, Want *snapshot.VolumeSet
+}
+
+// PrepareStaged prepares a set read from a snapshot, whose key records
+// must match its volumes' media key names first.
+func (im *Import) PrepareStaged(set *snapshot.VolumeSet) (*Prepared, error) {
+	if err := set.CheckKeys(); err != nil {
+		return nil, fmt.Errorf("volume set %s: %w", set.ID, err)
+	}
+	return im.Prepare(set)
+}
+
+// Prepare rewrites a set for the secondary and validates every record. An
+// error is invalid input: retrying cannot mend it.
+func (im *Import) Prepare(set *snapshot.VolumeSet) (*Prepared, error) {
+	want, err := im.target.Transform(set)
+	if err != nil {
+		return nil, err
+	}
+	return &Prepared{In: set, Want: want}, nil
+}
+
+// Check returns every safety rule the set breaks against the secondary as
+// r shows it.
+func (im *Import) Check(ctx context.Context, r store.Reader, p *Prepared) ([]safety.Conflict, error) {
+	return im.checker.Check(ctx, r, p.In, p.Want)
+}
+
+// Plan checks a set and counts what importing it would change, writing
+// nothing. Sets of one plan are counted as if each earlier one had been
+// applied (a FILEID shared by sets is created once). A set in conflict
+// counts nothing: the apply leaves it out.
+func (im *Import) Plan(ctx context.Context, r store.Reader, p *Prepared) (Counts, []safety.Conflict, error) {
+	conflicts, err := im.Check(ctx, r, p)
+	if err != nil || len(conflicts) > 0 {
+		return nil, conflicts, err
+	}
+	have, err := current(ctx, r, im.scope, p.Want, im.Opts.CatalogFiles)
+	if err != nil {
+		return nil, nil, err
+	}
+	_, c := diffSet(have, p.Want, im.Opts.CatalogFiles, im.planned)
+	return c, nil, nil
+}
+
+// errSkipSet rolls back the transaction of a set in conflict.
+var errSkipSet = errors.New("volume set in conflict")
+
+// ApplySet checks the set again and writes it in one transaction: a local
+// backup may have taken a label since the plan, and the check sees it. A
+// set in conflict writes nothing and returns its conflicts. With a
+// journal, what the set overwrites is saved in the same transaction, so
+// that the run can be undone. Re-applying a set changes nothing.
+func (im *Import) ApplySet(ctx context.Context, st store.Store, p *Prepared, j *Journal) (Counts, []safety.Conflict, error) {
+	var c Counts
+	var conflicts []safety.Conflict
+	err := st.Update(ctx, func(tx store.Tx) error {
+		var err error
+		if conflicts, err = im.Check(ctx, tx, p); err != nil {
+			return err
+		}
+		if len(conflicts) > 0 {
+			return errSkipSet
+		}
+		have, err := current(ctx, tx, im.scope, p.Want, im.Opts.CatalogFiles)
+		if err != nil {
+			return err
+		}
+		var ch *changes
+		ch, c = diffSet(have, p.Want, im.Opts.CatalogFiles, nil)
+		if ch.empty() {
+			return nil
+		}
+		if j != nil {
+			if err := im.save(ctx, tx, j, p.Want, nil); err != nil {
+				return err
+			}
+		}
+		return ch.write(ctx, tx)
+	})
+	if errors.Is(err, errSkipSet) {
+		return nil, conflicts, nil
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("volume set %s: %w", p.In.ID, err)
+	}
+	return c, nil, nil
+}
+
+// Missing is what a FULL import removes: every BackPak volume of the store
+// that the secondary has and the snapshot does not (present tells), with
+// its DSM/TC tape volumes in the store's pools and, when it heads a volume
+// set, the set's file entries. DSM/TC volumes that BackPak does not know
+// are never touched. The same enumeration counts (the plan) and, with
+// remove, deletes (the apply), one volume a transaction.
+func (im *Import) Missing(ctx context.Context, st store.Store, present func(catalog.VolumeKey) bool, remove bool, j *Journal) (Counts, error) {
+	var gone []catalog.Volume // collected first: a scan's callback may not use the store
+	if err := st.ScanVolumes(ctx, store.Filter{StoreID: im.Opts.StoreID}, func(v *catalog.Volume) error {
+		if !present(v.Key()) {
+			gone = append(gone, *v)
+		}
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	c := Counts{}
+	for _, v := range gone {
+		if !remove {
+			_, have, err := im.removal(ctx, st, v)
+			if err != nil {
+				return c, err
+			}
+			replaceAll(have, &snapshot.VolumeSet{ID: have.ID}, c)
+			continue
+		}
+		var dc Counts
+		err := st.Update(ctx, func(tx store.Tx) error {
+			probe, have, err := im.removal(ctx, tx, v)
+			if err != nil {
+				return err
+			}
+			if j != nil {
+				if err := im.save(ctx, tx, j, probe, have); err != nil {
+					return err
+				}
+			}
+			dc = Counts{}
+			return replaceAll(have, &snapshot.VolumeSet{ID: have.ID}, dc).write(ctx, tx)
+		})
+		if err != nil {
+			return c, fmt.Errorf("delete volume %s: %w", v.Key(), err)
+		}
+		c.Merge(dc)
+	}
+	return c, nil
+}
+
+// removal reads what deleting one BackPak volume of the store removes:
+// every record found where probe points.
+func (im *Import) removal(ctx context.Context, r store.Reader, v catalog.Volume) (probe, have *snapshot.VolumeSet, err error) {
+	g, err := r.VolumeGroup(ctx, v.Group)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return nil, nil, err
+	}
+	probe = removalProbe(v, g)
+	have, err = current(ctx, r, im.scope, probe, true)
+	return probe, have, err
+}
+
+// removalProbe names where a BackPak volume's entries are: its own
+// record, its DSM/TC volume (labeled volumes only) in its group's pool
+// and the store's, and the volume set it heads.
+func removalProbe(v catalog.Volume, g catalog.VolumeGroup) *snapshot.VolumeSet {
+	p := &snapshot.VolumeSet{ID: v.Label, Volumes: []catalog.Volume{v}}
+	if v.LabelType == catalog.Labeled {
+		p.TapeVolumes = []catalog.TapeVolume{{Volcat: g.Volcat, Pool: g.Pool, Volser: v.Label}}
+	}
+	return p
+}
