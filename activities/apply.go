@@ -55,14 +55,8 @@ func (a *Activities) apply(ctx context.Context, in ImportInput) (ImportResult, e
 	if err != nil {
 		return cur.Result, err
 	}
-	// A journal another run left is a strict run that neither finished nor
-	// rolled back: undo it before anything else is written.
-	if run, ok, err := importer.PendingUndo(ctx, st, in.Ref.Store); err != nil {
+	if err := a.undoAbandoned(ctx, im, in.Ref, func() { heartbeat(ctx, cur) }); err != nil {
 		return cur.Result, err
-	} else if ok && run != in.Ref.ID {
-		if _, err := im.Rollback(ctx, st, in.Ref.Store, func(int64) { heartbeat(ctx, cur) }); err != nil {
-			return cur.Result, fmt.Errorf("undo the unfinished strict import %s: %w", run, err)
-		}
 	}
 	var j *importer.Journal
 	if in.Strict {
@@ -91,6 +85,21 @@ func (a *Activities) apply(ctx context.Context, in ImportInput) (ImportResult, e
 		return cur.Result, err // the retry resumes; the journal waits for it
 	}
 	return a.rollback(ctx, im, in.Ref.Store, cur.Result, err)
+}
+
+// undoAbandoned rolls back the journal another run left: a strict run that
+// neither finished nor rolled back (its workflow was terminated). Plan and
+// apply both do it first, so that the plan counts against the secondary
+// the apply will write to.
+func (a *Activities) undoAbandoned(ctx context.Context, im *importer.Import, ref snapshot.Ref, progress func()) error {
+	run, ok, err := importer.PendingUndo(ctx, a.Site.Catalog, ref.Store)
+	if err != nil || !ok || run == ref.ID {
+		return err
+	}
+	if _, err := im.Rollback(ctx, a.Site.Catalog, ref.Store, func(int64) { progress() }); err != nil {
+		return fmt.Errorf("undo the unfinished strict import %s of %s: %w", run, ref.Store, err)
+	}
+	return nil
 }
 
 // applySets applies the sets from the cursor on, recording it after each.

@@ -2,8 +2,10 @@ package activities
 
 import (
 	"context"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -12,7 +14,7 @@ import (
 	"github.com/catsync/catsync/internal/sim"
 	"github.com/catsync/catsync/internal/snapshot"
 	"github.com/catsync/catsync/internal/store"
-	"github.com/catsync/catsync/internal/store/sqlstore"
+	"github.com/catsync/catsync/internal/store/sqlstore/sqltest"
 )
 
 // pair is a simulated primary and secondary with their steps.
@@ -20,25 +22,22 @@ type pair struct {
 	prim, sec *Activities
 }
 
-func openSite(t *testing.T, path string) store.Store {
+func newPair(t *testing.T, p sim.Params) *pair {
 	t.Helper()
-	st, err := sqlstore.Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
+	return newPairOn(t, func(tb testing.TB) store.Store { return sqltest.Open(tb, sqltest.SQLiteDSN(tb)) }, p)
 }
 
-func newPair(t *testing.T, p sim.Params) *pair {
+// newPairOn builds the pair on catalogs that open gives (SQLite or a
+// PostgreSQL schema).
+func newPairOn(t *testing.T, open func(testing.TB) store.Store, p sim.Params) *pair {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
-	prim := openSite(t, filepath.Join(dir, "primary.db"))
+	prim := open(t)
 	if err := sim.Init(ctx, prim, p, nil); err != nil {
 		t.Fatal(err)
 	}
-	sec := openSite(t, filepath.Join(dir, "secondary.db"))
+	sec := open(t)
 	if err := sim.InitSecondary(ctx, sec, prim, sim.DefaultSecondaryParams(), nil); err != nil {
 		t.Fatal(err)
 	}
@@ -77,7 +76,7 @@ func (p *pair) syncOnce(t testing.TB, id string, typ snapshot.Type, opts importe
 	if err := p.sec.Transfer(ctx, ref); err != nil {
 		t.Fatal(err)
 	}
-	in := ImportInput{Ref: ref, Options: opts}
+	in := ImportInput{Ref: ref, Options: opts, Groups: groups(t, p)}
 	plan, err := p.sec.Plan(ctx, in)
 	if err != nil {
 		t.Fatal(err)
@@ -89,15 +88,27 @@ func (p *pair) syncOnce(t testing.TB, id string, typ snapshot.Type, opts importe
 	if len(res.Failed) > 0 {
 		t.Fatalf("failed sets: %v", res.Failed)
 	}
-	for k, v := range plan.Counts {
-		if res.Counts[k] != v {
-			t.Errorf("%s: plan said %d, apply did %d", k, v, res.Counts[k])
-		}
-	}
+	sameCounts(t, string(typ)+" "+id, plan.Counts, res.Counts)
 	if _, err := p.sec.Finish(ctx, FinishInput{Ref: ref}); err != nil {
 		t.Fatal(err)
 	}
 	return res
+}
+
+// sameCounts fails unless the plan counted, for every entity and action,
+// exactly what the apply did: compared both ways.
+func sameCounts(t testing.TB, what string, plan, applied importer.Counts) {
+	t.Helper()
+	for _, k := range slices.Sorted(maps.Keys(plan)) {
+		if plan[k] != applied[k] {
+			t.Errorf("%s: %s: plan said %d, apply did %d", what, k, plan[k], applied[k])
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(applied)) {
+		if _, ok := plan[k]; !ok && applied[k] != 0 {
+			t.Errorf("%s: %s: apply did %d, the plan did not count it", what, k, applied[k])
+		}
+	}
 }
 
 func (p *pair) verify(t *testing.T, opts importer.Options) []importer.Drift {

@@ -68,7 +68,9 @@ func (a *Activities) staged(ref snapshot.Ref) (string, snapshot.Manifest, error)
 
 // Plan validates every record of a staged snapshot as the secondary would
 // receive it, runs the safety checks and counts, per entity, what an
-// import would create, update, delete or leave unchanged. It writes nothing.
+// import would create, update, delete or leave unchanged. It imports
+// nothing; it first completes the undo of a strict run that stopped half
+// way, as the apply would before writing.
 func (a *Activities) Plan(ctx context.Context, in ImportInput) (ImportResult, error) {
 	res, err := a.plan(ctx, in)
 	return res, classify(err)
@@ -82,6 +84,9 @@ func (a *Activities) plan(ctx context.Context, in ImportInput) (ImportResult, er
 	}
 	im, err := importer.New(ctx, a.Site.Catalog, in.Options, in.Groups)
 	if err != nil {
+		return res, err
+	}
+	if err := a.undoAbandoned(ctx, im, in.Ref, func() { heartbeat(ctx, -1) }); err != nil {
 		return res, err
 	}
 	for i, seg := range m.Segments {

@@ -1,0 +1,362 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/catsync/catsync/internal/catalog"
+	"github.com/catsync/catsync/internal/importer"
+	"github.com/catsync/catsync/internal/safety"
+	"github.com/catsync/catsync/internal/sim"
+	"github.com/catsync/catsync/internal/snapshot"
+	"github.com/catsync/catsync/internal/store"
+	"github.com/catsync/catsync/internal/store/sqlstore/sqltest"
+)
+
+// moveSet moves a volume set of the primary to another volume group of its
+// data store, as BackPak and DSM/TC do: its BackPak entries change group
+// and every DSM/TC entry of the set moves to the other group's pool.
+func moveSet(t *testing.T, st store.Store, set *snapshot.VolumeSet, to catalog.VolumeGroup) {
+	t.Helper()
+	ctx := context.Background()
+	err := st.Update(ctx, func(tx store.Tx) error {
+		var errs []error
+		for _, v := range set.Volumes {
+			v.Group = to.Name
+			errs = append(errs, tx.PutVolume(ctx, &v))
+		}
+		for _, r := range set.TapeVolumes {
+			errs = append(errs, tx.DeleteTapeVolume(ctx, &r))
+			r.Volcat, r.Pool = to.Volcat, to.Pool
+			errs = append(errs, tx.PutTapeVolume(ctx, &r))
+		}
+		for _, r := range set.VTOFC {
+			errs = append(errs, tx.DeleteVolumeFilecat(ctx, &r))
+			r.Volcat, r.Pool, r.Filecat = to.Volcat, to.Pool, to.Filecat
+			errs = append(errs, tx.PutVolumeFilecat(ctx, &r))
+		}
+		for _, r := range set.TFTOV {
+			errs = append(errs, tx.DeleteTapeFileVolume(ctx, &r))
+		}
+		for _, r := range set.DFTOV {
+			errs = append(errs, tx.DeleteDiskFileVolume(ctx, &r))
+		}
+		for _, r := range set.TapeFiles {
+			r.Volcat, r.Pool = to.Volcat, to.Pool
+			errs = append(errs, tx.PutTapeFile(ctx, &r))
+		}
+		for _, r := range set.TFTOV {
+			r.Volcat, r.Pool = to.Volcat, to.Pool
+			errs = append(errs, tx.PutTapeFileVolume(ctx, &r))
+		}
+		for _, r := range set.DiskFiles {
+			r.Volcat, r.Pool = to.Volcat, to.Pool
+			errs = append(errs, tx.PutDiskFile(ctx, &r))
+		}
+		for _, r := range set.DFTOV {
+			r.Volcat, r.Pool = to.Volcat, to.Pool
+			errs = append(errs, tx.PutDiskFileVolume(ctx, &r))
+		}
+		return errors.Join(errs...)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// pools lists the pools holding a label on a site, as "VOLCAT POOL".
+func pools(t *testing.T, st store.Reader, label string) []string {
+	t.Helper()
+	var out []string
+	if err := st.ScanTapeVolumes(context.Background(), store.Filter{Volser: label}, func(tv *catalog.TapeVolume) error {
+		out = append(out, tv.Volcat+" "+tv.Pool)
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// TestVolumeMovedToAnotherGroup: a volume set that moves to another volume
+// group of the store on the primary moves on the secondary too, its old
+// tape volume removed in the same transaction, so the label is in one
+// pool only; verify reports a label left in two pools of the search space,
+// and a FULL removes the stale one.
+func TestVolumeMovedToAnotherGroup(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, newStore func(testing.TB) store.Store) {
+		ctx := context.Background()
+		p := newPairOn(t, newStore, smallSite())
+		opts := importer.Options{StoreID: "DS_PROD", CatalogFiles: true}
+		p.syncOnce(t, "full", snapshot.Full, opts)
+
+		prim := p.prim.Site.Catalog
+		to, err := prim.VolumeGroup(ctx, "VG_PROD_2")
+		if err != nil {
+			t.Fatal(err)
+		}
+		set := findSet(t, prim, func(s *snapshot.VolumeSet) bool {
+			return len(s.DiskFiles) > 0 && s.Volumes[0].Group == "VG_PROD_1"
+		})
+		moveSet(t, prim, set, to)
+		upd := p.syncOnce(t, "moved", snapshot.Update, opts)
+		if n := int64(len(set.TapeVolumes)); upd.Counts["tapevolume.delete"] != n || upd.Counts["tapevolume.create"] != n {
+			t.Errorf("UPDATE after the move: %v, want %d tape volumes deleted in their old pool and created in the new", upd.Counts, n)
+		}
+		for _, tv := range set.TapeVolumes {
+			if got := pools(t, p.sec.Site.Catalog, tv.Volser); len(got) != 1 || got[0] != `\SECD.VCREPL `+to.Pool {
+				t.Fatalf("label %s is in %v on the secondary, want only %s", tv.Volser, got, to.Pool)
+			}
+		}
+		noDrift(t, p, opts)
+
+		// A label left in two pools (as older imports did) is drift that
+		// verify names, and the next FULL import removes the stale entry.
+		stale := set.TapeVolumes[0]
+		stale.Volcat = `\SECD.VCREPL`
+		if err := p.sec.Site.Catalog.Update(ctx, func(tx store.Tx) error { return tx.PutTapeVolume(ctx, &stale) }); err != nil {
+			t.Fatal(err)
+		}
+		var dup []importer.Drift
+		for _, d := range p.verify(t, opts) {
+			if strings.HasPrefix(d.Kind, importer.DuplicateLabel) {
+				dup = append(dup, d)
+			}
+		}
+		if len(dup) != 1 || dup[0].Key != stale.Volser || !strings.Contains(dup[0].Kind, stale.Pool) || !strings.Contains(dup[0].Kind, to.Pool) || !dup[0].IsDrift() {
+			t.Fatalf("verify with %s in two pools: %v", set.ID, dup)
+		}
+		p.syncOnce(t, "full2", snapshot.Full, opts)
+		if got := pools(t, p.sec.Site.Catalog, stale.Volser); len(got) != 1 {
+			t.Fatalf("after a FULL, label %s is in %v", stale.Volser, got)
+		}
+		noDrift(t, p, opts)
+	})
+}
+
+// stageNext snapshots the primary and stages it for the secondary, and
+// returns the import input with its plan.
+func (p *pair) stageNext(t *testing.T, id string, typ snapshot.Type, opts importer.Options) (ImportInput, ImportResult) {
+	t.Helper()
+	ctx := context.Background()
+	w, err := p.sec.ReadWatermark(ctx, opts.StoreID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ref, err := p.prim.Snapshot(ctx, SnapshotInput{ID: id, Store: opts.StoreID, Type: typ, After: w.Seq, CatalogFiles: opts.CatalogFiles})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.sec.Transfer(ctx, ref); err != nil {
+		t.Fatal(err)
+	}
+	in := ImportInput{Ref: ref, Options: opts, Groups: groups(t, p)}
+	plan, err := p.sec.Plan(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return in, plan
+}
+
+// lastSet is the id of the last volume set of a staged snapshot.
+func (p *pair) lastSet(t *testing.T, ref snapshot.Ref) string {
+	t.Helper()
+	dir, m, err := p.sec.staged(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var id string
+	if err := snapshot.ReadSegment(dir, m.Segments[len(m.Segments)-1], 0, func(_ int, s *snapshot.VolumeSet) error {
+		id = s.ID
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// takeLabel makes label a volume of the secondary's own data store, as a
+// local backup writing to it would.
+func takeLabel(t *testing.T, st store.Store, label string) {
+	t.Helper()
+	ctx := context.Background()
+	err := st.Update(ctx, func(tx store.Tx) error {
+		if err := tx.PutDataStore(ctx, &catalog.DataStore{ID: "DS_LOCAL", Access: catalog.AccessPrimary, Status: catalog.StoreActive}); err != nil {
+			return err
+		}
+		return tx.PutVolume(ctx, &catalog.Volume{Label: label, LabelType: catalog.Labeled, StoreID: "DS_LOCAL", Group: "VG_LOCAL",
+			Access: catalog.AccessPrimary, Auth: "GGO", Compression: catalog.CompressNone})
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+func digest(t *testing.T, st store.Reader) string {
+	t.Helper()
+	d, err := store.Digest(context.Background(), st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d
+}
+
+// TestStrictApplyIsAllOrNothing: under --strict, a conflict that appears
+// between plan and apply (a local backup takes the label of the run's last
+// set) rolls back every set the apply had written, into an empty secondary
+// (FULL) and over one that holds the store (UPDATE after days of activity,
+// with deletions): the secondary's digest is what it was before the apply.
+func TestStrictApplyIsAllOrNothing(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, newStore func(testing.TB) store.Store) {
+		for _, typ := range []snapshot.Type{snapshot.Full, snapshot.Update} {
+			t.Run(string(typ), func(t *testing.T) {
+				ctx := context.Background()
+				p := newPairOn(t, newStore, smallSite())
+				opts := importer.Options{StoreID: "DS_PROD", CatalogFiles: false}
+				if typ == snapshot.Update {
+					p.syncOnce(t, "full", snapshot.Full, opts)
+					if err := sim.Advance(ctx, p.prim.Site.Catalog, 3, nil); err != nil {
+						t.Fatal(err)
+					}
+				}
+				in, plan := p.stageNext(t, "strict", typ, opts)
+				if plan.Conflicts.Total != 0 || plan.Counts.Changed() == 0 {
+					t.Fatalf("plan: %v, %+v", plan.Counts, plan.Conflicts)
+				}
+				sec := p.sec.Site.Catalog
+				taken := p.lastSet(t, in.Ref)
+				key := catalog.VolumeKey{Label: taken, LabelType: catalog.Labeled}
+				ours, err := sec.Volume(ctx, key)
+				if err != nil && !errors.Is(err, store.ErrNotFound) {
+					t.Fatal(err)
+				}
+				takeLabel(t, sec, taken)
+				before := digest(t, sec)
+
+				in.Strict = true
+				res, err := p.sec.Apply(ctx, in)
+				var appErr *temporal.ApplicationError
+				if !errors.As(err, &appErr) || appErr.Type() != TypeConflict || !strings.Contains(err.Error(), taken) {
+					t.Fatalf("strict apply: %v, want a conflict error naming %s", err, taken)
+				}
+				var detail ImportResult
+				if err := appErr.Details(&detail); err != nil || detail.Conflicts.Total != 1 || detail.Conflicts.Conflicts[0].Rule != safety.LabelLocal ||
+					detail.RolledBack == 0 || detail.Counts.Changed() != 0 {
+					t.Fatalf("the conflict error's details: %+v (%v)", detail, err)
+				}
+				if res.RolledBack != detail.RolledBack {
+					t.Errorf("result rolled back %d, details %d", res.RolledBack, detail.RolledBack)
+				}
+				if after := digest(t, sec); after != before {
+					t.Fatalf("the strict apply rolled back %d sets and left the secondary changed", detail.RolledBack)
+				}
+				if run, ok, err := importer.PendingUndo(ctx, sec, "DS_PROD"); err != nil || ok {
+					t.Fatalf("undo journal left by %q (%v)", run, err)
+				}
+
+				// With the label free again the same strict apply applies
+				// everything and leaves no journal.
+				if err := sec.Update(ctx, func(tx store.Tx) error {
+					if ours.Label != "" { // the replicated entry the local one replaced
+						return tx.PutVolume(ctx, &ours)
+					}
+					return tx.DeleteVolume(ctx, key)
+				}); err != nil {
+					t.Fatal(err)
+				}
+				res, err = p.sec.Apply(ctx, in)
+				if err != nil || res.Conflicts.Total != 0 {
+					t.Fatalf("strict apply with the label free: %+v, %v", res.Conflicts, err)
+				}
+				sameCounts(t, "strict", plan.Counts, res.Counts)
+				if _, ok, _ := importer.PendingUndo(ctx, sec, "DS_PROD"); ok {
+					t.Error("a strict apply that succeeded left its undo journal")
+				}
+			})
+		}
+	})
+}
+
+// TestAbandonedStrictRunIsUndone: a strict run that stopped with sets
+// written and its journal kept (a terminated workflow) is undone by the
+// next import of the store before it writes anything.
+func TestAbandonedStrictRunIsUndone(t *testing.T) {
+	ctx := context.Background()
+	p := newPair(t, smallSite())
+	opts := importer.Options{StoreID: "DS_PROD", CatalogFiles: true}
+	p.syncOnce(t, "full", snapshot.Full, opts)
+	if err := sim.Advance(ctx, p.prim.Site.Catalog, 2, nil); err != nil {
+		t.Fatal(err)
+	}
+	sec := p.sec.Site.Catalog
+	before := digest(t, sec)
+
+	// The dead run wrote two sets of an UPDATE under its journal.
+	in, _ := p.stageNext(t, "dead", snapshot.Update, opts)
+	im, err := importer.New(ctx, sec, opts, in.Groups)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir, m, err := p.sec.staged(in.Ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	j := &importer.Journal{Store: "DS_PROD", Run: "dead"}
+	written := 0
+	if err := snapshot.ReadSegment(dir, m.Segments[0], 0, func(_ int, s *snapshot.VolumeSet) error {
+		if written == 2 {
+			return nil
+		}
+		prep, err := im.PrepareStaged(s)
+		if err != nil {
+			return err
+		}
+		c, _, err := im.ApplySet(ctx, sec, prep, j)
+		if c.Changed() > 0 {
+			written++
+		}
+		return err
+	}); err != nil || written != 2 {
+		t.Fatalf("wrote %d sets: %v", written, err)
+	}
+	if digest(t, sec) == before {
+		t.Fatal("the dead run changed nothing")
+	}
+	if run, ok, _ := importer.PendingUndo(ctx, sec, "DS_PROD"); !ok || run != "dead" {
+		t.Fatalf("journal of %q", run)
+	}
+	n, err := im.Rollback(ctx, sec, "DS_PROD", nil)
+	if err != nil || n != 2 {
+		t.Fatalf("rolled back %d entries: %v", n, err)
+	}
+	if digest(t, sec) != before {
+		t.Fatal("rolling the dead run back did not restore the secondary")
+	}
+
+	// Again, and this time the next run finds the journal: its plan undoes
+	// it first, and counts what its apply then does.
+	written = 0
+	if err := snapshot.ReadSegment(dir, m.Segments[0], 0, func(_ int, s *snapshot.VolumeSet) error {
+		prep, err := im.PrepareStaged(s)
+		if err != nil {
+			return err
+		}
+		_, _, err = im.ApplySet(ctx, sec, prep, j)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	next, plan := p.stageNext(t, "next", snapshot.Update, opts)
+	res, err := p.sec.Apply(ctx, next)
+	if err != nil || len(res.Failed) > 0 {
+		t.Fatalf("apply after the dead run: %v, %v", res.Failed, err)
+	}
+	sameCounts(t, "after the dead run", plan.Counts, res.Counts)
+	if _, ok, _ := importer.PendingUndo(ctx, sec, "DS_PROD"); ok {
+		t.Error("the dead run's journal is still there")
+	}
+	noDrift(t, p, opts)
+}
