@@ -1,13 +1,9 @@
-// Package snapshot is the exchange format between a primary and a
-// secondary site: a snapshot of one data store's catalogs, streamed as
-// segments of volume sets with a SHA-256 each, described by a manifest
-// (schema version, producer, watermark range, counts). Only the manifest's
-// location and digest travel through Temporal; the rows stay in files.
 package snapshot
 
 import (
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"time"
 
 	"github.com/catsync/catsync/internal/catalog"
@@ -16,6 +12,19 @@ import (
 // SchemaVersion is the version of the snapshot format written here. A reader
 // refuses any other.
 const SchemaVersion = 1
+
+// ManifestFile is the manifest's file name inside a snapshot directory.
+const ManifestFile = "manifest.json"
+
+// segmentMagic opens a segment's header line, before the schema version.
+const segmentMagic = "CATSYNC-SEGMENT"
+
+// MaxSetBytes bounds one encoded volume set; a longer line is refused as
+// malformed rather than read into memory.
+const MaxSetBytes = 64 << 20
+
+// SegmentName is the file name of the n-th segment, from 1.
+func SegmentName(n int) string { return fmt.Sprintf("seg-%06d.jsonl", n) }
 
 // Type is the kind of export.
 type Type string

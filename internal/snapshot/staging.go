@@ -2,7 +2,6 @@ package snapshot
 
 import (
 	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -145,11 +144,7 @@ func copyVerified(src, dst string, s Segment) error {
 		if err != nil {
 			return err
 		}
-		if got := hex.EncodeToString(h.Sum(nil)); n != s.Bytes || got != s.SHA256 {
-			return &CorruptError{File: s.Name, Reason: fmt.Sprintf("corrupt at the source: %d bytes with SHA-256 %s, want %d bytes with %s",
-				n, short(got), s.Bytes, short(s.SHA256))}
-		}
-		return nil
+		return s.check("corrupt at the source: ", n, h)
 	})
 	return err
 }

@@ -1,0 +1,16 @@
+// Package snapshot is the exchange format between a primary and a
+// secondary site: a snapshot of one data store's catalogs, streamed as
+// segments of volume sets with a SHA-256 each, described by a manifest
+// (schema version, producer, watermark range, counts). Only the manifest's
+// location and digest travel through Temporal; the rows stay in files.
+//
+// The format is specified in docs/snapshot-format.md. Writer writes a
+// snapshot (writer.go); Area holds snapshots in an outbox or a staging area
+// and copies them between the two (staging.go); Area.Open opens a staged
+// snapshot, checking its manifest digest, data store and segments, for the
+// readers of reader.go and keys.go. Snapshots come from another site and
+// are untrusted input: a missing, damaged or malformed file is a
+// *CorruptError naming the file and, when known, the byte offset, and an
+// error while handling one volume set is a *SetError saying where the set
+// is (errors.go).
+package snapshot

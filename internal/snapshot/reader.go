@@ -1,0 +1,200 @@
+package snapshot
+
+import (
+	"bufio"
+	"bytes"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+
+	"github.com/catsync/catsync/internal/catalog"
+)
+
+// VerifySegment checks that a segment file exists with its recorded size and
+// SHA-256.
+func VerifySegment(dir string, s Segment) error {
+	f, err := openSegment(dir, s)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := sha256.New()
+	n, err := io.Copy(h, f)
+	if err != nil {
+		return &CorruptError{File: s.Name, Reason: err.Error()}
+	}
+	return s.check("", n, h)
+}
+
+// openSegment opens a segment file of dir: one that cannot be opened is
+// missing.
+func openSegment(dir string, s Segment) (*os.File, error) {
+	f, err := os.Open(filepath.Join(dir, s.Name))
+	if err != nil {
+		return nil, &CorruptError{File: s.Name, Reason: "missing: " + err.Error()}
+	}
+	return f, nil
+}
+
+// check is nil when n bytes with SHA-256 h are the file s records, and
+// otherwise a *CorruptError whose reason starts with prefix.
+func (s Segment) check(prefix string, n int64, h hash.Hash) error {
+	if got := hex.EncodeToString(h.Sum(nil)); n != s.Bytes || got != s.SHA256 {
+		return &CorruptError{File: s.Name, Reason: fmt.Sprintf("%s%d bytes with SHA-256 %s, want %d bytes with %s",
+			prefix, n, short(got), s.Bytes, short(s.SHA256))}
+	}
+	return nil
+}
+
+// Decode streams the volume sets of one segment, calling fn with each set
+// and its index in the segment (from 0), starting at index from. It never
+// panics on bad input: a malformed, truncated or oversized record is a
+// *CorruptError naming the segment and the offset.
+func Decode(r io.Reader, name string, from int, fn func(i int, s *VolumeSet) error) error {
+	br := bufio.NewReaderSize(r, 1<<16)
+	var off int64
+	header, err := readHeader(br, name)
+	if err != nil {
+		return err
+	}
+	off += int64(len(header)) + 1
+	for i := 0; ; i++ {
+		line, err := readLine(br, MaxSetBytes)
+		if err == io.EOF {
+			return nil
+		}
+		if err != nil {
+			return &CorruptError{File: name, Offset: off, Reason: err.Error()}
+		}
+		start := off
+		off += int64(len(line)) + 1
+		if i < from {
+			continue
+		}
+		var s VolumeSet
+		dec := json.NewDecoder(bytes.NewReader(line))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&s); err != nil {
+			return &CorruptError{File: name, Offset: start, Reason: "volume set: " + err.Error()}
+		}
+		if _, err := dec.Token(); err != io.EOF {
+			return &CorruptError{File: name, Offset: start, Reason: "volume set: data after the record"}
+		}
+		if s.ID == "" {
+			return &CorruptError{File: name, Offset: start, Reason: "volume set without id"}
+		}
+		if err := fn(i, &s); err != nil {
+			return &SetError{File: name, Offset: start, Set: s.ID, Err: err}
+		}
+	}
+}
+
+func readHeader(br *bufio.Reader, name string) ([]byte, error) {
+	header, err := readLine(br, 64)
+	if err != nil || string(header) != fmt.Sprintf("%s %d", segmentMagic, SchemaVersion) {
+		return nil, &CorruptError{File: name, Reason: fmt.Sprintf("not a version %d segment", SchemaVersion)}
+	}
+	return header, nil
+}
+
+var errLineTooLong = errors.New("record longer than the limit")
+
+// readLine reads one newline-terminated line of at most max bytes. A last
+// line without its newline is reported as truncated.
+func readLine(br *bufio.Reader, max int) ([]byte, error) {
+	var line []byte
+	for {
+		chunk, err := br.ReadSlice('\n')
+		if len(line)+len(chunk) > max+1 {
+			return nil, errLineTooLong
+		}
+		line = append(line, chunk...)
+		switch {
+		case err == nil:
+			return line[:len(line)-1], nil
+		case err == bufio.ErrBufferFull:
+			continue
+		case err == io.EOF && len(line) == 0:
+			return nil, io.EOF
+		case err == io.EOF:
+			return nil, errors.New("truncated record (no end of line)")
+		default:
+			return nil, err
+		}
+	}
+}
+
+// ReadVolumeKeys streams the keys of the BackPak volumes a segment holds,
+// decoding nothing else of the sets: a FULL import needs them to find what
+// the primary no longer has.
+func ReadVolumeKeys(dir string, s Segment, fn func(catalog.VolumeKey)) error {
+	return scanSets(dir, s, func(_ int64, line []byte) error {
+		var keys struct {
+			Volumes []catalog.VolumeKey `json:"volumes"`
+		}
+		if err := json.Unmarshal(line, &keys); err != nil {
+			return errors.New("volume set: " + err.Error())
+		}
+		for _, k := range keys.Volumes {
+			fn(k)
+		}
+		return nil
+	})
+}
+
+// scanSets calls fn with each encoded set of a segment and its offset. An
+// error from fn that is not already a snapshot error is reported as
+// corruption at that offset. When the segment's SHA-256 is known the file
+// is checked against it in the same pass: a reader that only collects
+// needs no separate verification read.
+func scanSets(dir string, s Segment, fn func(off int64, line []byte) error) error {
+	f, err := openSegment(dir, s)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	h := sha256.New()
+	br := bufio.NewReaderSize(io.TeeReader(f, h), 1<<16)
+	header, err := readHeader(br, s.Name)
+	if err != nil {
+		return err
+	}
+	off := int64(len(header)) + 1
+	for {
+		line, err := readLine(br, MaxSetBytes)
+		if err == io.EOF {
+			break
+		}
+		if err == nil {
+			err = fn(off, line)
+		}
+		var se *SetError
+		if err != nil && !errors.As(err, &se) {
+			return &CorruptError{File: s.Name, Offset: off, Reason: err.Error()}
+		}
+		if err != nil {
+			return err
+		}
+		off += int64(len(line)) + 1
+	}
+	if s.SHA256 == "" {
+		return nil
+	}
+	return s.check("", off, h)
+}
+
+// ReadSegment opens and decodes one segment of a snapshot directory.
+func ReadSegment(dir string, s Segment, from int, fn func(i int, set *VolumeSet) error) error {
+	f, err := openSegment(dir, s)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	return Decode(f, s.Name, from, fn)
+}
