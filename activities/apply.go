@@ -47,7 +47,7 @@ func (a *Activities) apply(ctx context.Context, in ImportInput) (ImportResult, e
 	if !resume(ctx, &cur) || cur.Result.Counts == nil {
 		cur.Result.Counts = importer.Counts{}
 	}
-	dir, m, err := a.staged(in.Ref)
+	staged, err := a.Site.Staging.Open(in.Ref)
 	if err != nil {
 		return cur.Result, err
 	}
@@ -62,10 +62,10 @@ func (a *Activities) apply(ctx context.Context, in ImportInput) (ImportResult, e
 	if in.Strict {
 		j = &importer.Journal{Store: in.Ref.Store, Run: in.Ref.ID}
 	}
-	err = a.applySets(ctx, im, j, dir, m, &cur)
-	if err == nil && m.Type == snapshot.Full && !cur.Deleted {
+	err = a.applySets(ctx, im, j, staged, &cur)
+	if err == nil && staged.Manifest.Type == snapshot.Full && !cur.Deleted {
 		var present func(catalog.VolumeKey) bool
-		if present, err = volumeKeys(dir, m); err == nil {
+		if present, err = volumeKeys(staged); err == nil {
 			var c importer.Counts
 			c, err = im.Missing(ctx, st, present, true, j)
 			cur.Result.Counts.Merge(c)
@@ -103,9 +103,9 @@ func (a *Activities) undoAbandoned(ctx context.Context, im *importer.Import, ref
 }
 
 // applySets applies the sets from the cursor on, recording it after each.
-func (a *Activities) applySets(ctx context.Context, im *importer.Import, j *importer.Journal, dir string, m snapshot.Manifest, cur *applyCursor) error {
-	for ; cur.Segment < len(m.Segments); cur.Segment, cur.Set = cur.Segment+1, 0 {
-		err := snapshot.ReadSegment(dir, m.Segments[cur.Segment], cur.Set, func(i int, set *snapshot.VolumeSet) error {
+func (a *Activities) applySets(ctx context.Context, im *importer.Import, j *importer.Journal, staged *snapshot.Staged, cur *applyCursor) error {
+	for ; cur.Segment < len(staged.Manifest.Segments); cur.Segment, cur.Set = cur.Segment+1, 0 {
+		err := staged.ReadSegment(cur.Segment, cur.Set, func(i int, set *snapshot.VolumeSet) error {
 			p, err := im.PrepareStaged(set)
 			if err != nil {
 				return err // invalid input: nothing of the run should apply it

@@ -164,12 +164,12 @@ func (p *pair) stageNext(t *testing.T, id string, typ snapshot.Type, opts import
 // lastSet is the id of the last volume set of a staged snapshot.
 func (p *pair) lastSet(t *testing.T, ref snapshot.Ref) string {
 	t.Helper()
-	dir, m, err := p.sec.staged(ref)
+	staged, err := p.sec.Site.Staging.Open(ref)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var id string
-	if err := snapshot.ReadSegment(dir, m.Segments[len(m.Segments)-1], 0, func(_ int, s *snapshot.VolumeSet) error {
+	if err := staged.ReadSegment(len(staged.Manifest.Segments)-1, 0, func(_ int, s *snapshot.VolumeSet) error {
 		id = s.ID
 		return nil
 	}); err != nil {
@@ -300,13 +300,13 @@ func TestAbandonedStrictRunIsUndone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir, m, err := p.sec.staged(in.Ref)
+	staged, err := p.sec.Site.Staging.Open(in.Ref)
 	if err != nil {
 		t.Fatal(err)
 	}
 	j := &importer.Journal{Store: "DS_PROD", Run: "dead"}
 	written := 0
-	if err := snapshot.ReadSegment(dir, m.Segments[0], 0, func(_ int, s *snapshot.VolumeSet) error {
+	if err := staged.ReadSegment(0, 0, func(_ int, s *snapshot.VolumeSet) error {
 		if written == 2 {
 			return nil
 		}
@@ -339,7 +339,7 @@ func TestAbandonedStrictRunIsUndone(t *testing.T) {
 	// Again, and this time the next run finds the journal: its plan undoes
 	// it first, and counts what its apply then does.
 	written = 0
-	if err := snapshot.ReadSegment(dir, m.Segments[0], 0, func(_ int, s *snapshot.VolumeSet) error {
+	if err := staged.ReadSegment(0, 0, func(_ int, s *snapshot.VolumeSet) error {
 		prep, err := im.PrepareStaged(s)
 		if err != nil {
 			return err

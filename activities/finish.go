@@ -22,12 +22,11 @@ func (a *Activities) Finish(ctx context.Context, in FinishInput) (importer.Water
 		return w, err
 	}
 	if !in.Failed {
-		dir := a.Site.Staging.Dir(in.Ref.Store, in.Ref.ID)
-		m, _, err := snapshot.ReadManifest(dir, in.Ref.Digest)
+		staged, err := a.Site.Staging.OpenManifest(in.Ref)
 		if err != nil {
 			return w, classify(err)
 		}
-		if err := a.Site.Staging.Record(in.Ref.Store, m); err != nil {
+		if err := a.Site.Staging.Record(in.Ref.Store, staged.Manifest); err != nil {
 			return w, err
 		}
 	}

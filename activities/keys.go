@@ -20,10 +20,11 @@ func (a *Activities) KeyParity(ctx context.Context, ref snapshot.Ref) (parity.Re
 }
 
 func (a *Activities) keyParity(ctx context.Context, ref snapshot.Ref) (parity.Report, error) {
-	dir, m, err := a.stagedManifest(ref)
+	staged, err := a.Site.Staging.OpenManifest(ref)
 	if err != nil {
 		return parity.Report{}, err
 	}
+	m := staged.Manifest
 	if a.Site.Keys == nil && m.Counts["keys"] > 0 {
 		return parity.Report{}, catalog.ConfigErrorf("site %s: %d encrypted volumes to check: %v", a.Site.Name, m.Counts["keys"], parity.ErrNoKeyManager)
 	}
@@ -32,8 +33,8 @@ func (a *Activities) keyParity(ctx context.Context, ref snapshot.Ref) (parity.Re
 		return parity.Report{}, err
 	}
 	c := parity.New(a.Site.Keys, site, m.Producer.BackPakID, m.KeysRecorded, parity.DefaultBatch)
-	for i, seg := range m.Segments {
-		if err := snapshot.ReadKeys(dir, seg, func(set string, k *snapshot.Key) error {
+	for i := range m.Segments {
+		if err := staged.ReadKeys(i, func(set string, k *snapshot.Key) error {
 			return c.Add(ctx, set, *k)
 		}); err != nil {
 			return parity.Report{}, err

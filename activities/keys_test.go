@@ -66,20 +66,20 @@ func withKeys(t *testing.T, p *pair) map[string]string {
 // snapshotKeys reads the key records of a staged snapshot, by label.
 func snapshotKeys(t *testing.T, p *pair, ref snapshot.Ref) (snapshot.Manifest, map[string]snapshot.Key) {
 	t.Helper()
-	dir, m, err := p.sec.staged(ref)
+	staged, err := p.sec.Site.Staging.Open(ref)
 	if err != nil {
 		t.Fatal(err)
 	}
 	got := map[string]snapshot.Key{}
-	for _, seg := range m.Segments {
-		if err := snapshot.ReadKeys(dir, seg, func(_ string, k *snapshot.Key) error {
+	for i := range staged.Manifest.Segments {
+		if err := staged.ReadKeys(i, func(_ string, k *snapshot.Key) error {
 			got[k.Label] = *k
 			return nil
 		}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	return m, got
+	return staged.Manifest, got
 }
 
 func TestSnapshotRecordsKeysAndParityHolds(t *testing.T) {
@@ -214,7 +214,7 @@ func TestKeyParityRefusesAnEditedSnapshot(t *testing.T) {
 	p.syncOnce(t, "full", snapshot.Full, importer.Options{StoreID: "DS_PROD", CatalogFiles: true})
 	ref := snapshot.Ref{Store: "DS_PROD", ID: "full"}
 	ref.Digest = manifestDigest(t, p, ref)
-	dir, m, err := p.sec.stagedManifest(ref)
+	staged, err := p.sec.Site.Staging.OpenManifest(ref)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -224,8 +224,8 @@ func TestKeyParityRefusesAnEditedSnapshot(t *testing.T) {
 		break
 	}
 	edited := false
-	for _, seg := range m.Segments {
-		path := filepath.Join(dir, seg.Name)
+	for _, seg := range staged.Manifest.Segments {
+		path := filepath.Join(staged.Dir, seg.Name)
 		b, _ := os.ReadFile(path)
 		if i := bytes.Index(b, []byte(`"name":"`+name+`"`)); i >= 0 {
 			b[i+8] ^= 1 // another key name of the same length

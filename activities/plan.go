@@ -2,7 +2,6 @@ package activities
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/importer"
@@ -40,32 +39,6 @@ type ImportResult struct {
 	RolledBack int64 `json:"rolled_back,omitempty"`
 }
 
-// stagedManifest reads the manifest of a staged snapshot, checking its
-// digest and data store.
-func (a *Activities) stagedManifest(ref snapshot.Ref) (string, snapshot.Manifest, error) {
-	dir := a.Site.Staging.Dir(ref.Store, ref.ID)
-	m, _, err := snapshot.ReadManifest(dir, ref.Digest)
-	if err == nil && m.Store != ref.Store {
-		err = &snapshot.CorruptError{File: snapshot.ManifestFile, Reason: fmt.Sprintf("snapshot of data store %s, want %s", m.Store, ref.Store)}
-	}
-	return dir, m, err
-}
-
-// staged opens the staged snapshot, checking the manifest digest and every
-// segment's SHA-256 before anything is read from it.
-func (a *Activities) staged(ref snapshot.Ref) (string, snapshot.Manifest, error) {
-	dir, m, err := a.stagedManifest(ref)
-	if err != nil {
-		return dir, m, err
-	}
-	for _, s := range m.Segments {
-		if err := snapshot.VerifySegment(dir, s); err != nil {
-			return dir, m, err
-		}
-	}
-	return dir, m, nil
-}
-
 // Plan validates every record of a staged snapshot as the secondary would
 // receive it, runs the safety checks and counts, per entity, what an
 // import would create, update, delete or leave unchanged. It imports
@@ -78,7 +51,7 @@ func (a *Activities) Plan(ctx context.Context, in ImportInput) (ImportResult, er
 
 func (a *Activities) plan(ctx context.Context, in ImportInput) (ImportResult, error) {
 	res := ImportResult{Counts: importer.Counts{}}
-	dir, m, err := a.staged(in.Ref)
+	staged, err := a.Site.Staging.Open(in.Ref)
 	if err != nil {
 		return res, err
 	}
@@ -89,8 +62,8 @@ func (a *Activities) plan(ctx context.Context, in ImportInput) (ImportResult, er
 	if err := a.undoAbandoned(ctx, im, in.Ref, func() { heartbeat(ctx, -1) }); err != nil {
 		return res, err
 	}
-	for i, seg := range m.Segments {
-		err := snapshot.ReadSegment(dir, seg, 0, func(_ int, set *snapshot.VolumeSet) error {
+	for i := range staged.Manifest.Segments {
+		err := staged.ReadSegment(i, 0, func(_ int, set *snapshot.VolumeSet) error {
 			p, err := im.PrepareStaged(set)
 			if err != nil {
 				return err
@@ -106,8 +79,8 @@ func (a *Activities) plan(ctx context.Context, in ImportInput) (ImportResult, er
 		}
 		heartbeat(ctx, i)
 	}
-	if m.Type == snapshot.Full {
-		present, err := volumeKeys(dir, m)
+	if staged.Manifest.Type == snapshot.Full {
+		present, err := volumeKeys(staged)
 		if err != nil {
 			return res, err
 		}
@@ -121,12 +94,10 @@ func (a *Activities) plan(ctx context.Context, in ImportInput) (ImportResult, er
 }
 
 // volumeKeys reads which BackPak volumes a FULL snapshot holds.
-func volumeKeys(dir string, m snapshot.Manifest) (func(catalog.VolumeKey) bool, error) {
+func volumeKeys(staged *snapshot.Staged) (func(catalog.VolumeKey) bool, error) {
 	present := map[catalog.VolumeKey]bool{}
-	for _, seg := range m.Segments {
-		if err := snapshot.ReadVolumeKeys(dir, seg, func(k catalog.VolumeKey) { present[k] = true }); err != nil {
-			return nil, err
-		}
+	if err := staged.VolumeKeys(func(k catalog.VolumeKey) { present[k] = true }); err != nil {
+		return nil, err
 	}
 	return func(k catalog.VolumeKey) bool { return present[k] }, nil
 }

@@ -53,7 +53,7 @@ func BenchmarkSafetyChecks(b *testing.B) {
 
 	// each runs fn on every staged set, as the secondary receives it.
 	each := func(b *testing.B, fn func(im *importer.Import, p *importer.Prepared) error) {
-		dir, m, err := p.sec.staged(ref)
+		staged, err := p.sec.Site.Staging.Open(ref)
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -63,8 +63,8 @@ func BenchmarkSafetyChecks(b *testing.B) {
 		}
 		sets := 0
 		t0 := time.Now()
-		for _, seg := range m.Segments {
-			if err := snapshot.ReadSegment(dir, seg, 0, func(_ int, set *snapshot.VolumeSet) error {
+		for i := range staged.Manifest.Segments {
+			if err := staged.ReadSegment(i, 0, func(_ int, set *snapshot.VolumeSet) error {
 				p, err := im.Prepare(set)
 				if err != nil {
 					return err

@@ -87,9 +87,15 @@ func (a Area) Keep(store string, ids ...string) error {
 	if err != nil {
 		return err
 	}
+	// Compared as folder names: escape is not undone by unescaping for the
+	// ids it has to mangle ("", ".", "..").
+	keep := make([]string, len(ids))
+	for i, id := range ids {
+		keep[i] = escape(id)
+	}
 	for _, e := range entries {
-		id, err := url.PathUnescape(e.Name())
-		if e.IsDir() && err == nil && !slices.Contains(ids, id) {
+		_, err := url.PathUnescape(e.Name())
+		if e.IsDir() && err == nil && !slices.Contains(keep, e.Name()) {
 			if err := os.RemoveAll(filepath.Join(a.storeDir(store), e.Name())); err != nil {
 				return err
 			}

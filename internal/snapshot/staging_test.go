@@ -449,6 +449,13 @@ func TestKeep(t *testing.T) {
 	if entries, _ := os.ReadDir(a.storeDir("DS_PROD")); len(entries) != 0 {
 		t.Errorf("after Keep(): %v", entries)
 	}
+	// Ids that escaping must mangle to stay one path element are kept too.
+	for _, id := range []string{".", "..", ""} {
+		os.MkdirAll(a.Dir("DS_PROD", id), 0o755)
+		if err := a.Keep("DS_PROD", id); err != nil || !exists(a.Dir("DS_PROD", id)) {
+			t.Errorf("Keep(%q) removed it (%v)", id, err)
+		}
+	}
 }
 
 // A whole cycle: export, transfer, record; a second UPDATE extends the chain.
