@@ -87,9 +87,9 @@ func pools(t *testing.T, st store.Reader, label string) []string {
 // pool only; verify reports a label left in two pools of the search space,
 // and a FULL removes the stale one.
 func TestVolumeMovedToAnotherGroup(t *testing.T) {
-	sqltest.Run(t, func(t *testing.T, newStore func(testing.TB) store.Store) {
+	sqltest.RunDSN(t, func(t *testing.T, dsn func(testing.TB) string) {
 		ctx := context.Background()
-		p := newPairOn(t, newStore, smallSite())
+		p := newPairOn(t, dsn, smallSite())
 		opts := importer.Options{StoreID: "DS_PROD", CatalogFiles: true}
 		p.syncOnce(t, "full", snapshot.Full, opts)
 
@@ -137,16 +137,21 @@ func TestVolumeMovedToAnotherGroup(t *testing.T) {
 	})
 }
 
-// stageNext snapshots the primary and stages it for the secondary, and
-// returns the import input with its plan.
-func (p *pair) stageNext(t *testing.T, id string, typ snapshot.Type, opts importer.Options) (ImportInput, ImportResult) {
+// stageNext snapshots the primary after the secondary's watermark (from
+// the start when it must re-import), stages the snapshot for the
+// secondary, and returns the import input with its plan.
+func (p *pair) stageNext(t testing.TB, id string, typ snapshot.Type, opts importer.Options) (ImportInput, ImportResult) {
 	t.Helper()
 	ctx := context.Background()
 	w, err := p.sec.ReadWatermark(ctx, opts.StoreID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ref, err := p.prim.Snapshot(ctx, SnapshotInput{ID: id, Store: opts.StoreID, Type: typ, After: w.Seq, CatalogFiles: opts.CatalogFiles})
+	after := w.Seq
+	if w.Reimport {
+		after = 0
+	}
+	ref, err := p.prim.Snapshot(ctx, SnapshotInput{ID: id, Store: opts.StoreID, Type: typ, After: after, CatalogFiles: opts.CatalogFiles})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -210,11 +215,11 @@ func digest(t *testing.T, st store.Reader) string {
 // (FULL) and over one that holds the store (UPDATE after days of activity,
 // with deletions): the secondary's digest is what it was before the apply.
 func TestStrictApplyIsAllOrNothing(t *testing.T) {
-	sqltest.Run(t, func(t *testing.T, newStore func(testing.TB) store.Store) {
+	sqltest.RunDSN(t, func(t *testing.T, dsn func(testing.TB) string) {
 		for _, typ := range []snapshot.Type{snapshot.Full, snapshot.Update} {
 			t.Run(string(typ), func(t *testing.T) {
 				ctx := context.Background()
-				p := newPairOn(t, newStore, smallSite())
+				p := newPairOn(t, dsn, smallSite())
 				opts := importer.Options{StoreID: "DS_PROD", CatalogFiles: false}
 				if typ == snapshot.Update {
 					p.syncOnce(t, "full", snapshot.Full, opts)

@@ -12,9 +12,9 @@ import (
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/importer"
 	"github.com/catsync/catsync/internal/sim"
+	"github.com/catsync/catsync/internal/sim/simtest"
 	"github.com/catsync/catsync/internal/snapshot"
 	"github.com/catsync/catsync/internal/store"
-	"github.com/catsync/catsync/internal/store/sqlstore/sqltest"
 )
 
 // pair is a simulated primary and secondary with their steps.
@@ -24,63 +24,35 @@ type pair struct {
 
 func newPair(t *testing.T, p sim.Params) *pair {
 	t.Helper()
-	return newPairOn(t, func(tb testing.TB) store.Store { return sqltest.Open(tb, sqltest.SQLiteDSN(tb)) }, p)
+	return newPairOn(t, nil, p)
 }
 
-// newPairOn builds the pair on catalogs that open gives (SQLite or a
-// PostgreSQL schema).
-func newPairOn(t *testing.T, open func(testing.TB) store.Store, p sim.Params) *pair {
+// newPairOn builds the pair on catalogs that dsn names (SQLite files when
+// nil, or PostgreSQL schemas), without key managers.
+func newPairOn(t *testing.T, dsn func(testing.TB) string, p sim.Params) *pair {
 	t.Helper()
-	ctx := context.Background()
-	dir := t.TempDir()
-	prim := open(t)
-	if err := sim.Init(ctx, prim, p, nil); err != nil {
-		t.Fatal(err)
-	}
-	sec := open(t)
-	if err := sim.InitSecondary(ctx, sec, prim, sim.DefaultSecondaryParams(), nil); err != nil {
-		t.Fatal(err)
-	}
-	outbox := snapshot.Area{Root: filepath.Join(dir, "outbox")}
+	return pairOf(simtest.New(t, p, simtest.Options{DSN: dsn}))
+}
+
+// pairOf gives the sites of a simulated pair their steps.
+func pairOf(sp *simtest.Pair) *pair {
+	cfg := sp.Config
 	return &pair{
-		prim: &Activities{Site: &Site{Name: "prim", Catalog: prim, Staging: outbox}},
-		sec: &Activities{Site: &Site{Name: "secd", Catalog: sec, Staging: snapshot.Area{Root: filepath.Join(dir, "staging")},
-			Source: outbox}},
+		prim: &Activities{Site: &Site{Name: cfg.Primary.Name, Catalog: sp.Primary, Staging: snapshot.Area{Root: cfg.Primary.Staging},
+			Keys: sp.PrimaryKeys}},
+		sec: &Activities{Site: &Site{Name: cfg.Secondary.Name, Catalog: sp.Secondary, Staging: snapshot.Area{Root: cfg.Secondary.Staging},
+			Source: snapshot.Area{Root: cfg.Source}, Keys: sp.SecondaryKeys}},
 	}
 }
 
-func smallSite() sim.Params {
-	p := sim.DefaultParams()
-	p.Volumes, p.Days, p.BackupsPerDay = 80, 15, 5
-	p.Retention = []sim.Retention{{Days: 3, Weight: 1}, {Days: 20, Weight: 1}}
-	p.ParallelPercent, p.RerunPercent, p.BadPercent = 30, 20, 3
-	return p
-}
+func smallSite() sim.Params { return simtest.Small() }
 
-// syncOnce runs the steps of one sync the way the workflow orders them.
+// syncOnce stages the next snapshot and plans it (stageNext), applies it
+// and finishes the import.
 func (p *pair) syncOnce(t testing.TB, id string, typ snapshot.Type, opts importer.Options) ImportResult {
 	t.Helper()
 	ctx := context.Background()
-	w, err := p.sec.ReadWatermark(ctx, opts.StoreID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	after := w.Seq
-	if w.Reimport {
-		after = 0
-	}
-	ref, err := p.prim.Snapshot(ctx, SnapshotInput{ID: id, Store: opts.StoreID, Type: typ, After: after, CatalogFiles: opts.CatalogFiles})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := p.sec.Transfer(ctx, ref); err != nil {
-		t.Fatal(err)
-	}
-	in := ImportInput{Ref: ref, Options: opts, Groups: groups(t, p)}
-	plan, err := p.sec.Plan(ctx, in)
-	if err != nil {
-		t.Fatal(err)
-	}
+	in, plan := p.stageNext(t, id, typ, opts)
 	res, err := p.sec.Apply(ctx, in)
 	if err != nil {
 		t.Fatal(err)
@@ -89,7 +61,7 @@ func (p *pair) syncOnce(t testing.TB, id string, typ snapshot.Type, opts importe
 		t.Fatalf("failed sets: %v", res.Failed)
 	}
 	sameCounts(t, string(typ)+" "+id, plan.Counts, res.Counts)
-	if _, err := p.sec.Finish(ctx, FinishInput{Ref: ref}); err != nil {
+	if _, err := p.sec.Finish(ctx, FinishInput{Ref: in.Ref}); err != nil {
 		t.Fatal(err)
 	}
 	return res

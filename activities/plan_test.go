@@ -17,7 +17,7 @@ import (
 // of whole volume sets, CATALOGFILES NO and node pairs, and checks (in
 // syncOnce) that every plan counted exactly what its apply then did.
 func TestPlanCountsWhatApplyDoes(t *testing.T) {
-	sqltest.Run(t, func(t *testing.T, newStore func(testing.TB) store.Store) {
+	sqltest.RunDSN(t, func(t *testing.T, dsn func(testing.TB) string) {
 		for _, tc := range []struct {
 			name string
 			opts importer.Options
@@ -28,7 +28,7 @@ func TestPlanCountsWhatApplyDoes(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				ctx := context.Background()
-				p := newPairOn(t, newStore, smallSite())
+				p := newPairOn(t, dsn, smallSite())
 				p.syncOnce(t, "full1", snapshot.Full, tc.opts)
 				if err := sim.Advance(ctx, p.prim.Site.Catalog, 2, nil); err != nil {
 					t.Fatal(err)

@@ -2,16 +2,14 @@ package activities
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/importer"
-	"github.com/catsync/catsync/internal/sim"
+	"github.com/catsync/catsync/internal/sim/simtest"
 	"github.com/catsync/catsync/internal/snapshot"
 	"github.com/catsync/catsync/internal/store"
-	"github.com/catsync/catsync/internal/store/sqlstore"
 )
 
 // BenchmarkSafetyChecks measures the per-set safety checks of a FULL plan
@@ -21,25 +19,8 @@ import (
 func BenchmarkSafetyChecks(b *testing.B) {
 	ctx := context.Background()
 	scale := benchScale(b)
-	dir := b.TempDir()
-	open := func(name string) store.Store {
-		st, err := sqlstore.Open(ctx, filepath.Join(dir, name))
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { st.Close() })
-		return st
-	}
-	prim, sec := open("primary.db"), open("secondary.db")
-	if err := sim.Init(ctx, prim, referenceSite(scale), nil); err != nil {
-		b.Fatal(err)
-	}
-	if err := sim.InitSecondary(ctx, sec, prim, sim.DefaultSecondaryParams(), nil); err != nil {
-		b.Fatal(err)
-	}
-	outbox := snapshot.Area{Root: filepath.Join(dir, "outbox")}
-	p := &pair{prim: &Activities{Site: &Site{Name: "prim", Catalog: prim, Staging: outbox}},
-		sec: &Activities{Site: &Site{Name: "secd", Catalog: sec, Staging: snapshot.Area{Root: filepath.Join(dir, "staging")}, Source: outbox}}}
+	p := pairOf(simtest.New(b, referenceSite(scale), simtest.Options{}))
+	sec := p.sec.Site.Catalog
 	opts := importer.Options{StoreID: "DS_PROD", CatalogFiles: true}
 	p.syncOnce(b, "full", snapshot.Full, opts)
 	ref, err := p.prim.Snapshot(ctx, SnapshotInput{ID: "again", Store: "DS_PROD", Type: snapshot.Full, CatalogFiles: true})

@@ -63,13 +63,21 @@ func Open(t testing.TB, dsn string) store.Store {
 // Run runs fn once per dialect, as subtests sqlite and postgres; newStore
 // opens a fresh, empty catalog of that dialect.
 func Run(t *testing.T, fn func(t *testing.T, newStore func(testing.TB) store.Store)) {
+	RunDSN(t, func(t *testing.T, dsn func(testing.TB) string) {
+		fn(t, func(tb testing.TB) store.Store { return Open(tb, dsn(tb)) })
+	})
+}
+
+// RunDSN is Run for tests that open catalogs by name (a site's
+// configuration): dsn names a fresh, empty catalog of the dialect.
+func RunDSN(t *testing.T, fn func(t *testing.T, dsn func(testing.TB) string)) {
 	for _, d := range []struct {
 		name string
 		dsn  func(testing.TB) string
 	}{{"sqlite", SQLiteDSN}, {"postgres", PostgresDSN}} {
 		t.Run(d.name, func(t *testing.T) {
 			d.dsn(t) // skips early without a server
-			fn(t, func(tb testing.TB) store.Store { return Open(tb, d.dsn(tb)) })
+			fn(t, d.dsn)
 		})
 	}
 }
