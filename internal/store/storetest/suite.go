@@ -40,6 +40,8 @@ func Run(t *testing.T, newDB Opener) {
 	t.Run("SequencesPerStore", func(t *testing.T) { testSequencesPerStore(t, open(t)) })
 	t.Run("ConcurrentWriters", func(t *testing.T) { testConcurrentWriters(t, open(t)) })
 	t.Run("AuditAppendOnly", func(t *testing.T) { testAudit(t, open(t)) })
+	t.Run("UndoJournal", func(t *testing.T) { testUndoJournal(t, open(t)) })
+	t.Run("DeleteFileConfig", func(t *testing.T) { testDeleteFileConfig(t, open(t)) })
 }
 
 // Load writes the whole fixture in one transaction.
@@ -519,5 +521,64 @@ func testAudit(t *testing.T, s store.Store) {
 	var seqs []int64
 	if err := s.ScanAudit(ctx, func(r *store.AuditRecord) error { seqs = append(seqs, r.Seq); return nil }); err != nil || len(seqs) != 2 || seqs[0] != 1 {
 		t.Errorf("trail %v, %v", seqs, err)
+	}
+}
+
+// testUndoJournal: entries are numbered per data store, read newest first,
+// removed one by one or all at once, and leave no change mark.
+func testUndoJournal(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	f := load(t, s)
+	_, before := changed(t, s, f.Store.ID, 0)
+	if _, err := s.LastUndo(ctx, "DS_PROD"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("empty journal: %v, want ErrNotFound", err)
+	}
+	put := func(storeID, entry string) int64 {
+		r := store.UndoRecord{StoreID: storeID, RunID: "run1", Entry: entry}
+		if err := s.Update(ctx, func(tx store.Tx) error { return tx.AppendUndo(ctx, &r) }); err != nil {
+			t.Fatal(err)
+		}
+		return r.Seq
+	}
+	if a, b, other := put("DS_PROD", "a"), put("DS_PROD", "b"), put("DS_OTHER", "x"); a != 1 || b != 2 || other != 1 {
+		t.Fatalf("numbered %d, %d and %d in another store", a, b, other)
+	}
+	if r, err := s.LastUndo(ctx, "DS_PROD"); err != nil || r.Seq != 2 || r.Entry != "b" || r.RunID != "run1" {
+		t.Fatalf("last entry %+v, %v", r, err)
+	}
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.DeleteUndo(ctx, "DS_PROD", 2) }); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.DeleteUndo(ctx, "DS_PROD", 2) }); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleting a deleted entry: %v, want ErrNotFound", err)
+	}
+	if r, err := s.LastUndo(ctx, "DS_PROD"); err != nil || r.Entry != "a" {
+		t.Fatalf("after a delete, last entry %+v, %v", r, err)
+	}
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.ClearUndo(ctx, "DS_PROD") }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.LastUndo(ctx, "DS_PROD"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("cleared journal: %v", err)
+	}
+	if r, err := s.LastUndo(ctx, "DS_OTHER"); err != nil || r.Entry != "x" {
+		t.Fatalf("another store's journal after a clear: %+v, %v", r, err)
+	}
+	if _, after := changed(t, s, f.Store.ID, 0); after != before {
+		t.Errorf("the journal marked changes: sequence %d, was %d", after, before)
+	}
+}
+
+func testDeleteFileConfig(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	f := load(t, s)
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.DeleteFileConfig(ctx, &f.Config) }); err != nil {
+		t.Fatal(err)
+	}
+	if got := collect(t, s.ScanFileConfigs, store.Filter{Filecat: f.Config.Filecat}); len(got) != 0 {
+		t.Fatalf("CONFIG after its deletion: %v", got)
+	}
+	if err := s.Update(ctx, func(tx store.Tx) error { return tx.DeleteFileConfig(ctx, &f.Config) }); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("deleting it again: %v, want ErrNotFound", err)
 	}
 }
