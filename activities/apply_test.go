@@ -167,7 +167,7 @@ func (p *pair) stageNext(t testing.TB, id string, typ snapshot.Type, opts import
 }
 
 // lastSet is the id of the last volume set of a staged snapshot.
-func (p *pair) lastSet(t *testing.T, ref snapshot.Ref) string {
+func (p *pair) lastSet(t testing.TB, ref snapshot.Ref) string {
 	t.Helper()
 	staged, err := p.sec.Site.Staging.Open(ref)
 	if err != nil {
@@ -185,7 +185,7 @@ func (p *pair) lastSet(t *testing.T, ref snapshot.Ref) string {
 
 // takeLabel makes label a volume of the secondary's own data store, as a
 // local backup writing to it would.
-func takeLabel(t *testing.T, st store.Store, label string) {
+func takeLabel(t testing.TB, st store.Store, label string) {
 	t.Helper()
 	ctx := context.Background()
 	err := st.Update(ctx, func(tx store.Tx) error {
