@@ -12,6 +12,13 @@ import (
 	"github.com/catsync/catsync/internal/store"
 )
 
+// auditRecord is one line of `audit --json` (docs/cli-json.md).
+type auditRecord struct {
+	Seq   int64       `json:"seq"`
+	Hash  string      `json:"hash"`
+	Entry audit.Entry `json:"entry"`
+}
+
 func (c *cli) auditCmd() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -31,11 +38,7 @@ func (c *cli) auditCmd() *cobra.Command {
 			}
 			n, err := audit.Verify(cmd.Context(), st, func(r store.AuditRecord, e audit.Entry) error {
 				if asJSON {
-					return enc.Encode(struct {
-						Seq   int64       `json:"seq"`
-						Hash  string      `json:"hash"`
-						Entry audit.Entry `json:"entry"`
-					}{r.Seq, r.Hash, e})
+					return enc.Encode(auditRecord{r.Seq, r.Hash, e})
 				}
 				conflicts, keys := 0, "-"
 				if e.Conflicts != nil {

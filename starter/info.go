@@ -1,12 +1,9 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"fmt"
 	"io"
-	"maps"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -14,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/catsync/catsync/internal/catalog"
+	"github.com/catsync/catsync/internal/inspect"
 	"github.com/catsync/catsync/internal/store"
 )
 
@@ -73,65 +71,32 @@ func (c *cli) read(ctx context.Context, fn func(context.Context, store.Reader) e
 	return fn(ctx, st)
 }
 
-// collect appends copies of scanned records: a scan reuses its record, and
-// its callback must not query the store, so lookups wait for the scan's end.
-func collect[T any](out *[]T) func(*T) error {
-	return func(rec *T) error {
-		*out = append(*out, *rec)
-		return nil
-	}
-}
-
 func infoTapeVolume(ctx context.Context, w io.Writer, r store.Reader, label string) error {
-	var tvs []catalog.TapeVolume
-	if err := r.ScanTapeVolumes(ctx, store.Filter{Volser: label}, collect(&tvs)); err != nil {
+	info, err := inspect.TapeVolume(ctx, r, label)
+	if err != nil {
 		return err
-	}
-	var vols []catalog.Volume
-	if err := r.ScanVolumes(ctx, store.Filter{Label: label}, collect(&vols)); err != nil {
-		return err
-	}
-	if len(tvs) == 0 && len(vols) == 0 {
-		return fmt.Errorf("tape volume %s: no TAPEVOLUME and no BackPak entry in this catalog", label)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	if len(tvs) == 0 {
+	if len(info.Tapes) == 0 {
 		fmt.Fprintf(tw, "TAPEVOLUME %s: none in DSM/TC\n", label)
 	}
-	for i := range tvs {
-		if err := printTapeVolume(ctx, tw, r, &tvs[i]); err != nil {
-			return err
-		}
+	for i := range info.Tapes {
+		printTapeVolume(tw, &info.Tapes[i])
 	}
-	for i := range vols {
-		printBackPakVolume(tw, &vols[i])
+	for i := range info.BackPak {
+		printBackPakVolume(tw, &info.BackPak[i])
 	}
 	return tw.Flush()
 }
 
-func printTapeVolume(ctx context.Context, w io.Writer, r store.Reader, tv *catalog.TapeVolume) error {
+func printTapeVolume(w io.Writer, t *inspect.Tape) {
+	tv := &t.TapeVolume
 	format, filecat := "-", "-"
-	var files []catalog.TapeFile
-	if tv.VolsetID != "" {
+	switch {
+	case tv.VolsetID != "" && t.VTOFC == nil:
 		format, filecat = "(no VTOFC entry)", "(no VTOFC entry)"
-		if err := r.ScanVolumeFilecats(ctx, store.Filter{Volcat: tv.Volcat, VolsetID: tv.VolsetID, Pool: tv.Pool},
-			func(f *catalog.VolumeFilecat) error {
-				format, filecat = tapeFormat(f.TapeFormat), f.Filecat
-				return nil
-			}); err != nil {
-			return err
-		}
-		// Every file of the set, whatever its FILECAT: a stray one shows.
-		if err := r.ScanTapeFiles(ctx, store.Filter{Volcat: tv.Volcat, VolsetID: tv.VolsetID}, func(f *catalog.TapeFile) error {
-			if f.Pool == tv.Pool {
-				files = append(files, *f)
-			}
-			return nil
-		}); err != nil {
-			return err
-		}
-		// MEDIACOM lists them in write order.
-		slices.SortStableFunc(files, func(a, b catalog.TapeFile) int { return a.Created.Compare(b.Created) })
+	case t.VTOFC != nil:
+		format, filecat = tapeFormat(t.VTOFC.TapeFormat), t.VTOFC.Filecat
 	}
 	fmt.Fprintf(w, "TAPEVOLUME %s\n", tv.Volser)
 	field(w, "VOLCAT", tv.Volcat)
@@ -152,18 +117,17 @@ func printTapeVolume(ctx context.Context, w io.Writer, r store.Reader, tv *catal
 	field(w, "FILECAT", filecat)
 	fmt.Fprintln(w)
 	if tv.VolsetID == "" {
-		return nil
+		return
 	}
-	fmt.Fprintf(w, "  FILES ON VOLUME SET %s: %d\n", tv.VolsetID, len(files))
-	if len(files) > 0 {
+	fmt.Fprintf(w, "  FILES ON VOLUME SET %s: %d\n", tv.VolsetID, len(t.Files))
+	if len(t.Files) > 0 {
 		fmt.Fprintln(w, "  FILECAT\tFILEID\tGEN\tVERSION\tCOPY\tSTATUS\tCREATED\tEXPIRATION")
-		for _, f := range files {
+		for _, f := range t.Files {
 			fmt.Fprintf(w, "  %s\t%s\t%d\t%d\t%d.%d\t%s\t%s\t%s\n", f.Filecat, f.FileID, f.Generation, f.Version,
 				f.PhysicalCopy, f.LogicalCopy, f.Status, stamp(f.Created), expiration(f.Expiration))
 		}
 	}
 	fmt.Fprintln(w)
-	return nil
 }
 
 func printBackPakVolume(w io.Writer, v *catalog.Volume) {
@@ -192,149 +156,47 @@ func printBackPakVolume(w io.Writer, v *catalog.Volume) {
 }
 
 func infoTapeFile(ctx context.Context, w io.Writer, r store.Reader, fileID string, gen int) error {
-	cats, err := fileCatalogs(ctx, r)
+	info, err := inspect.TapeFile(ctx, r, fileID, gen)
 	if err != nil {
 		return err
 	}
-	var configs []catalog.FileConfig
-	var files []catalog.TapeFile
-	for _, fc := range cats {
-		if err := r.ScanFileConfigs(ctx, store.Filter{Filecat: fc, FileID: fileID}, collect(&configs)); err != nil {
-			return err
-		}
-		if err := r.ScanTapeFiles(ctx, store.Filter{Filecat: fc, FileID: fileID, Generation: gen}, collect(&files)); err != nil {
-			return err
-		}
-	}
-	if len(files) == 0 {
-		if gen != 0 {
-			return fmt.Errorf("tape file %s generation %d: not in the catalog", fileID, gen)
-		}
-		return fmt.Errorf("tape file %s: not in the catalog", fileID)
-	}
-	// Volumes (TFTOV) and disk-file counts of every copy, one scan per catalog.
-	vols := map[catalog.TapeFileKey][]catalog.TapeFileVolume{}
-	disks := map[catalog.TapeFileKey]int{}
-	for _, fc := range distinct(files, func(f *catalog.TapeFile) string { return f.Filecat }) {
-		f := store.Filter{Filecat: fc, FileID: fileID, Generation: gen}
-		if err := r.ScanTapeFileVolumes(ctx, f, func(v *catalog.TapeFileVolume) error {
-			k := catalog.TapeFileKey{Filecat: v.Filecat, FileID: v.FileID, Generation: v.Generation, Version: v.Version,
-				PhysicalCopy: v.PhysicalCopy, LogicalCopy: v.LogicalCopy}
-			vols[k] = append(vols[k], *v)
-			return nil
-		}); err != nil {
-			return err
-		}
-		if err := r.ScanDiskFiles(ctx, f, func(d *catalog.DiskFile) error {
-			disks[catalog.TapeFileKey{Filecat: d.Filecat, FileID: d.FileID, Generation: d.Generation, Version: d.Version,
-				PhysicalCopy: d.PhysicalCopy, LogicalCopy: d.LogicalCopy}]++
-			return nil
-		}); err != nil {
-			return err
-		}
-	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "TAPEFILE %s\n", fileID)
-	for _, c := range configs {
+	for _, c := range info.Configs {
 		fmt.Fprintf(tw, "  FILECAT %s LASTGENERATION %d\n", c.Filecat, c.LastGeneration)
 	}
 	fmt.Fprintln(tw)
 	fmt.Fprintln(tw, "FILECAT\tGEN\tVERSION\tCOPY\tSTATUS\tCREATED\tEXPIRATION\tVOLCAT\tPOOL\tVOLSETID\tVOLUMES\tDISKFILES")
-	for _, f := range files {
-		on := vols[f.Key()]
-		slices.SortFunc(on, func(a, b catalog.TapeFileVolume) int { return cmp.Compare(a.VolIndex, b.VolIndex) })
-		labels := make([]string, len(on))
-		for i, v := range on {
+	for _, f := range info.Copies {
+		labels := make([]string, len(f.Volumes))
+		for i, v := range f.Volumes {
 			labels[i] = v.Volser
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d.%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", f.Filecat, f.Generation, f.Version,
 			f.PhysicalCopy, f.LogicalCopy, f.Status, stamp(f.Created), expiration(f.Expiration), f.Volcat, f.Pool,
-			f.VolsetID, orDash(strings.Join(labels, ",")), disks[f.Key()])
+			f.VolsetID, orDash(strings.Join(labels, ",")), f.DiskFiles)
 	}
 	return tw.Flush()
 }
 
 func infoDiskFile(ctx context.Context, w io.Writer, r store.Reader, name string) error {
-	cats, err := fileCatalogs(ctx, r)
+	info, err := inspect.DiskFile(ctx, r, name)
 	if err != nil {
 		return err
 	}
-	var dfs []catalog.DiskFile
-	for _, fc := range cats {
-		if err := r.ScanDiskFiles(ctx, store.Filter{Filecat: fc, Name: name}, collect(&dfs)); err != nil {
-			return err
-		}
-	}
-	if len(dfs) == 0 {
-		return fmt.Errorf("disk file %s: not in the catalog", name)
-	}
-	// DFTOV rows belong to a DISKFILE by name, time dumped and volume set
-	// (parallel copies share the time but not the set).
-	type dump struct {
-		filecat string
-		dumped  int64
-		volset  string
-	}
-	vols := map[dump][]catalog.DiskFileVolume{}
-	for _, fc := range distinct(dfs, func(d *catalog.DiskFile) string { return d.Filecat }) {
-		if err := r.ScanDiskFileVolumes(ctx, store.Filter{Filecat: fc, Name: name}, func(v *catalog.DiskFileVolume) error {
-			k := dump{v.Filecat, v.TimeDumped.UnixMicro(), v.VolsetID}
-			vols[k] = append(vols[k], *v)
-			return nil
-		}); err != nil {
-			return err
-		}
-	}
-	slices.SortStableFunc(dfs, func(a, b catalog.DiskFile) int { return a.TimeDumped.Compare(b.TimeDumped) })
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "DISKFILE %s\n\n", name)
 	fmt.Fprintln(tw, "FILECAT\tFILEID\tGEN\tVERSION\tCOPY\tTIMEDUMPED\tSTATUS\tEOF\tTYPE\tCODE\tFLAGS\tVOLUMES")
-	for _, d := range dfs {
-		on := vols[dump{d.Filecat, d.TimeDumped.UnixMicro(), d.VolsetID}]
-		slices.SortFunc(on, func(a, b catalog.DiskFileVolume) int { return cmp.Compare(a.VolIndex, b.VolIndex) })
-		labels := make([]string, len(on))
-		for i, v := range on {
+	for _, d := range info.Dumps {
+		labels := make([]string, len(d.Volumes))
+		for i, v := range d.Volumes {
 			labels[i] = v.Volser
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d.%d\t%s\t%s\t%d\t%s\t%d\t%s\t%s\n", d.Filecat, d.FileID, d.Generation,
 			d.Version, d.PhysicalCopy, d.LogicalCopy, stamp(d.TimeDumped), d.Status, d.EOF, d.FileType, d.FileCode,
-			diskFlags(&d), orDash(strings.Join(labels, ",")))
+			diskFlags(&d.DiskFile), orDash(strings.Join(labels, ",")))
 	}
 	return tw.Flush()
-}
-
-// fileCatalogs lists the file catalogs a lookup by FILEID or disk file name
-// visits: the MEDIADEFS default, the system search list and every volume
-// group's FILECAT. The file catalog tables are keyed by FILECAT first, so one
-// indexed query per catalog beats a scan of a whole table. (Search list
-// entries that are VOLCATs simply match nothing.)
-func fileCatalogs(ctx context.Context, r store.Reader) ([]string, error) {
-	site, err := r.Site(ctx)
-	if err != nil {
-		return nil, err
-	}
-	set := map[string]bool{site.MediaDefs.DefaultFilecat: true}
-	for _, c := range site.SearchList {
-		set[c] = true
-	}
-	if err := r.ScanVolumeGroups(ctx, func(g *catalog.VolumeGroup) error {
-		set[g.Filecat] = true
-		return nil
-	}); err != nil {
-		return nil, err
-	}
-	return slices.Sorted(maps.Keys(set)), nil
-}
-
-// distinct returns the distinct values of key over recs, in first-seen order.
-func distinct[T any](recs []T, key func(*T) string) []string {
-	var out []string
-	for i := range recs {
-		if k := key(&recs[i]); !slices.Contains(out, k) {
-			out = append(out, k)
-		}
-	}
-	return out
 }
 
 func field(w io.Writer, name string, v any) { fmt.Fprintf(w, "  %s\t%v\n", name, v) }

@@ -3,11 +3,9 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"io"
 
 	"github.com/spf13/cobra"
 
-	"github.com/catsync/catsync/internal/keys/parity"
 	"github.com/catsync/catsync/workflows"
 )
 
@@ -26,25 +24,4 @@ func (c *cli) keys(workflowID, runID string, res *workflows.SyncResult, asJSON b
 	fmt.Fprintf(c.out, "%s of %s, workflow %s run %s: %s\n", res.Type, res.Store, workflowID, runID, res.Outcome)
 	printParity(c.out, &res.Keys)
 	return nil
-}
-
-// printParity prints a parity report for an operator.
-func printParity(w io.Writer, r *parity.Report) {
-	if r.Volumes == 0 && r.Domain == "" {
-		fmt.Fprintln(w, "no encrypted volumes to check")
-		return
-	}
-	fmt.Fprintln(w, r.Summary()) // it says what is wrong with the domain, if anything
-	if r.Domain != "" {
-		fmt.Fprintf(w, "  do: add to the secondary BackPak domain a key-manager entry with BackPak id %s, pointing to its key manager\n", r.BackPakID)
-	}
-	for _, f := range r.Findings {
-		if f.Set != "" {
-			fmt.Fprintf(w, "volume set %s: ", f.Set)
-		}
-		fmt.Fprintf(w, "%s\n  do: %s\n", f, parity.Actions[f.Problem])
-	}
-	if n := r.Unlisted(); n > 0 {
-		fmt.Fprintf(w, "%d more keys not listed\n", n)
-	}
 }

@@ -5,24 +5,17 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
-	"io/fs"
-	"net/url"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 
 	"github.com/spf13/cobra"
 
-	"github.com/catsync/catsync/internal/store"
+	"github.com/catsync/catsync/internal/config"
 	"github.com/catsync/catsync/internal/store/sqlstore"
 )
-
-// envCatalog is the default of --catalog.
-const envCatalog = "CATSYNC_CATALOG"
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -60,7 +53,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.PersistentFlags().StringVar(&c.catalog, "catalog", "",
-		"the site's catalog: an SQLite path (or sqlite:PATH) or a postgres:// URL (default $"+envCatalog+")")
+		"the site's catalog: an SQLite path (or sqlite:PATH) or a postgres:// URL (default $"+config.CatalogEnv+")")
 
 	simCmd := group("sim", "Simulate a site's catalogs")
 	simCmd.AddCommand(c.simInitCmd(), c.simInitSecondaryCmd(), c.simAdvanceCmd(), c.simReplicateKeysCmd())
@@ -97,10 +90,14 @@ func (c *cli) dsn() (string, error) {
 	if c.catalog != "" {
 		return c.catalog, nil
 	}
-	if v := os.Getenv(envCatalog); v != "" {
-		return v, nil
+	cfg, err := config.Read()
+	if err != nil {
+		return "", err
 	}
-	return "", fmt.Errorf("no catalog: give --catalog DSN or set %s", envCatalog)
+	if cfg.Catalog == "" {
+		return "", fmt.Errorf("no catalog: give --catalog DSN or set %s", config.CatalogEnv)
+	}
+	return cfg.Catalog, nil
 }
 
 // create opens the --catalog store for a new site; an SQLite file is
@@ -120,36 +117,4 @@ func (c *cli) open(ctx context.Context) (*sqlstore.DB, error) {
 		return nil, err
 	}
 	return openSite(ctx, dsn, "--catalog")
-}
-
-// openSite opens the catalog of an existing site. A mistyped SQLite path
-// must not leave an empty catalog behind, so the file has to exist first.
-func openSite(ctx context.Context, dsn, flag string) (*sqlstore.DB, error) {
-	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
-		if _, err := os.Stat(strings.TrimPrefix(dsn, "sqlite:")); errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s %s: no such catalog file", flag, dsn)
-		} else if err != nil {
-			return nil, fmt.Errorf("%s: %w", flag, err)
-		}
-	}
-	st, err := sqlstore.Open(ctx, dsn)
-	if err != nil {
-		return nil, err
-	}
-	if _, err := st.Site(ctx); err != nil {
-		st.Close()
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, fmt.Errorf("%s %s holds no site: create one with catsync sim init", flag, redact(dsn))
-		}
-		return nil, err
-	}
-	return st, nil
-}
-
-// redact hides the password of a PostgreSQL URL: secrets never reach logs.
-func redact(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil && u.User != nil {
-		return u.Redacted()
-	}
-	return dsn
 }

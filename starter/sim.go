@@ -13,8 +13,8 @@ import (
 
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/config"
+	"github.com/catsync/catsync/internal/inspect"
 	"github.com/catsync/catsync/internal/keys"
-	"github.com/catsync/catsync/internal/keys/keyconf"
 	"github.com/catsync/catsync/internal/sim"
 	"github.com/catsync/catsync/internal/store"
 )
@@ -185,12 +185,13 @@ func summary(ctx context.Context, w io.Writer, r store.Reader) error {
 	if err != nil {
 		return err
 	}
-	var stores []string
-	if err := r.ScanDataStores(ctx, func(d *catalog.DataStore) error {
-		stores = append(stores, fmt.Sprintf("%s (%s)", d.ID, d.Access))
-		return nil
-	}); err != nil {
+	ds, err := inspect.DataStores(ctx, r)
+	if err != nil {
 		return err
+	}
+	var stores []string
+	for _, d := range ds {
+		stores = append(stores, fmt.Sprintf("%s (%s)", d.ID, d.Access))
 	}
 	if len(stores) == 0 {
 		stores = []string{"none"}
@@ -230,25 +231,15 @@ func (c *cli) simAdvanceCmd() *cobra.Command {
 				return err
 			}
 			defer st.Close()
-			var stores []catalog.DataStore
-			owns := false // writes happen only to stores the site owns
-			if err := st.ScanDataStores(ctx, func(d *catalog.DataStore) error {
-				stores = append(stores, *d)
-				owns = owns || d.Access == catalog.AccessPrimary
-				return nil
-			}); err != nil {
+			stores, err := inspect.DataStores(ctx, st)
+			if err != nil {
 				return err
 			}
-			encrypts := false
-			if err := st.ScanVolumeGroups(ctx, func(g *catalog.VolumeGroup) error {
-				// A secondary's replicas of the primary's groups (with an
-				// original name) receive entries; the simulation writes none.
-				encrypts = encrypts || (g.Encrypted && g.OriginalName == "")
-				return nil
-			}); err != nil {
+			encrypts, err := inspect.WritesEncrypted(ctx, st)
+			if err != nil {
 				return err
 			}
-			km, err := simKeys(*role, owns && encrypts)
+			km, err := simKeys(*role, encrypts)
 			if err != nil {
 				return err
 			}
@@ -290,30 +281,6 @@ func simKeys(role string, encrypts bool) (keys.Manager, error) {
 		need = "the simulated encrypted volumes need their keys; set it or pass --keys none"
 	}
 	return siteKeys(role, need)
-}
-
-// siteKeys opens the key manager of role (CATSYNC_<ROLE>_KEYS): nil if none
-// is configured, unless need says why one must be.
-func siteKeys(role, need string) (keys.Manager, error) {
-	prim, sec, err := config.Sites()
-	if err != nil {
-		return nil, err
-	}
-	site := prim
-	if role == config.RoleSecondary {
-		site = sec
-	}
-	km, err := keyconf.Open(site, config.Prefix(role))
-	if err == nil && km == nil && need != "" {
-		err = fmt.Errorf("%s_KEYS is not set: %s", config.Prefix(role), need)
-	}
-	return km, err
-}
-
-func closeKeys(km keys.Manager) {
-	if km != nil {
-		km.Close()
-	}
 }
 
 func (c *cli) simReplicateKeysCmd() *cobra.Command {

@@ -10,7 +10,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/catsync/catsync/internal/config"
@@ -32,10 +31,9 @@ func run() error {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	c, err := client.DialContext(ctx, client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace,
-		Logger: tlog.NewStructuredLogger(logger)})
+	c, err := serve.Dial(ctx, cfg, tlog.NewStructuredLogger(logger))
 	if err != nil {
-		return fmt.Errorf("connect to Temporal at %s (TEMPORAL_ADDRESS): %w", cfg.TemporalAddress, err)
+		return err
 	}
 	defer c.Close()
 	if err := serve.EnsureSearchAttributes(ctx, c, cfg.TemporalNamespace); err != nil {

@@ -16,6 +16,9 @@ const (
 	AccessRestricted DomainAccess = "RESTRICTED"
 )
 
+// DomainAccesses are the DOMAINACCESS values.
+var DomainAccesses = []DomainAccess{AccessPrimary, AccessSecondary, AccessRestricted}
+
 // StoreStatus is a data store's status.
 type StoreStatus string
 
@@ -39,7 +42,7 @@ func (d *DataStore) Validate() error {
 	c := newChecker("DATASTORE", d.ID)
 	c.check(d.ID != "" && printable(d.ID, 32) && strings.TrimSpace(d.ID) == d.ID, "STOREID", d.ID,
 		"must be 1-32 printable characters without leading or trailing spaces")
-	c.check(oneOf(d.Access, AccessPrimary, AccessSecondary, AccessRestricted), "DOMAINACCESS", d.Access, "must be PRIMARY, SECONDARY or RESTRICTED")
+	c.check(oneOf(d.Access, DomainAccesses...), "DOMAINACCESS", d.Access, "must be PRIMARY, SECONDARY or RESTRICTED")
 	c.check(oneOf(d.Status, StoreActive, StoreInactive), "STATUS", d.Status, "must be ACTIVE or INACTIVE")
 	c.check(printable(d.Location, 200), "LOCATION", d.Location, "must be at most 200 printable characters")
 	return c.result()
@@ -141,7 +144,7 @@ func (v *Volume) Validate() error {
 	c.check(oneOf(v.LabelType, Labeled, Unlabeled), "LABELTYPE", v.LabelType, "must be LABELED or UNLABELED")
 	c.check(v.StoreID != "", "STOREID", v.StoreID, "must name the data store")
 	c.check(ValidPoolName(v.Group), "VOLUMEGROUP", v.Group, "must be a volume group name")
-	c.check(oneOf(v.Access, AccessPrimary, AccessSecondary, AccessRestricted), "DOMAINACCESS", v.Access, "must be PRIMARY, SECONDARY or RESTRICTED")
+	c.check(oneOf(v.Access, DomainAccesses...), "DOMAINACCESS", v.Access, "must be PRIMARY, SECONDARY or RESTRICTED")
 	c.check(v.OwnerNode == "" || ValidNode(v.OwnerNode), "OWNERNODE", v.OwnerNode, "must be a node name")
 	c.check(v.OwnerUser == "" || validUser(v.OwnerUser), "OWNERUSER", v.OwnerUser, "must be GROUP.USER, 1-8 letters or digits each")
 	c.check(validAuth(v.Auth), "AUTH", v.Auth, fmt.Sprintf("must be three codes (read, write, control) from %s", AuthCodes))

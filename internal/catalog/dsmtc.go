@@ -27,7 +27,9 @@ const (
 	StatusBad      VolumeStatus = "BAD"
 )
 
-var volumeStatuses = []VolumeStatus{StatusScratch, StatusSelected, StatusInUse, StatusAssigned, StatusFull, StatusReleased, StatusBad}
+// VolumeStatuses are the VOLUMESTATUS values, in the order DSM/TC moves a
+// tape through them.
+var VolumeStatuses = []VolumeStatus{StatusScratch, StatusSelected, StatusInUse, StatusAssigned, StatusFull, StatusReleased, StatusBad}
 
 // transitions lists the status changes DSM/TC makes or allows: mounts
 // (SCRATCH→SELECTED→INUSE→ASSIGNED, a premounted SCRATCH→INUSE, a proposed
@@ -107,7 +109,7 @@ func (v *TapeVolume) Validate() error {
 	c.check(ValidPoolName(v.Pool), "POOLNAME", v.Pool, "must be 1-30 letters, digits or underscores, the first a letter")
 	c.check(oneOf(v.Label, LabelTypes...), "LABEL", v.Label, "must be ANSI, IBM or BACKUP")
 	c.check(oneOf(v.Type, MediaTypes...), "TYPE", v.Type, "must be a media type")
-	c.check(oneOf(v.Status, volumeStatuses...), "VOLUMESTATUS", v.Status, "must be SCRATCH, SELECTED, INUSE, ASSIGNED, FULL, RELEASED or BAD")
+	c.check(oneOf(v.Status, VolumeStatuses...), "VOLUMESTATUS", v.Status, "must be SCRATCH, SELECTED, INUSE, ASSIGNED, FULL, RELEASED or BAD")
 	c.check(v.VolsetID == "" || ValidLabel(v.VolsetID), "VOLSETID", v.VolsetID, "must be empty or a volume name")
 	c.check((v.VolsetID == "") == (v.VolIndex == 0), "VOLINDEX", v.VolIndex, "must be set (from 1) exactly when VOLSETID is")
 	c.check(v.VolIndex >= 0 && v.VolIndex <= 32767, "VOLINDEX", v.VolIndex, "must be 1-32767")

@@ -998,7 +998,7 @@ func TestTransitionAllowed(t *testing.T) {
 		}
 	}
 	// Any status may become BAD (parity errors).
-	for _, from := range volumeStatuses {
+	for _, from := range VolumeStatuses {
 		if err := Transition("T00045", from, StatusBad); err != nil {
 			t.Errorf("%s -> BAD: %v", from, err)
 		}
@@ -1063,11 +1063,11 @@ func TestTransitionMatrix(t *testing.T) {
 		StatusReleased: {StatusScratch},
 		StatusBad:      {StatusScratch, StatusReleased},
 	}
-	if len(volumeStatuses) != 7 {
-		t.Fatalf("volumeStatuses has %d entries, want 7", len(volumeStatuses))
+	if len(VolumeStatuses) != 7 {
+		t.Fatalf("VolumeStatuses has %d entries, want 7", len(VolumeStatuses))
 	}
-	for _, from := range volumeStatuses {
-		for _, to := range volumeStatuses {
+	for _, from := range VolumeStatuses {
+		for _, to := range VolumeStatuses {
 			want := from == to || to == StatusBad || oneOf(to, allowed[from]...)
 			err := Transition("X00030", from, to)
 			if (err == nil) != want {

@@ -3,7 +3,9 @@
 package config
 
 import (
+	"encoding/base64"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 
@@ -18,7 +20,7 @@ type Site struct {
 	Catalog string `envconfig:"CATALOG"` // SQLite path or postgres:// DSN
 	Staging string `envconfig:"STAGING"` // the primary's outbox, or the secondary's staging area
 	// The site's key manager: keystore:PATH (the embedded keystore, under
-	// CATSYNC_KEYSTORE_MASTER_KEY) or kmip://HOST:PORT.
+	// Config.MasterKey) or kmip://HOST:PORT.
 	Keys string    `envconfig:"KEYS"`
 	KMIP KMIPFiles `envconfig:"KMIP"`
 }
@@ -45,7 +47,20 @@ type Config struct {
 	Serve []string `envconfig:"CATSYNC_SERVE" default:"primary,secondary"`
 	// Whether this process also runs workflows (queue "catsync").
 	Workflows bool `envconfig:"CATSYNC_WORKFLOWS" default:"true"`
+
+	// Catalog is the CLI's default --catalog: an SQLite path or a
+	// postgres:// DSN.
+	Catalog string `envconfig:"CATSYNC_CATALOG"`
+	// MasterKey seals the embedded keystores' material: 32 bytes, given in
+	// CATSYNC_KEYSTORE_MASTER_KEY in base64; nil when that is not set.
+	MasterKey []byte `ignored:"true"`
 }
+
+// Variables read outside envconfig's struct tags, named in messages.
+const (
+	CatalogEnv   = "CATSYNC_CATALOG"
+	MasterKeyEnv = "CATSYNC_KEYSTORE_MASTER_KEY"
+)
 
 // Roles a process can serve.
 const (
@@ -53,15 +68,35 @@ const (
 	RoleSecondary = "secondary"
 )
 
-// Load reads the environment. It checks what every command needs: the
-// Temporal endpoint and the site names.
-func Load() (*Config, error) {
+// Read reads the whole environment and checks the values that are set;
+// it requires none. Commands that open catalogs or key managers directly,
+// and need neither Temporal nor the site names, use it.
+func Read() (*Config, error) {
 	var c Config
 	if err := envconfig.Process("", &c); err != nil {
 		return nil, err
 	}
 	if c.Source == "" {
 		c.Source = c.Primary.Staging
+	}
+	// Read here, not through envconfig: its errors quote the value, and a
+	// secret must not reach a log.
+	if v := strings.TrimSpace(os.Getenv(MasterKeyEnv)); v != "" {
+		k, err := base64.StdEncoding.DecodeString(v)
+		if err != nil || len(k) != 32 {
+			return nil, fmt.Errorf("%s: want 32 bytes in base64 (head -c 32 /dev/urandom | base64)", MasterKeyEnv)
+		}
+		c.MasterKey = k
+	}
+	return &c, nil
+}
+
+// Load reads the environment as Read does, and checks what every command
+// talking to Temporal needs: the Temporal endpoint and the site names.
+func Load() (*Config, error) {
+	c, err := Read()
+	if err != nil {
+		return nil, err
 	}
 	if strings.TrimSpace(c.TemporalAddress) == "" {
 		return nil, fmt.Errorf("TEMPORAL_ADDRESS is empty: set it to the Temporal frontend host:port")
@@ -82,18 +117,24 @@ func Load() (*Config, error) {
 			return nil, fmt.Errorf("CATSYNC_SERVE=%q: each role must be primary or secondary", strings.Join(c.Serve, ","))
 		}
 	}
-	return &c, nil
+	return c, nil
 }
 
 // Serves reports whether the process serves a role.
 func (c *Config) Serves(role string) bool { return slices.Contains(c.Serve, role) }
 
+// Site returns the site of a role: the secondary for RoleSecondary, the
+// primary otherwise.
+func (c *Config) Site(role string) Site {
+	if role == RoleSecondary {
+		return c.Secondary
+	}
+	return c.Primary
+}
+
 // RequireSite checks that a site's catalog and staging area are set.
 func (c *Config) RequireSite(role string) error {
-	s, prefix := c.Primary, "CATSYNC_PRIMARY"
-	if role == RoleSecondary {
-		s, prefix = c.Secondary, "CATSYNC_SECONDARY"
-	}
+	s, prefix := c.Site(role), Prefix(role)
 	if s.Catalog == "" {
 		return fmt.Errorf("%s_CATALOG is not set: give the %s site's catalog (an SQLite path or a postgres:// DSN)", prefix, role)
 	}
@@ -114,14 +155,11 @@ func Prefix(role string) string {
 	return "CATSYNC_PRIMARY"
 }
 
-// Sites reads only the two sites' variables, for commands that open their
-// catalogs or key managers directly and need neither Temporal nor the
-// site names.
-func Sites() (primary, secondary Site, err error) {
-	var c struct {
-		Primary   Site `envconfig:"CATSYNC_PRIMARY"`
-		Secondary Site `envconfig:"CATSYNC_SECONDARY"`
+// KeystoreMasterKey returns the master key an embedded keystore needs, or
+// an error naming the variable when it is not set.
+func (c *Config) KeystoreMasterKey() ([]byte, error) {
+	if c.MasterKey == nil {
+		return nil, fmt.Errorf("%s is not set: give the keystore's master key, 32 bytes in base64", MasterKeyEnv)
 	}
-	err = envconfig.Process("", &c)
-	return c.Primary, c.Secondary, err
+	return c.MasterKey, nil
 }

@@ -1,6 +1,8 @@
 // Package serve assembles catsync's Temporal workers: one per site this
 // process serves (queue catsync.<site>, the site's activities) and one for
-// the workflows (queue catsync).
+// the workflows (queue catsync); and Dial, the one way catsync's programs
+// connect to Temporal. An assembly package: it imports activities and
+// workflows, unlike the rest of internal/.
 package serve
 
 import (
@@ -12,6 +14,7 @@ import (
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/catsync/catsync/activities"
@@ -23,6 +26,17 @@ import (
 	"github.com/catsync/catsync/internal/store/sqlstore"
 	"github.com/catsync/catsync/workflows"
 )
+
+// Dial connects to the Temporal frontend of cfg, logging through logger
+// (nil: the SDK's default logger); the error names the variable to fix.
+// The worker and the CLI both dial here.
+func Dial(ctx context.Context, cfg *config.Config, logger log.Logger) (client.Client, error) {
+	c, err := client.DialContext(ctx, client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, Logger: logger})
+	if err != nil {
+		return nil, fmt.Errorf("connect to Temporal at %s (TEMPORAL_ADDRESS): %w", cfg.TemporalAddress, err)
+	}
+	return c, nil
+}
 
 // SearchAttributes are the custom search attributes catsync sets.
 var SearchAttributes = map[string]enumspb.IndexedValueType{
@@ -63,17 +77,14 @@ func Start(ctx context.Context, c client.Client, cfg *config.Config) (*Workers, 
 			w.Stop()
 			return nil, err
 		}
-		sc := cfg.Primary
-		if role == config.RoleSecondary {
-			sc = cfg.Secondary
-		}
+		sc := cfg.Site(role)
 		st, err := sqlstore.Open(ctx, sc.Catalog)
 		if err != nil {
 			w.Stop()
 			return nil, fmt.Errorf("%s site %s: %w", role, sc.Name, err)
 		}
 		w.stores = append(w.stores, st)
-		km, err := keyconf.Open(sc, config.Prefix(role))
+		km, err := keyconf.Open(cfg, role)
 		if err != nil {
 			w.Stop()
 			return nil, fmt.Errorf("%s site %s: %w", role, sc.Name, err)

@@ -17,10 +17,12 @@ import (
 	"github.com/catsync/catsync/internal/kmip"
 )
 
-// Open opens the key manager of site, whose variables start with prefix
-// (CATSYNC_PRIMARY); errors name the variable at fault. A site without one
-// gives nil and no error: callers decide whether they need it.
-func Open(site config.Site, prefix string) (keys.Manager, error) {
+// Open opens the key manager of the site of role in cfg (an embedded
+// keystore opens under cfg's master key); errors name the variable at
+// fault. A site without one gives nil and no error: callers decide whether
+// they need it.
+func Open(cfg *config.Config, role string) (keys.Manager, error) {
+	site, prefix := cfg.Site(role), config.Prefix(role)
 	spec := strings.TrimSpace(site.Keys)
 	switch {
 	case spec == "":
@@ -30,7 +32,7 @@ func Open(site config.Site, prefix string) (keys.Manager, error) {
 		if path == "" {
 			return nil, fmt.Errorf("%s_KEYS=%q: give the keystore file, keystore:PATH", prefix, spec)
 		}
-		master, err := keystore.MasterKey()
+		master, err := cfg.KeystoreMasterKey()
 		if err != nil {
 			return nil, err
 		}

@@ -1,6 +1,7 @@
 // Package keystore is the embedded key manager: keys in one file, their
-// material sealed with AES-256-GCM under a master key given in the
-// environment, every line authenticated so that an edited file is refused.
+// material sealed with AES-256-GCM under a master key the caller gives
+// (internal/config reads it), every line authenticated so that an edited
+// file is refused.
 //
 // The file is an append-only log of JSON lines, each followed by a tab and
 // its HMAC-SHA256: a "put" line adds a key (material sealed, bound to its
@@ -20,36 +21,17 @@ import (
 	"crypto/hmac"
 	"crypto/rand"
 	"crypto/sha256"
-	"encoding/base64"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 	"sync"
 	"syscall"
 
 	"github.com/catsync/catsync/internal/keys"
 )
-
-// MasterKeyEnv names the variable holding the master key: 32 bytes,
-// base64-encoded.
-const MasterKeyEnv = "CATSYNC_KEYSTORE_MASTER_KEY"
-
-// MasterKey reads the master key from the environment.
-func MasterKey() ([]byte, error) {
-	v := os.Getenv(MasterKeyEnv)
-	if v == "" {
-		return nil, fmt.Errorf("%s is not set: give the keystore's master key, 32 bytes in base64", MasterKeyEnv)
-	}
-	k, err := base64.StdEncoding.DecodeString(strings.TrimSpace(v))
-	if err != nil || len(k) != 32 {
-		return nil, fmt.Errorf("%s: want 32 bytes in base64", MasterKeyEnv)
-	}
-	return k, nil
-}
 
 type entry struct {
 	keys.Info

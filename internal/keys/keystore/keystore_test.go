@@ -97,21 +97,6 @@ func TestRefusesWrongKeyAndEdits(t *testing.T) {
 	}
 }
 
-func TestMasterKeyFromEnvironment(t *testing.T) {
-	t.Setenv(MasterKeyEnv, "")
-	if _, err := MasterKey(); err == nil || !strings.Contains(err.Error(), MasterKeyEnv) {
-		t.Errorf("unset: %v", err)
-	}
-	t.Setenv(MasterKeyEnv, base64.StdEncoding.EncodeToString([]byte("too short")))
-	if _, err := MasterKey(); err == nil || !strings.Contains(err.Error(), MasterKeyEnv) {
-		t.Errorf("short: %v", err)
-	}
-	t.Setenv(MasterKeyEnv, base64.StdEncoding.EncodeToString(master))
-	if k, err := MasterKey(); err != nil || !bytes.Equal(k, master) {
-		t.Errorf("valid: %v", err)
-	}
-}
-
 // A worker and the simulator share one keystore file: each sees the keys
 // and states the other appends, and a name taken by one is refused to the
 // other.
