@@ -1,9 +1,7 @@
 package main
 
 import (
-	"context"
 	"os"
-	"sync"
 	"testing"
 
 	"go.temporal.io/sdk/client"
@@ -12,35 +10,23 @@ import (
 	"github.com/catsync/catsync/internal/temporaltest"
 )
 
-var (
-	devOnce   sync.Once
-	devServer *testsuite.DevServer
-	devErr    error
-)
-
-// TestMain stops the dev server the tests started, if any: it shares the
-// test binary's output. Key managers of the caller's environment are not
-// the tests' to use: each test gets its own (keyEnv).
+// TestMain runs the tests with the package's Temporal dev server (started
+// by the first test that needs it). Key managers of the caller's
+// environment are not the tests' to use: each test gets its own (keyEnv).
 func TestMain(m *testing.M) {
 	os.Unsetenv("CATSYNC_PRIMARY_KEYS")
 	os.Unsetenv("CATSYNC_SECONDARY_KEYS")
-	code := m.Run()
-	if devServer != nil {
-		_ = devServer.Stop()
-	}
-	os.Exit(code)
+	temporaltest.Main(m)
 }
 
-// devClient starts one Temporal dev server for the package's tests.
+// devServer is the dev server once devClient gave a test its client: the
+// CLI under test reaches it by its address.
+var devServer *testsuite.DevServer
+
+// devClient is a client of the dev server; without the Temporal CLI the
+// test is skipped (or fails, under CATSYNC_REQUIRE_TEMPORAL).
 func devClient(t *testing.T) client.Client {
 	t.Helper()
-	cli := temporaltest.CLI()
-	if cli == "" {
-		t.Skip("no Temporal CLI (run `make temporal` or set CATSYNC_TEMPORAL_CLI)")
-	}
-	devOnce.Do(func() { devServer, devErr = temporaltest.Start(context.Background(), cli) })
-	if devErr != nil {
-		t.Fatal(devErr)
-	}
+	devServer = temporaltest.Server(t)
 	return devServer.Client()
 }

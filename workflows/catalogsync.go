@@ -1,6 +1,3 @@
-// Package workflows holds catsync's workflows. Workflow code here is
-// deterministic: it only sequences activities, which do all I/O, and it
-// carries references (snapshot id and digest, counts), never catalog rows.
 package workflows
 
 import (
@@ -16,137 +13,12 @@ import (
 	"github.com/catsync/catsync/activities"
 	"github.com/catsync/catsync/internal/audit"
 	"github.com/catsync/catsync/internal/importer"
-	"github.com/catsync/catsync/internal/keys/parity"
 	"github.com/catsync/catsync/internal/safety"
 	"github.com/catsync/catsync/internal/snapshot"
 )
 
-// TaskQueue is the queue of the workflow workers.
-const TaskQueue = "catsync"
-
-// Search attributes that let the Web UI filter and explain runs.
-var (
-	StoreKey   = temporal.NewSearchAttributeKeyKeyword("CatsyncStore")
-	TypeKey    = temporal.NewSearchAttributeKeyKeyword("CatsyncType")
-	OutcomeKey = temporal.NewSearchAttributeKeyKeyword("CatsyncOutcome")
-	ChangesKey = temporal.NewSearchAttributeKeyInt64("CatsyncChanges")
-)
-
-// Outcomes of a sync.
-const (
-	OutcomeRunning   = "Running"
-	OutcomeCompleted = "Completed"
-	// Some volume sets failed to import; the next UPDATE re-imports all.
-	OutcomeCompletedWithFailures = "CompletedWithFailures"
-	// Some volume sets broke a safety rule and were left out; the next
-	// UPDATE re-imports all.
-	OutcomeCompletedWithConflicts = "CompletedWithConflicts"
-	// A strict run found conflicts in its plan and applied nothing.
-	OutcomeAbortedWithConflicts = "AbortedWithConflicts"
-	// The catalogs were applied, but the secondary could not decrypt some
-	// encrypted volume: a key is missing, inactive, other material or
-	// filed under another BackPak id, or the domain lacks the entry.
-	OutcomeKeyParityFailed = "KeyParityFailed"
-	OutcomeFailed          = "Failed"
-)
-
-// Key-parity policies: what a run does when parity fails.
-const (
-	ParityReport = "report" // complete with outcome KeyParityFailed
-	ParityFail   = "fail"   // fail the run with a KeyParityFailed error
-)
-
-// TypeKeyParity is the error type of a run failed by its key parity.
-const TypeKeyParity = "KeyParityFailed"
-
-// ProgressQuery is the query that returns a running sync's Progress.
-const ProgressQuery = "progress"
-
-// SyncID is the workflow id of the sync of a data store: one id per store,
-// so that a second sync of a store cannot start while one runs.
-func SyncID(storeID string) string { return "catalogsync-" + storeID }
-
-// SyncInput starts a CatalogSync.
-type SyncInput struct {
-	Store        string              `json:"store"`
-	Type         snapshot.Type       `json:"type"`
-	CatalogFiles bool                `json:"catalog_files"`
-	Primary      string              `json:"primary"`   // site names: their workers'
-	Secondary    string              `json:"secondary"` // queues are catsync.<site>
-	NodePairs    []importer.NodePair `json:"node_pairs,omitempty"`
-	// Strict applies nothing when any volume set is in conflict.
-	Strict bool `json:"strict,omitempty"`
-	// KeyParity is the policy when key parity fails: ParityReport (the
-	// default) or ParityFail.
-	KeyParity string `json:"key_parity,omitempty"`
-	// HeartbeatTimeout of the streaming steps: how soon a dead worker's
-	// step is retried elsewhere (default one minute).
-	HeartbeatTimeout time.Duration `json:"heartbeat_timeout,omitempty"`
-}
-
-// Step records one step of a run.
-type Step struct {
-	Name     string    `json:"name"`
-	Started  time.Time `json:"started"`
-	Finished time.Time `json:"finished,omitempty"`
-	Note     string    `json:"note,omitempty"`
-}
-
-// Progress is what the progress query answers.
-type Progress struct {
-	Step  string `json:"step"`
-	Steps []Step `json:"steps"`
-}
-
-// SyncResult summarizes a run.
-type SyncResult struct {
-	Store     string                  `json:"store"`
-	Type      snapshot.Type           `json:"type"`
-	Outcome   string                  `json:"outcome"`
-	Snapshot  snapshot.Ref            `json:"snapshot"`
-	Plan      activities.ImportResult `json:"plan"`
-	Applied   activities.ImportResult `json:"applied"`
-	Watermark importer.Watermark      `json:"watermark"`
-	// Conflicts are the volume sets left out (or, strict, that stopped
-	// the run) because they break a safety rule.
-	Conflicts safety.Report `json:"conflicts"`
-	// Keys is the key-manager parity of the snapshot's encrypted volumes.
-	Keys     parity.Report `json:"keys"`
-	Steps    []Step        `json:"steps"`
-	Started  time.Time     `json:"started"`
-	Finished time.Time     `json:"finished"`
-}
-
-// Summary is the one-line description kept in the run's memo.
-func (r *SyncResult) Summary() string {
-	return fmt.Sprintf("%s %s of %s: %d volume sets applied, %d records changed, %d sets failed, %d sets in conflict, %d of %d encrypted volumes' keys in parity, watermark %d",
-		r.Outcome, r.Type, r.Store, r.Applied.Sets-int64(r.Conflicts.Sets)-int64(len(r.Applied.Failed)), r.Applied.Counts.Changed(),
-		len(r.Applied.Failed), r.Conflicts.Sets, r.Keys.OK, r.Keys.Volumes, r.Watermark.Seq)
-}
-
-var nonRetryable = []string{activities.TypeValidation, activities.TypeConfig, activities.TypeCorrupt, activities.TypeConflict, TypeKeyParity}
-
-// Activity options per kind of step: short catalog reads and writes, and
-// long streaming steps that heartbeat their cursor.
-func shortStep(ctx workflow.Context, site string) workflow.Context {
-	return workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
-		TaskQueue:           activities.TaskQueue(site),
-		StartToCloseTimeout: time.Minute,
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: time.Second, MaximumInterval: 30 * time.Second,
-			MaximumAttempts: 10, NonRetryableErrorTypes: nonRetryable},
-	})
-}
-
-func longStep(ctx workflow.Context, site string, heartbeat time.Duration) workflow.Context {
-	o := workflow.ActivityOptions{
-		TaskQueue:           activities.TaskQueue(site),
-		StartToCloseTimeout: 6 * time.Hour,
-		RetryPolicy: &temporal.RetryPolicy{InitialInterval: 2 * time.Second, MaximumInterval: time.Minute,
-			MaximumAttempts: 20, NonRetryableErrorTypes: nonRetryable},
-	}
-	o.HeartbeatTimeout = heartbeat
-	return workflow.WithActivityOptions(ctx, o)
-}
+// a names the activities by method; the workers hold the sites.
+var a *activities.Activities
 
 // maxRetransfers bounds how often a corrupt staged snapshot is copied again
 // before the run gives up on it.
@@ -155,16 +27,41 @@ const maxRetransfers = 2
 // CatalogSync replicates one data store's catalogs from the primary site to
 // the secondary: check the configuration, read the applied watermark,
 // snapshot on the primary, transfer to the secondary's staging area, plan
-// (with the safety checks of every volume set), apply, record the new
-// watermark, prove key-manager parity for the encrypted volumes and append
+// (with the safety checks of every volume set), apply, prove key-manager
+// parity for the encrypted volumes, record the new watermark and append
 // the run to the audit trail.
 func CatalogSync(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
-	res := &SyncResult{Store: in.Store, Type: in.Type, Outcome: OutcomeRunning, Started: workflow.Now(ctx)}
-	progress := Progress{Step: "starting"}
-	if err := workflow.SetQueryHandler(ctx, ProgressQuery, func() (Progress, error) {
-		progress.Steps = res.Steps
-		return progress, nil
-	}); err != nil {
+	r, err := startSync(ctx, in)
+	if err != nil {
+		return nil, err
+	}
+	return r.sync(ctx)
+}
+
+// syncRun is one run of a sync: its input, the result it builds step by
+// step and what the progress query answers. Its steps are methods, for
+// every workflow that imports a snapshot to reuse.
+type syncRun struct {
+	in       SyncInput
+	res      *SyncResult
+	progress Progress
+	// heartbeat is the HeartbeatTimeout of the streaming steps.
+	heartbeat time.Duration
+	// primary is what the check learnt of the primary's data store.
+	primary safety.Primary
+	// applied is the secondary's watermark before the run.
+	applied importer.Watermark
+}
+
+// startSync validates the input, answers the progress query and shows the
+// run in the Web UI.
+func startSync(ctx workflow.Context, in SyncInput) (*syncRun, error) {
+	r := &syncRun{in: in, res: &SyncResult{Store: in.Store, Type: in.Type, Outcome: OutcomeRunning, Started: workflow.Now(ctx)},
+		progress: Progress{Step: "starting"}, heartbeat: in.HeartbeatTimeout}
+	if r.heartbeat <= 0 {
+		r.heartbeat = time.Minute
+	}
+	if err := workflow.SetQueryHandler(ctx, ProgressQuery, r.currentProgress); err != nil {
 		return nil, err
 	}
 	if err := in.validate(); err != nil {
@@ -174,180 +71,264 @@ func CatalogSync(ctx workflow.Context, in SyncInput) (*SyncResult, error) {
 		OutcomeKey.ValueSet(OutcomeRunning)); err != nil {
 		return nil, err
 	}
+	return r, nil
+}
 
-	var a *activities.Activities // method references only; the workers hold the sites
-	hb := in.HeartbeatTimeout
-	if hb <= 0 {
-		hb = time.Minute
-	}
-	step := func(name string, fn func() error) error {
-		progress.Step = name
-		res.Steps = append(res.Steps, Step{Name: name, Started: workflow.Now(ctx)})
-		err := fn()
-		res.Steps[len(res.Steps)-1].Finished = workflow.Now(ctx)
-		return err
-	}
-	record := func(errText string) error {
-		return workflow.ExecuteActivity(shortStep(ctx, in.Secondary), a.Record, res.auditEntry(ctx, in, errText)).Get(ctx, nil)
-	}
-	fail := func(err error) (*SyncResult, error) {
-		res.Outcome, res.Finished = OutcomeFailed, workflow.Now(ctx)
-		progress.Step = "failed"
-		_ = workflow.UpsertTypedSearchAttributes(ctx, OutcomeKey.ValueSet(OutcomeFailed))
-		_ = workflow.UpsertMemo(ctx, map[string]any{"summary": fmt.Sprintf("Failed %s of %s at %s: %v", in.Type, in.Store, res.lastStep(), err)})
-		// The failure is recorded too, when the secondary can be reached;
-		// the run's own error is what it returns either way.
-		_ = record(fmt.Sprintf("at %s: %v", res.lastStep(), err))
-		return nil, err
-	}
-
-	// done ends a run that did not fail: it records it, then shows the
-	// outcome in the Web UI.
-	done := func(outcome string) (*SyncResult, error) {
-		res.Outcome, res.Finished = outcome, workflow.Now(ctx)
-		if err := step("record", func() error { return record("") }); err != nil {
-			return fail(err)
+// sync runs the steps of a CatalogSync in order; any step failing fails
+// the run.
+func (r *syncRun) sync(ctx workflow.Context) (*SyncResult, error) {
+	for _, step := range []func(workflow.Context) error{r.check, r.watermark, r.snapshot, r.transferAndPlan} {
+		if err := step(ctx); err != nil {
+			return r.fail(ctx, err)
 		}
-		progress.Step = "done"
-		if err := workflow.UpsertTypedSearchAttributes(ctx, OutcomeKey.ValueSet(res.Outcome),
-			ChangesKey.ValueSet(res.Applied.Counts.Changed())); err != nil {
-			return nil, err
-		}
-		memo := map[string]any{"summary": res.Summary()}
-		if res.Conflicts.Total > 0 {
-			memo["conflicts"] = res.Conflicts.Summary()
-		}
-		if res.Keys.Volumes > 0 || res.Keys.Domain != "" {
-			memo["keys"] = res.Keys.Summary()
-		}
-		if err := workflow.UpsertMemo(ctx, memo); err != nil {
-			return nil, err
-		}
-		return res, nil
 	}
-
-	// 0. Refuse an unsafe configuration before anything moves.
-	var prim safety.Primary
-	opts := importer.Options{StoreID: in.Store, CatalogFiles: in.CatalogFiles, NodePairs: in.NodePairs}
-	if err := step("check", func() error {
-		if err := workflow.ExecuteActivity(shortStep(ctx, in.Primary), a.Describe, in.Store).Get(ctx, &prim); err != nil {
-			return err
-		}
-		return workflow.ExecuteActivity(shortStep(ctx, in.Secondary), a.CheckConfig,
-			activities.CheckInput{Primary: prim, Options: opts}).Get(ctx, nil)
-	}); err != nil {
-		return fail(err)
-	}
-
-	// 1. What the secondary has applied.
-	var wm importer.Watermark
-	if err := step("watermark", func() error {
-		return workflow.ExecuteActivity(shortStep(ctx, in.Secondary), a.ReadWatermark, in.Store).Get(ctx, &wm)
-	}); err != nil {
-		return fail(err)
-	}
-	after := wm.Seq
-	if wm.Reimport {
-		after = 0 // a volume failed last time: re-import every volume of the store
-	}
-
-	// 2. Snapshot on the primary.
-	snapIn := activities.SnapshotInput{ID: workflow.GetInfo(ctx).WorkflowExecution.RunID, Store: in.Store, Type: in.Type,
-		After: after, CatalogFiles: in.CatalogFiles}
-	if err := step("snapshot", func() error {
-		return workflow.ExecuteActivity(longStep(ctx, in.Primary, hb), a.Snapshot, snapIn).Get(ctx, &res.Snapshot)
-	}); err != nil {
-		return fail(err)
-	}
-
-	// 3-4. Transfer and plan; a snapshot found corrupt in staging is copied
-	// again, and one that stays corrupt fails the run naming the file.
-	imp := activities.ImportInput{Ref: res.Snapshot, Options: opts, Groups: prim.Groups, Strict: in.Strict}
-	for attempt := 0; ; attempt++ {
-		if err := step("transfer", func() error {
-			return workflow.ExecuteActivity(longStep(ctx, in.Secondary, 0), a.Transfer, res.Snapshot).Get(ctx, nil)
-		}); err != nil {
-			return fail(err)
-		}
-		err := step("plan", func() error {
-			return workflow.ExecuteActivity(longStep(ctx, in.Secondary, hb), a.Plan, imp).Get(ctx, &res.Plan)
-		})
-		var appErr *temporal.ApplicationError
-		if err != nil && errors.As(err, &appErr) && appErr.Type() == activities.TypeCorrupt && attempt < maxRetransfers {
-			res.Steps[len(res.Steps)-1].Note = "corrupt staged snapshot, transferring again: " + appErr.Message()
-			continue
-		}
-		if err != nil {
-			return fail(err)
-		}
-		break
-	}
-
 	// A strict run applies nothing when the plan found conflicts; the
 	// watermark stays where it was.
-	if in.Strict && res.Plan.Conflicts.Total > 0 {
-		res.Conflicts = res.Plan.Conflicts
-		return done(OutcomeAbortedWithConflicts)
+	if r.in.Strict && r.res.Plan.Conflicts.Total > 0 {
+		r.res.Conflicts = r.res.Plan.Conflicts
+		return r.done(ctx, OutcomeAbortedWithConflicts)
 	}
+	if err := r.apply(ctx); err != nil {
+		if rolledBack, ok := r.strictConflict(ctx, err); ok {
+			r.res.Conflicts = rolledBack.Conflicts
+			return r.done(ctx, OutcomeAbortedWithConflicts)
+		}
+		return r.fail(ctx, err)
+	}
+	for _, step := range []func(workflow.Context) error{r.keys, r.finish} {
+		if err := step(ctx); err != nil {
+			return r.fail(ctx, err)
+		}
+	}
+	return r.done(ctx, r.outcome())
+}
 
-	// 5. Apply, volume set by volume set.
-	if err := step("apply", func() error {
-		return workflow.ExecuteActivity(longStep(ctx, in.Secondary, hb), a.Apply, imp).Get(ctx, &res.Applied)
-	}); err != nil {
-		return fail(err)
-	}
-	res.Conflicts = res.Applied.Conflicts
+func (r *syncRun) currentProgress() (Progress, error) {
+	r.progress.Steps = r.res.Steps
+	return r.progress, nil
+}
 
-	// 6. Key parity: the secondary holds every key it needs to decrypt.
-	// Failing it leaves the watermark where it was, so the next run proves
-	// these volumes again once the keys are repaired.
-	if err := step("keys", func() error {
-		return workflow.ExecuteActivity(longStep(ctx, in.Secondary, hb), a.KeyParity, res.Snapshot).Get(ctx, &res.Keys)
-	}); err != nil {
-		return fail(err)
-	}
-	if res.Keys.Failed() && in.KeyParity == ParityFail {
-		return fail(temporal.NewNonRetryableApplicationError("key parity: "+res.Keys.Summary(), TypeKeyParity, nil))
-	}
+// begin starts step name: the progress query shows it, and the result
+// lists it from now until end.
+func (r *syncRun) begin(ctx workflow.Context, name string) {
+	r.progress.Step = name
+	r.res.Steps = append(r.res.Steps, Step{Name: name, Started: workflow.Now(ctx)})
+}
 
-	// Move the watermark; a set left out, in conflict or failed, or a key
-	// not in parity, makes the next UPDATE re-import (and re-prove) all.
-	conflicts, failed := res.Conflicts.Total > 0, len(res.Applied.Failed) > 0
-	if err := step("finish", func() error {
-		return workflow.ExecuteActivity(shortStep(ctx, in.Secondary), a.Finish,
-			activities.FinishInput{Ref: res.Snapshot, Failed: failed || conflicts || res.Keys.Failed()}).Get(ctx, &res.Watermark)
-	}); err != nil {
-		return fail(err)
-	}
+func (r *syncRun) end(ctx workflow.Context) {
+	r.res.Steps[len(r.res.Steps)-1].Finished = workflow.Now(ctx)
+}
 
-	outcome := OutcomeCompleted
+func (r *syncRun) options() importer.Options {
+	return importer.Options{StoreID: r.in.Store, CatalogFiles: r.in.CatalogFiles, NodePairs: r.in.NodePairs}
+}
+
+func (r *syncRun) importInput() activities.ImportInput {
+	return activities.ImportInput{Ref: r.res.Snapshot, Options: r.options(), Groups: r.primary.Groups, Strict: r.in.Strict}
+}
+
+// check refuses an unsafe configuration before anything moves.
+func (r *syncRun) check(ctx workflow.Context) error {
+	r.begin(ctx, "check")
+	defer r.end(ctx)
+	if err := workflow.ExecuteActivity(shortStep(ctx, r.in.Primary), a.Describe, r.in.Store).Get(ctx, &r.primary); err != nil {
+		return err
+	}
+	return workflow.ExecuteActivity(shortStep(ctx, r.in.Secondary), a.CheckConfig,
+		activities.CheckInput{Primary: r.primary, Options: r.options()}).Get(ctx, nil)
+}
+
+// watermark reads what the secondary has applied.
+func (r *syncRun) watermark(ctx workflow.Context) error {
+	r.begin(ctx, "watermark")
+	defer r.end(ctx)
+	return workflow.ExecuteActivity(shortStep(ctx, r.in.Secondary), a.ReadWatermark, r.in.Store).Get(ctx, &r.applied)
+}
+
+// snapshot exports on the primary the volume sets changed after the
+// watermark (UPDATE) or all of them (FULL).
+func (r *syncRun) snapshot(ctx workflow.Context) error {
+	r.begin(ctx, "snapshot")
+	defer r.end(ctx)
+	after := r.applied.Seq
+	if r.applied.Reimport {
+		after = 0 // a volume failed last time: re-import every volume of the store
+	}
+	in := activities.SnapshotInput{ID: workflow.GetInfo(ctx).WorkflowExecution.RunID, Store: r.in.Store, Type: r.in.Type,
+		After: after, CatalogFiles: r.in.CatalogFiles}
+	return workflow.ExecuteActivity(longStep(ctx, r.in.Primary, r.heartbeat), a.Snapshot, in).Get(ctx, &r.res.Snapshot)
+}
+
+// transferAndPlan copies the snapshot to the secondary's staging area and
+// plans its import there; a snapshot found corrupt in staging is copied
+// again, and one that stays corrupt fails the run naming the file.
+func (r *syncRun) transferAndPlan(ctx workflow.Context) error {
+	for attempt := 0; ; attempt++ {
+		if err := r.transfer(ctx); err != nil {
+			return err
+		}
+		err := r.plan(ctx)
+		var appErr *temporal.ApplicationError
+		if err != nil && errors.As(err, &appErr) && appErr.Type() == activities.TypeCorrupt && attempt < maxRetransfers {
+			r.res.Steps[len(r.res.Steps)-1].Note = "corrupt staged snapshot, transferring again: " + appErr.Message()
+			continue
+		}
+		return err
+	}
+}
+
+func (r *syncRun) transfer(ctx workflow.Context) error {
+	r.begin(ctx, "transfer")
+	defer r.end(ctx)
+	return workflow.ExecuteActivity(longStep(ctx, r.in.Secondary, 0), a.Transfer, r.res.Snapshot).Get(ctx, nil)
+}
+
+// plan validates every record of the staged snapshot, checks every volume
+// set against the safety rules and diffs it against the secondary.
+func (r *syncRun) plan(ctx workflow.Context) error {
+	r.begin(ctx, "plan")
+	defer r.end(ctx)
+	return workflow.ExecuteActivity(longStep(ctx, r.in.Secondary, r.heartbeat), a.Plan, r.importInput()).Get(ctx, &r.res.Plan)
+}
+
+// apply imports the staged snapshot volume set by volume set.
+func (r *syncRun) apply(ctx workflow.Context) error {
+	r.begin(ctx, "apply")
+	defer r.end(ctx)
+	if err := workflow.ExecuteActivity(longStep(ctx, r.in.Secondary, r.heartbeat), a.Apply, r.importInput()).Get(ctx, &r.res.Applied); err != nil {
+		return err
+	}
+	r.res.Conflicts = r.res.Applied.Conflicts
+	return nil
+}
+
+// strictConflict tells whether err is a strict apply stopped by a
+// conflict (a local backup took a label after the plan), which rolled
+// every set of the run back, and returns the apply's report of it.
+func (r *syncRun) strictConflict(ctx workflow.Context, err error) (activities.ImportResult, bool) {
+	var appErr *temporal.ApplicationError
+	if !r.in.Strict || !errors.As(err, &appErr) || appErr.Type() != activities.TypeConflict {
+		return activities.ImportResult{}, false
+	}
+	if workflow.GetVersion(ctx, changeStrictApplyAborts, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return activities.ImportResult{}, false // runs started before the change failed here
+	}
+	r.res.Steps[len(r.res.Steps)-1].Note = "strict: " + appErr.Message() + "; every volume set of the run rolled back"
+	var rolledBack activities.ImportResult
+	if err := appErr.Details(&rolledBack); err != nil && !errors.Is(err, temporal.ErrNoData) {
+		workflow.GetLogger(ctx).Warn("the conflict of a strict apply carries no report", "error", err)
+	}
+	return rolledBack, true
+}
+
+// keys proves that the secondary holds every key it needs to decrypt.
+// Failing it leaves the watermark where it was, so the next run proves
+// these volumes again once the keys are repaired.
+func (r *syncRun) keys(ctx workflow.Context) error {
+	r.begin(ctx, "keys")
+	defer r.end(ctx)
+	if err := workflow.ExecuteActivity(longStep(ctx, r.in.Secondary, r.heartbeat), a.KeyParity, r.res.Snapshot).Get(ctx, &r.res.Keys); err != nil {
+		return err
+	}
+	if r.res.Keys.Failed() && r.in.KeyParity == ParityFail {
+		return temporal.NewNonRetryableApplicationError("key parity: "+r.res.Keys.Summary(), TypeKeyParity, nil)
+	}
+	return nil
+}
+
+// finish moves the watermark; a set left out, in conflict or failed, or a
+// key not in parity, makes the next UPDATE re-import (and re-prove) all.
+func (r *syncRun) finish(ctx workflow.Context) error {
+	r.begin(ctx, "finish")
+	defer r.end(ctx)
+	in := activities.FinishInput{Ref: r.res.Snapshot, Failed: r.res.Conflicts.Total > 0 || len(r.res.Applied.Failed) > 0 || r.res.Keys.Failed()}
+	return workflow.ExecuteActivity(shortStep(ctx, r.in.Secondary), a.Finish, in).Get(ctx, &r.res.Watermark)
+}
+
+// outcome is the outcome of a run that applied its snapshot.
+func (r *syncRun) outcome() string {
 	switch {
-	case res.Keys.Failed():
-		outcome = OutcomeKeyParityFailed
-	case conflicts:
-		outcome = OutcomeCompletedWithConflicts
-	case failed:
-		outcome = OutcomeCompletedWithFailures
+	case r.res.Keys.Failed():
+		return OutcomeKeyParityFailed
+	case r.res.Conflicts.Total > 0:
+		return OutcomeCompletedWithConflicts
+	case len(r.res.Applied.Failed) > 0:
+		return OutcomeCompletedWithFailures
 	}
-	return done(outcome)
+	return OutcomeCompleted
+}
+
+// record appends the run to the secondary's audit trail, as a step.
+func (r *syncRun) record(ctx workflow.Context) error {
+	r.begin(ctx, "record")
+	defer r.end(ctx)
+	return r.audit(ctx, "")
+}
+
+// audit appends the run, and errText when it failed, to the audit trail.
+func (r *syncRun) audit(ctx workflow.Context, errText string) error {
+	return workflow.ExecuteActivity(shortStep(ctx, r.in.Secondary), a.Record, r.auditEntry(ctx, errText)).Get(ctx, nil)
+}
+
+// done ends a run that did not fail: it records it, then shows the outcome
+// in the Web UI.
+func (r *syncRun) done(ctx workflow.Context, outcome string) (*SyncResult, error) {
+	r.res.Outcome, r.res.Finished = outcome, workflow.Now(ctx)
+	if err := r.record(ctx); err != nil {
+		return r.fail(ctx, err)
+	}
+	r.progress.Step = "done"
+	if err := workflow.UpsertTypedSearchAttributes(ctx, OutcomeKey.ValueSet(r.res.Outcome),
+		ChangesKey.ValueSet(r.res.Applied.Counts.Changed())); err != nil {
+		return nil, err
+	}
+	if err := workflow.UpsertMemo(ctx, r.memo()); err != nil {
+		return nil, err
+	}
+	return r.res, nil
+}
+
+// fail ends a run with err. The failure is recorded too, when the
+// secondary can be reached; the run's own error is what it returns either
+// way.
+func (r *syncRun) fail(ctx workflow.Context, err error) (*SyncResult, error) {
+	r.res.Outcome, r.res.Finished = OutcomeFailed, workflow.Now(ctx)
+	r.progress.Step = "failed"
+	at := r.res.lastStep()
+	_ = workflow.UpsertTypedSearchAttributes(ctx, OutcomeKey.ValueSet(OutcomeFailed))
+	_ = workflow.UpsertMemo(ctx, map[string]any{"summary": fmt.Sprintf("Failed %s of %s at %s: %v", r.in.Type, r.in.Store, at, err)})
+	_ = r.audit(ctx, fmt.Sprintf("at %s: %v", at, err))
+	return nil, err
+}
+
+// memo is what the Web UI shows of a run that did not fail.
+func (r *syncRun) memo() map[string]any {
+	memo := map[string]any{"summary": r.res.Summary()}
+	if r.res.Conflicts.Total > 0 {
+		memo["conflicts"] = r.res.Conflicts.Summary()
+	}
+	if r.res.Keys.Volumes > 0 || r.res.Keys.Domain != "" {
+		memo["keys"] = r.res.Keys.Summary()
+	}
+	return memo
 }
 
 // auditEntry is what the audit trail keeps of a run.
-func (r *SyncResult) auditEntry(ctx workflow.Context, in SyncInput, errText string) audit.Entry {
-	info := workflow.GetInfo(ctx)
-	e := audit.Entry{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID, Store: in.Store,
-		Type: string(in.Type), Outcome: r.Outcome, Snapshot: r.Snapshot.Digest, FromSeq: r.Snapshot.FromSeq,
-		ToSeq: r.Snapshot.ToSeq, Counts: r.Applied.Counts, Error: errText, Started: r.Started, Finished: r.Finished}
+func (r *syncRun) auditEntry(ctx workflow.Context, errText string) audit.Entry {
+	info, res := workflow.GetInfo(ctx), r.res
+	e := audit.Entry{WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID, Store: r.in.Store,
+		Type: string(r.in.Type), Outcome: res.Outcome, Snapshot: res.Snapshot.Digest, FromSeq: res.Snapshot.FromSeq,
+		ToSeq: res.Snapshot.ToSeq, Counts: res.Applied.Counts, Error: errText, Started: res.Started, Finished: res.Finished}
 	if info.ParentWorkflowExecution != nil {
 		e.Trigger = "workflow " + info.ParentWorkflowExecution.ID
 	}
-	if r.Conflicts.Total > 0 {
-		e.Conflicts = &r.Conflicts
+	if res.Conflicts.Total > 0 {
+		e.Conflicts = &res.Conflicts
 	}
-	if r.Keys.Volumes > 0 || r.Keys.Domain != "" {
-		e.Keys = &r.Keys
+	if res.Keys.Volumes > 0 || res.Keys.Domain != "" {
+		e.Keys = &res.Keys
 	}
-	for _, f := range r.Applied.Failed {
+	for _, f := range res.Applied.Failed {
 		e.Failed = append(e.Failed, f.Set)
 	}
 	return e

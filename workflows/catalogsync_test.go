@@ -10,6 +10,7 @@ import (
 	"github.com/stretchr/testify/mock"
 	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/catsync/catsync/activities"
 	"github.com/catsync/catsync/internal/audit"
@@ -19,8 +20,6 @@ import (
 	"github.com/catsync/catsync/internal/safety"
 	"github.com/catsync/catsync/internal/snapshot"
 )
-
-var a *activities.Activities
 
 func newEnv(t *testing.T) *testsuite.TestWorkflowEnvironment {
 	var s testsuite.WorkflowTestSuite
@@ -356,5 +355,63 @@ func TestUnknownParityPolicyRefused(t *testing.T) {
 	env.ExecuteWorkflow(CatalogSync, in)
 	if err := env.GetWorkflowError(); err == nil || !strings.Contains(err.Error(), `key_parity "ignore"`) {
 		t.Fatalf("got %v", err)
+	}
+}
+
+// A strict apply meeting a conflict the plan did not see (a local backup
+// took a label in between) rolls every set of the run back: the run ends
+// AbortedWithConflicts with the apply's report, recorded, without keys or
+// finish, so the watermark stays. Runs started before that change still
+// fail there.
+func TestStrictConflictAtApplyAborts(t *testing.T) {
+	rolledBack := activities.ImportResult{Sets: 2, Conflicts: conflictReport()}
+	for _, tc := range []struct {
+		name    string
+		details []any
+		version workflow.Version
+		want    string // the outcome, or "" for the run's failure
+		total   int
+	}{
+		{"report", []any{rolledBack}, 1, OutcomeAbortedWithConflicts, 1},
+		{"no report", nil, 1, OutcomeAbortedWithConflicts, 0},
+		{"before the change", []any{rolledBack}, workflow.DefaultVersion, "", 0},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newEnv(t)
+			var order []string
+			happy(env, &order, importer.Watermark{Seq: 5}, "apply", "record")
+			env.OnGetVersion(changeStrictApplyAborts, workflow.DefaultVersion, 1).Return(tc.version)
+			env.OnActivity(a.Apply, mock.Anything, mock.MatchedBy(func(in activities.ImportInput) bool { return in.Strict })).Return(
+				activities.ImportResult{}, temporal.NewNonRetryableApplicationError("volume set T00007 is in conflict", activities.TypeConflict, nil, tc.details...)).
+				Run(func(mock.Arguments) { order = append(order, "apply") })
+			var recorded audit.Entry
+			env.OnActivity(a.Record, mock.Anything, mock.Anything).Return(func(_ context.Context, e audit.Entry) error {
+				order, recorded = append(order, "record"), e
+				return nil
+			})
+			in := input(snapshot.Update)
+			in.Strict = true
+			env.ExecuteWorkflow(CatalogSync, in)
+			if got, want := strings.Join(order, " "), "describe check watermark snapshot transfer plan apply record"; got != want {
+				t.Errorf("steps ran as %q, want %q", got, want)
+			}
+			if tc.want == "" {
+				if err := env.GetWorkflowError(); err == nil || !strings.Contains(err.Error(), "T00007") || recorded.Outcome != OutcomeFailed {
+					t.Errorf("workflow error %v, recorded %s; want the conflict failing the run", err, recorded.Outcome)
+				}
+				return
+			}
+			var res SyncResult
+			if err := env.GetWorkflowResult(&res); err != nil {
+				t.Fatal(err)
+			}
+			if res.Outcome != tc.want || res.Conflicts.Total != tc.total || res.Applied.Sets != 0 || res.Applied.Counts != nil ||
+				res.Keys.Volumes != 0 || res.Watermark != (importer.Watermark{}) {
+				t.Errorf("result %+v", res)
+			}
+			if recorded.Outcome != tc.want || recorded.Error != "" || (recorded.Conflicts != nil) != (tc.total > 0) {
+				t.Errorf("audit entry %+v", recorded)
+			}
+		})
 	}
 }

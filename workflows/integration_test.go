@@ -5,7 +5,6 @@ package workflows_test
 
 import (
 	"context"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"os"
@@ -16,6 +15,7 @@ import (
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
@@ -28,7 +28,6 @@ import (
 	"github.com/catsync/catsync/internal/importer"
 	"github.com/catsync/catsync/internal/keys"
 	"github.com/catsync/catsync/internal/keys/keyconf"
-	"github.com/catsync/catsync/internal/keys/keystore"
 	"github.com/catsync/catsync/internal/kmip/pykmiptest"
 	"github.com/catsync/catsync/internal/serve"
 	"github.com/catsync/catsync/internal/sim"
@@ -39,41 +38,23 @@ import (
 	"github.com/catsync/catsync/workflows"
 )
 
-var devClient client.Client
-
-func TestMain(m *testing.M) {
-	os.Exit(run(m))
-}
-
-func run(m *testing.M) int {
-	cli := temporaltest.CLI()
-	if cli == "" {
-		fmt.Println("integration tests skipped: no Temporal CLI (run `make temporal` or set CATSYNC_TEMPORAL_CLI)")
-		return m.Run()
-	}
-	// The sites' keystores share one master key, as one operator's would.
-	os.Setenv(keystore.MasterKeyEnv, base64.StdEncoding.EncodeToString([]byte("catsync integration master key!!")))
-	srv, err := temporaltest.Start(context.Background(), cli)
-	if err != nil {
-		fmt.Println("start the Temporal dev server:", err)
-		return 1
-	}
-	defer srv.Stop()
-	devClient = srv.Client()
-	return m.Run()
-}
+// TestMain runs the package's tests with one Temporal dev server, started by
+// the first test that needs it.
+func TestMain(m *testing.M) { temporaltest.Main(m) }
 
 var siteSeq atomic.Int64
 
 // world is a primary and a secondary site with workers serving them.
 type world struct {
-	t        *testing.T
-	cfg      *config.Config
-	prim     store.Store
-	sec      store.Store
-	workers  *serve.Workers
-	storeID  string
-	hbTimout time.Duration
+	t         *testing.T
+	c         client.Client // of the dev server
+	cfg       *config.Config
+	prim      store.Store
+	sec       store.Store
+	workers   *serve.Workers
+	faulty    worker.Worker // a site's worker planting a fault (serveWith)
+	storeID   string
+	hbTimeout time.Duration
 	// The sites' key managers, as the simulator and key replication
 	// reach them; the workers open their own from cfg.
 	primKeys, secKeys keys.Manager
@@ -98,12 +79,6 @@ func pykmipServers(t *testing.T, _ string, cfg *config.Config) {
 	}
 }
 
-func needServer(t *testing.T) {
-	if devClient == nil {
-		t.Skip("no Temporal dev server")
-	}
-}
-
 func newWorld(t *testing.T, p sim.Params, sp sim.SecondaryParams) *world {
 	t.Helper()
 	return newWorldKeys(t, p, sp, keystores)
@@ -114,7 +89,7 @@ func newWorld(t *testing.T, p sim.Params, sp sim.SecondaryParams) *world {
 // by replication.
 func newWorldKeys(t *testing.T, p sim.Params, sp sim.SecondaryParams, km keyManagers) *world {
 	t.Helper()
-	needServer(t)
+	c := temporaltest.Client(t)
 	ctx := context.Background()
 	dir := t.TempDir()
 	n := siteSeq.Add(1)
@@ -122,15 +97,17 @@ func newWorldKeys(t *testing.T, p sim.Params, sp sim.SecondaryParams, km keyMana
 		Primary:   config.Site{Name: fmt.Sprintf("prim%d", n), Catalog: filepath.Join(dir, "primary.db"), Staging: filepath.Join(dir, "outbox")},
 		Secondary: config.Site{Name: fmt.Sprintf("secd%d", n), Catalog: filepath.Join(dir, "secondary.db"), Staging: filepath.Join(dir, "staging")},
 		Serve:     []string{config.RolePrimary, config.RoleSecondary}, Workflows: true,
+		// The sites' keystores share one master key, as one operator's would.
+		MasterKey: []byte("catsync integration master key!!"),
 	}
 	cfg.Source = cfg.Primary.Staging
 	km(t, dir, cfg)
-	w := &world{t: t, cfg: cfg, storeID: "DS_PROD", hbTimout: 3 * time.Second}
+	w := &world{t: t, c: c, cfg: cfg, storeID: "DS_PROD", hbTimeout: 3 * time.Second}
 	var err error
-	if w.primKeys, err = keyconf.Open(cfg.Primary, "CATSYNC_PRIMARY"); err != nil {
+	if w.primKeys, err = keyconf.Open(cfg, config.RolePrimary); err != nil {
 		t.Fatal(err)
 	}
-	if w.secKeys, err = keyconf.Open(cfg.Secondary, "CATSYNC_SECONDARY"); err != nil {
+	if w.secKeys, err = keyconf.Open(cfg, config.RoleSecondary); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { w.primKeys.Close(); w.secKeys.Close() })
@@ -175,12 +152,50 @@ func (w *world) advance(days int) {
 func (w *world) start() {
 	w.t.Helper()
 	var err error
-	if w.workers, err = serve.Start(context.Background(), devClient, w.cfg); err != nil {
+	if w.workers, err = serve.Start(context.Background(), w.c, w.cfg); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// activities are the steps of the site of role, on the world's catalogs
+// and key managers.
+func (w *world) activities(role string) *activities.Activities {
+	if role == config.RolePrimary {
+		return &activities.Activities{Site: &activities.Site{Name: w.cfg.Primary.Name, Catalog: w.prim,
+			Staging: snapshot.Area{Root: w.cfg.Primary.Staging}, Keys: w.primKeys}}
+	}
+	return &activities.Activities{Site: &activities.Site{Name: w.cfg.Secondary.Name, Catalog: w.sec,
+		Staging: snapshot.Area{Root: w.cfg.Secondary.Staging}, Source: snapshot.Area{Root: w.cfg.Source}, Keys: w.secKeys}}
+}
+
+// serveWith restarts the workers: the site of role runs acts (its
+// activities wrapped to plant a fault), the other site and the workflows
+// run as usual.
+func (w *world) serveWith(role string, acts any) {
+	w.t.Helper()
+	w.stop()
+	other := config.RoleSecondary
+	if role == config.RoleSecondary {
+		other = config.RolePrimary
+	}
+	cfg := *w.cfg
+	cfg.Serve = []string{other}
+	var err error
+	if w.workers, err = serve.Start(context.Background(), w.c, &cfg); err != nil {
+		w.t.Fatal(err)
+	}
+	w.faulty = worker.New(w.c, activities.TaskQueue(w.cfg.Site(role).Name), worker.Options{})
+	w.faulty.RegisterActivity(acts)
+	if err := w.faulty.Start(); err != nil {
 		w.t.Fatal(err)
 	}
 }
 
 func (w *world) stop() {
+	if w.faulty != nil {
+		w.faulty.Stop()
+		w.faulty = nil
+	}
 	if w.workers != nil {
 		w.workers.Stop()
 		w.workers = nil
@@ -189,20 +204,27 @@ func (w *world) stop() {
 
 func (w *world) input(typ snapshot.Type, catalogFiles bool) workflows.SyncInput {
 	return workflows.SyncInput{Store: w.storeID, Type: typ, CatalogFiles: catalogFiles, Primary: w.cfg.Primary.Name,
-		Secondary: w.cfg.Secondary.Name, HeartbeatTimeout: w.hbTimout}
+		Secondary: w.cfg.Secondary.Name, HeartbeatTimeout: w.hbTimeout}
 }
 
 func (w *world) sync(in workflows.SyncInput) (*workflows.SyncResult, error) {
 	w.t.Helper()
+	_, res, err := w.run(in)
+	return res, err
+}
+
+// run runs a sync to its end and returns the run with its result.
+func (w *world) run(in workflows.SyncInput) (client.WorkflowRun, *workflows.SyncResult, error) {
+	w.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	run, err := workflows.StartSync(ctx, devClient, in)
+	run, err := workflows.StartSync(ctx, w.c, in)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	var res workflows.SyncResult
 	err = run.Get(ctx, &res)
-	return &res, err
+	return run, &res, err
 }
 
 func (w *world) mustSync(in workflows.SyncInput) *workflows.SyncResult {
@@ -294,13 +316,13 @@ func TestSyncFullUpdateFull(t *testing.T) {
 	// The workflow code replays its own history: it is deterministic.
 	replayer := worker.NewWorkflowReplayer()
 	replayer.RegisterWorkflow(workflows.CatalogSync)
-	if err := replayer.ReplayWorkflowExecution(ctx, devClient.WorkflowService(), nil, "default",
+	if err := replayer.ReplayWorkflowExecution(ctx, w.c.WorkflowService(), nil, "default",
 		workflow.Execution{ID: workflows.SyncID("DS_PROD"), RunID: full2.Snapshot.ID}); err != nil {
 		t.Errorf("replay of the last FULL run: %v", err)
 	}
 
 	// A finished run still answers the progress query.
-	resp, err := devClient.QueryWorkflow(ctx, workflows.SyncID("DS_PROD"), "", workflows.ProgressQuery)
+	resp, err := w.c.QueryWorkflow(ctx, workflows.SyncID("DS_PROD"), "", workflows.ProgressQuery)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -315,7 +337,7 @@ func TestSyncFullUpdateFull(t *testing.T) {
 		workflows.SyncID("DS_PROD"))
 	deadline := time.Now().Add(20 * time.Second)
 	for {
-		resp, err := devClient.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query})
+		resp, err := w.c.ListWorkflow(ctx, &workflowservice.ListWorkflowExecutionsRequest{Query: query})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -479,11 +501,11 @@ func TestOneSyncPerStore(t *testing.T) {
 	w := newWorld(t, small(), sim.DefaultSecondaryParams())
 	w.stop() // nothing serves the sites: the first sync stays running
 	ctx := context.Background()
-	first, err := workflows.StartSync(ctx, devClient, w.input(snapshot.Full, true))
+	first, err := workflows.StartSync(ctx, w.c, w.input(snapshot.Full, true))
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = workflows.StartSync(ctx, devClient, w.input(snapshot.Update, true))
+	_, err = workflows.StartSync(ctx, w.c, w.input(snapshot.Update, true))
 	if !errors.Is(err, workflows.ErrSyncRunning) || !strings.Contains(err.Error(), "DS_PROD") {
 		t.Fatalf("second start: %v, want ErrSyncRunning naming the store", err)
 	}
@@ -501,7 +523,7 @@ func TestWorkerKilledDuringApply(t *testing.T) {
 	w := newWorld(t, p, sim.DefaultSecondaryParams())
 	activities.SetsPerSegment = 50
 	t.Cleanup(func() { activities.SetsPerSegment = 500 })
-	run, err := workflows.StartSync(ctx, devClient, w.input(snapshot.Full, true))
+	run, err := workflows.StartSync(ctx, w.c, w.input(snapshot.Full, true))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -558,24 +580,9 @@ func (c corruptingPrimary) Snapshot(ctx context.Context, in activities.SnapshotI
 func TestCorruptSegmentFailsTheRun(t *testing.T) {
 	ctx := context.Background()
 	w := newWorld(t, small(), sim.DefaultSecondaryParams())
-	w.stop()
-	// Serve the secondary and the workflows as usual, the primary with the
-	// corrupting snapshot.
-	cfg := *w.cfg
-	cfg.Serve = []string{config.RoleSecondary}
-	var err error
-	if w.workers, err = serve.Start(ctx, devClient, &cfg); err != nil {
-		t.Fatal(err)
-	}
-	pw := worker.New(devClient, activities.TaskQueue(cfg.Primary.Name), worker.Options{})
-	pw.RegisterActivity(&corruptingPrimary{&activities.Activities{Site: &activities.Site{Name: cfg.Primary.Name, Catalog: w.prim,
-		Staging: snapshot.Area{Root: cfg.Primary.Staging}}}})
-	if err := pw.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer pw.Stop()
+	w.serveWith(config.RolePrimary, &corruptingPrimary{w.activities(config.RolePrimary)})
 	digest, _ := store.Digest(ctx, w.sec)
-	_, err = w.sync(w.input(snapshot.Full, true))
+	_, err := w.sync(w.input(snapshot.Full, true))
 	if err == nil || !strings.Contains(err.Error(), snapshot.SegmentName(1)) {
 		t.Fatalf("sync of a corrupt snapshot: %v; want a failure naming %s", err, snapshot.SegmentName(1))
 	}
@@ -592,18 +599,19 @@ func TestCorruptSegmentFailsTheRun(t *testing.T) {
 	}
 }
 
-// historyLength counts the events of a finished run.
-func historyLength(t *testing.T, id, runID string) int {
-	t.Helper()
-	it := devClient.GetWorkflowHistory(context.Background(), id, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
-	n := 0
+// history reads the events of a finished run.
+func (w *world) history(run client.WorkflowRun) *historypb.History {
+	w.t.Helper()
+	it := w.c.GetWorkflowHistory(context.Background(), run.GetID(), run.GetRunID(), false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+	h := &historypb.History{}
 	for it.HasNext() {
-		if _, err := it.Next(); err != nil {
-			t.Fatal(err)
+		e, err := it.Next()
+		if err != nil {
+			w.t.Fatal(err)
 		}
-		n++
+		h.Events = append(h.Events, e)
 	}
-	return n
+	return h
 }
 
 // TestHistoryDoesNotGrow runs a FULL sync of a small and of a ten times
@@ -616,7 +624,7 @@ func TestHistoryDoesNotGrow(t *testing.T) {
 		p.Volumes, p.Days, p.BackupsPerDay = volumes, 5, volumes/50
 		w := newWorld(t, p, sim.DefaultSecondaryParams())
 		ctx := context.Background()
-		run, err := workflows.StartSync(ctx, devClient, w.input(snapshot.Full, true))
+		run, err := workflows.StartSync(ctx, w.c, w.input(snapshot.Full, true))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -624,7 +632,7 @@ func TestHistoryDoesNotGrow(t *testing.T) {
 		if err := run.Get(ctx, &res); err != nil {
 			t.Fatal(err)
 		}
-		n := historyLength(t, run.GetID(), run.GetRunID())
+		n := len(w.history(run).Events)
 		t.Logf("FULL of %d volumes (%d volume sets): %d history events", volumes, res.Applied.Sets, n)
 		lengths = append(lengths, n)
 		w.stop()

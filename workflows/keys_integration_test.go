@@ -151,14 +151,7 @@ func keyParityScenarios(t *testing.T, km keyManagers, p sim.Params) {
 
 	// The secondary domain's key-manager entry carries the wrong BackPak
 	// id: every key is there, but BackPak would not look for it.
-	site, err := w.sec.Site(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	site.KeyManagers = []catalog.KeyManagerEntry{{BackPakID: "BPWRONG", Server: "kms.secd:5696"}}
-	if err := w.sec.Update(ctx, func(tx store.Tx) error { return tx.PutSite(ctx, &site) }); err != nil {
-		t.Fatal(err)
-	}
+	w.plant(w.sec, wrongKeyManagerEntry)
 	res, err = w.sync(w.input(snapshot.Full, true))
 	if err != nil {
 		t.Fatal(err)

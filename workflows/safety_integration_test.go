@@ -107,14 +107,6 @@ func safetyMember(set *snapshot.VolumeSet) string {
 	return set.ID
 }
 
-func (s *safetyScene) plant(st store.Store, fn func(context.Context, store.Tx) error) {
-	s.t.Helper()
-	ctx := context.Background()
-	if err := st.Update(ctx, func(tx store.Tx) error { return fn(ctx, tx) }); err != nil {
-		s.t.Fatal(err)
-	}
-}
-
 func (s *safetyScene) group(name string) catalog.VolumeGroup {
 	s.t.Helper()
 	g, err := s.sec.VolumeGroup(context.Background(), name)
@@ -658,13 +650,7 @@ func TestSafetyStrict(t *testing.T) {
 	ctx := context.Background()
 	s := newSafetyScene(t, sim.DefaultSecondaryParams())
 	set := s.pick(nil)
-	s.plant(s.sec, func(ctx context.Context, tx store.Tx) error {
-		if err := tx.PutDataStore(ctx, &catalog.DataStore{ID: "DS_OTHER", Access: catalog.AccessSecondary, Status: catalog.StoreActive}); err != nil {
-			return err
-		}
-		return tx.PutVolume(ctx, &catalog.Volume{Label: set.ID, LabelType: catalog.Labeled, StoreID: "DS_OTHER", Group: "VG_OTHER",
-			Access: catalog.AccessSecondary, Auth: "GGO", Compression: catalog.CompressZlib})
-	})
+	s.plant(s.sec, otherStoreVolume(set.ID))
 	before, err := store.Digest(ctx, s.sec)
 	if err != nil {
 		t.Fatal(err)

@@ -1,11 +1,19 @@
 // Package temporaltest starts the Temporal dev server that integration
-// tests run against: the pinned CLI binary, never a download.
+// tests run against: the pinned CLI binary, never a download. A package's
+// TestMain calls Main; its tests that need the server call Client (or
+// Server, for its address).
+//
+// It imports workflows for the search attributes to register: an assembly
+// package for tests, above the packages it serves.
 package temporaltest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
+	"sync"
+	"testing"
 
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
@@ -14,11 +22,76 @@ import (
 	"github.com/catsync/catsync/workflows"
 )
 
-// CLI finds the Temporal CLI: CATSYNC_TEMPORAL_CLI, or the one `make
+// CLIEnv names the Temporal CLI binary the tests run.
+const CLIEnv = "CATSYNC_TEMPORAL_CLI"
+
+// RequireEnv makes a missing Temporal CLI a failure instead of a skip (CI
+// sets it).
+const RequireEnv = "CATSYNC_REQUIRE_TEMPORAL"
+
+// The package's one dev server, started by the first Server and stopped by
+// Main once the tests ran.
+var (
+	mainRan bool
+	once    sync.Once
+	server  *testsuite.DevServer
+	failed  error
+)
+
+// Main runs a package's tests, then stops the dev server if one of them
+// started it, and exits with the tests' status.
+func Main(m *testing.M) {
+	mainRan = true
+	code := m.Run()
+	if server != nil {
+		if err := server.Stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "stop the Temporal dev server:", err)
+		}
+	}
+	os.Exit(code)
+}
+
+// Client returns a client of the default namespace of the package's dev
+// server (see Server).
+func Client(t testing.TB) client.Client {
+	t.Helper()
+	return Server(t).Client()
+}
+
+// Server returns the package's dev server, which the first call starts
+// with catsync's search attributes. Without the CLI the test is skipped,
+// or fails when RequireEnv is set.
+func Server(t testing.TB) *testsuite.DevServer {
+	t.Helper()
+	if !mainRan {
+		t.Fatal("temporaltest needs the package's TestMain to call temporaltest.Main")
+	}
+	path := cli()
+	if path == "" {
+		msg := fmt.Sprintf("no Temporal CLI: set %s to its binary, or build it into .bin/temporal with `make temporal`", CLIEnv)
+		if p := os.Getenv(CLIEnv); p != "" {
+			msg = fmt.Sprintf("no Temporal CLI at %s=%s: build it with `make temporal`", CLIEnv, p)
+		}
+		if os.Getenv(RequireEnv) != "" {
+			t.Fatalf("%s (%s is set: the Temporal tests must run)", msg, RequireEnv)
+		}
+		t.Skip(msg)
+	}
+	once.Do(func() { server, failed = start(context.Background(), path) })
+	if failed != nil {
+		t.Fatalf("start the Temporal dev server %s: %v", path, failed)
+	}
+	return server
+}
+
+// cli finds the Temporal CLI: CATSYNC_TEMPORAL_CLI, or the one `make
 // temporal` builds into .bin at the module root. It returns "" when there
 // is none.
-func CLI() string {
-	if p := os.Getenv("CATSYNC_TEMPORAL_CLI"); p != "" {
+func cli() string {
+	if p := os.Getenv(CLIEnv); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return ""
+		}
 		return p
 	}
 	dir, err := os.Getwd()
@@ -39,10 +112,10 @@ func CLI() string {
 	return ""
 }
 
-// Start starts a dev server from the CLI at path, with catsync's search
+// start starts a dev server from the CLI at path, with catsync's search
 // attributes registered, and returns it with a client of its default
 // namespace.
-func Start(ctx context.Context, path string) (*testsuite.DevServer, error) {
+func start(ctx context.Context, path string) (*testsuite.DevServer, error) {
 	sa := temporal.NewSearchAttributes(workflows.StoreKey.ValueSet(""), workflows.TypeKey.ValueSet(""),
 		workflows.OutcomeKey.ValueSet(""), workflows.ChangesKey.ValueSet(0))
 	return testsuite.StartDevServer(ctx, testsuite.DevServerOptions{

@@ -1,0 +1,119 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/temporal"
+
+	"github.com/catsync/catsync/activities"
+	"github.com/catsync/catsync/internal/importer"
+	"github.com/catsync/catsync/internal/keys/parity"
+	"github.com/catsync/catsync/internal/safety"
+	"github.com/catsync/catsync/internal/snapshot"
+)
+
+// TaskQueue is the queue of the workflow workers.
+const TaskQueue = "catsync"
+
+// Search attributes that let the Web UI filter and explain runs.
+var (
+	StoreKey   = temporal.NewSearchAttributeKeyKeyword("CatsyncStore")
+	TypeKey    = temporal.NewSearchAttributeKeyKeyword("CatsyncType")
+	OutcomeKey = temporal.NewSearchAttributeKeyKeyword("CatsyncOutcome")
+	ChangesKey = temporal.NewSearchAttributeKeyInt64("CatsyncChanges")
+)
+
+// Outcomes of a sync.
+const (
+	OutcomeRunning   = "Running"
+	OutcomeCompleted = "Completed"
+	// Some volume sets failed to import; the next UPDATE re-imports all.
+	OutcomeCompletedWithFailures = "CompletedWithFailures"
+	// Some volume sets broke a safety rule and were left out; the next
+	// UPDATE re-imports all.
+	OutcomeCompletedWithConflicts = "CompletedWithConflicts"
+	// A strict run found conflicts, in its plan or while applying (then
+	// every set of the run was rolled back): nothing applied, the
+	// watermark kept.
+	OutcomeAbortedWithConflicts = "AbortedWithConflicts"
+	// The catalogs were applied, but the secondary could not decrypt some
+	// encrypted volume: a key is missing, inactive, other material or
+	// filed under another BackPak id, or the domain lacks the entry.
+	OutcomeKeyParityFailed = "KeyParityFailed"
+	OutcomeFailed          = "Failed"
+)
+
+// Key-parity policies: what a run does when parity fails.
+const (
+	ParityReport = "report" // complete with outcome KeyParityFailed
+	ParityFail   = "fail"   // fail the run with a KeyParityFailed error
+)
+
+// TypeKeyParity is the error type of a run failed by its key parity.
+const TypeKeyParity = "KeyParityFailed"
+
+// ProgressQuery is the query that returns a running sync's Progress.
+const ProgressQuery = "progress"
+
+// SyncID is the workflow id of the sync of a data store: one id per store,
+// so that a second sync of a store cannot start while one runs.
+func SyncID(storeID string) string { return "catalogsync-" + storeID }
+
+// SyncInput starts a CatalogSync.
+type SyncInput struct {
+	Store        string              `json:"store"`
+	Type         snapshot.Type       `json:"type"`
+	CatalogFiles bool                `json:"catalog_files"`
+	Primary      string              `json:"primary"`   // site names: their workers'
+	Secondary    string              `json:"secondary"` // queues are catsync.<site>
+	NodePairs    []importer.NodePair `json:"node_pairs,omitempty"`
+	// Strict applies nothing when any volume set is in conflict.
+	Strict bool `json:"strict,omitempty"`
+	// KeyParity is the policy when key parity fails: ParityReport (the
+	// default) or ParityFail.
+	KeyParity string `json:"key_parity,omitempty"`
+	// HeartbeatTimeout of the streaming steps: how soon a dead worker's
+	// step is retried elsewhere (default one minute).
+	HeartbeatTimeout time.Duration `json:"heartbeat_timeout,omitempty"`
+}
+
+// Step records one step of a run.
+type Step struct {
+	Name     string    `json:"name"`
+	Started  time.Time `json:"started"`
+	Finished time.Time `json:"finished,omitempty"`
+	Note     string    `json:"note,omitempty"`
+}
+
+// Progress is what the progress query answers.
+type Progress struct {
+	Step  string `json:"step"`
+	Steps []Step `json:"steps"`
+}
+
+// SyncResult summarizes a run.
+type SyncResult struct {
+	Store     string                  `json:"store"`
+	Type      snapshot.Type           `json:"type"`
+	Outcome   string                  `json:"outcome"`
+	Snapshot  snapshot.Ref            `json:"snapshot"`
+	Plan      activities.ImportResult `json:"plan"`
+	Applied   activities.ImportResult `json:"applied"`
+	Watermark importer.Watermark      `json:"watermark"`
+	// Conflicts are the volume sets left out (or, strict, that stopped
+	// the run) because they break a safety rule.
+	Conflicts safety.Report `json:"conflicts"`
+	// Keys is the key-manager parity of the snapshot's encrypted volumes.
+	Keys     parity.Report `json:"keys"`
+	Steps    []Step        `json:"steps"`
+	Started  time.Time     `json:"started"`
+	Finished time.Time     `json:"finished"`
+}
+
+// Summary is the one-line description kept in the run's memo.
+func (r *SyncResult) Summary() string {
+	return fmt.Sprintf("%s %s of %s: %d volume sets applied, %d records changed, %d sets failed, %d sets in conflict, %d of %d encrypted volumes' keys in parity, watermark %d",
+		r.Outcome, r.Type, r.Store, r.Applied.Sets-int64(r.Conflicts.Sets)-int64(len(r.Applied.Failed)), r.Applied.Counts.Changed(),
+		len(r.Applied.Failed), r.Conflicts.Sets, r.Keys.OK, r.Keys.Volumes, r.Watermark.Seq)
+}

@@ -1,0 +1,190 @@
+package workflows_test
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"go.temporal.io/api/temporalproto"
+
+	"github.com/catsync/catsync/activities"
+	"github.com/catsync/catsync/internal/catalog"
+	"github.com/catsync/catsync/internal/config"
+	"github.com/catsync/catsync/internal/sim"
+	"github.com/catsync/catsync/internal/snapshot"
+	"github.com/catsync/catsync/internal/store"
+	"github.com/catsync/catsync/workflows"
+)
+
+// writeHistoriesEnv makes TestWriteHistories write testdata/*.json.
+const writeHistoriesEnv = "CATSYNC_WRITE_HISTORIES"
+
+// historyScenario is a run on tiny simulated sites whose history the
+// replay test keeps: arrange plants what the run needs and returns its
+// input; the run must end with outcome.
+type historyScenario struct {
+	name    string
+	outcome string
+	arrange func(*world) workflows.SyncInput
+}
+
+var historyScenarios = []historyScenario{
+	{"completed", workflows.OutcomeCompleted, func(w *world) workflows.SyncInput {
+		return w.input(snapshot.Full, true)
+	}},
+	{"completed_with_conflicts", workflows.OutcomeCompletedWithConflicts, func(w *world) workflows.SyncInput {
+		w.plant(w.sec, otherStoreVolume(prodLabel(w)))
+		return w.input(snapshot.Full, true)
+	}},
+	{"completed_with_failures", workflows.OutcomeCompletedWithFailures, func(w *world) workflows.SyncInput {
+		failWrites(w, prodLabel(w))
+		return w.input(snapshot.Full, true)
+	}},
+	{"aborted_with_conflicts", workflows.OutcomeAbortedWithConflicts, func(w *world) workflows.SyncInput {
+		w.plant(w.sec, otherStoreVolume(prodLabel(w)))
+		return strict(w.input(snapshot.Full, true))
+	}},
+	{"aborted_with_conflicts_at_apply", workflows.OutcomeAbortedWithConflicts, func(w *world) workflows.SyncInput {
+		w.serveWith(config.RoleSecondary, &lateConflict{w.activities(config.RoleSecondary), prodLabel(w)})
+		return strict(w.input(snapshot.Full, true))
+	}},
+	{"key_parity_failed", workflows.OutcomeKeyParityFailed, func(w *world) workflows.SyncInput {
+		w.plant(w.sec, wrongKeyManagerEntry)
+		return w.input(snapshot.Full, true)
+	}},
+	{"failed", workflows.OutcomeFailed, func(w *world) workflows.SyncInput {
+		w.serveWith(config.RolePrimary, &corruptingPrimary{w.activities(config.RolePrimary)})
+		return w.input(snapshot.Full, true)
+	}},
+}
+
+// TestWriteHistories runs every scenario on the dev server and writes its
+// history as testdata/<name>.json, for the replay test (replay_test.go).
+// It runs only when CATSYNC_WRITE_HISTORIES is set, and never overwrites a
+// history: delete a file to write it again.
+func TestWriteHistories(t *testing.T) {
+	if os.Getenv(writeHistoriesEnv) == "" {
+		t.Skip(writeHistoriesEnv + " is not set: the histories in testdata/ stay as committed")
+	}
+	for _, sc := range historyScenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			path := filepath.Join("testdata", sc.name+".json")
+			if _, err := os.Stat(path); err == nil {
+				t.Skipf("%s exists: delete it to write it again", path)
+			}
+			w := newWorld(t, tiny(), sim.DefaultSecondaryParams())
+			run, res, err := w.run(sc.arrange(w))
+			switch {
+			case sc.outcome == workflows.OutcomeFailed && err == nil:
+				t.Fatalf("the run ended %s, want it failed", res.Outcome)
+			case sc.outcome != workflows.OutcomeFailed && err != nil:
+				t.Fatal(err)
+			case err == nil && res.Outcome != sc.outcome:
+				t.Fatalf("the run ended %s, want %s", res.Outcome, sc.outcome)
+			}
+			b, err := temporalproto.CustomJSONMarshalOptions{Indent: " "}.Marshal(w.history(run))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			t.Logf("wrote %s: %d bytes", path, len(b)+1)
+		})
+	}
+}
+
+// tiny is the smallest site that still has every kind of entry: the
+// histories do not grow with the catalog, but the results they carry do.
+func tiny() sim.Params {
+	p := small()
+	p.Volumes, p.Days, p.BackupsPerDay, p.DiskFilesPerFile = 12, 3, 2, 1
+	return p
+}
+
+func strict(in workflows.SyncInput) workflows.SyncInput {
+	in.Strict = true
+	return in
+}
+
+// prodLabel is the label of a volume of the primary's DS_PROD.
+func prodLabel(w *world) string {
+	w.t.Helper()
+	var label string
+	if err := w.prim.ScanVolumes(context.Background(), store.Filter{StoreID: w.storeID}, func(v *catalog.Volume) error {
+		if label == "" {
+			label = v.Label
+		}
+		return nil
+	}); err != nil || label == "" {
+		w.t.Fatalf("no volume of %s on the primary: %v", w.storeID, err)
+	}
+	return label
+}
+
+// plant writes on a site's catalog in one transaction.
+func (w *world) plant(st store.Store, fn func(context.Context, store.Tx) error) {
+	w.t.Helper()
+	ctx := context.Background()
+	if err := st.Update(ctx, func(tx store.Tx) error { return fn(ctx, tx) }); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// otherStoreVolume gives another replicated data store, DS_OTHER, a volume
+// labelled label: a LABEL_OTHER_STORE conflict for the set holding it.
+func otherStoreVolume(label string) func(context.Context, store.Tx) error {
+	return func(ctx context.Context, tx store.Tx) error {
+		if err := tx.PutDataStore(ctx, &catalog.DataStore{ID: "DS_OTHER", Access: catalog.AccessSecondary, Status: catalog.StoreActive}); err != nil {
+			return err
+		}
+		return tx.PutVolume(ctx, &catalog.Volume{Label: label, LabelType: catalog.Labeled, StoreID: "DS_OTHER", Group: "VG_OTHER",
+			Access: catalog.AccessSecondary, Auth: "GGO", Compression: catalog.CompressZlib})
+	}
+}
+
+// wrongKeyManagerEntry gives the secondary domain a key-manager entry under
+// another BackPak id than the primary's: every key is there, but BackPak
+// would not look for it.
+func wrongKeyManagerEntry(ctx context.Context, tx store.Tx) error {
+	site, err := tx.Site(ctx)
+	if err != nil {
+		return err
+	}
+	site.KeyManagers = []catalog.KeyManagerEntry{{BackPakID: "BPWRONG", Server: "kms.secd:5696"}}
+	return tx.PutSite(ctx, &site)
+}
+
+// failWrites makes every write of the volume labelled label fail on the
+// secondary's SQLite catalog, as a full disk would for its set.
+func failWrites(w *world, label string) {
+	w.t.Helper()
+	db, err := sql.Open("sqlite", w.cfg.Secondary.Catalog)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(fmt.Sprintf(`CREATE TRIGGER fail_%[1]s BEFORE INSERT ON volume WHEN NEW.label = '%[1]s'
+		BEGIN SELECT RAISE(ABORT, 'simulated write failure'); END`, label)); err != nil {
+		w.t.Fatal(err)
+	}
+}
+
+// lateConflict is a secondary whose plan is followed by a local backup
+// taking a label of the snapshot: the apply meets a conflict the plan did
+// not see.
+type lateConflict struct {
+	*activities.Activities
+	label string
+}
+
+func (l lateConflict) Plan(ctx context.Context, in activities.ImportInput) (activities.ImportResult, error) {
+	res, err := l.Activities.Plan(ctx, in)
+	if err != nil {
+		return res, err
+	}
+	return res, l.Site.Catalog.Update(ctx, func(tx store.Tx) error { return otherStoreVolume(l.label)(ctx, tx) })
+}

@@ -1,0 +1,10 @@
+package workflows
+
+// Change ids of workflow.GetVersion: one for each change to the commands a
+// workflow issues, made once runs of it existed (see the package doc).
+// Never rename or reuse one.
+const (
+	// A strict apply stopped by a conflict ends the run
+	// AbortedWithConflicts and records it, where it used to fail the run.
+	changeStrictApplyAborts = "strict-apply-aborts"
+)
