@@ -1,6 +1,11 @@
 package importer
 
-import "strings"
+import (
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+)
 
 // Counts are numbers of records by "entity.action" (tapefile.create,
 // volume.update, diskfile.delete, volume.unchanged, volume.deferred, ...).
@@ -22,4 +27,22 @@ func (c Counts) Changed() int64 {
 		}
 	}
 	return n
+}
+
+// Differences lists, sorted, every "entity.action" whose count differs
+// between c and other, either way ("tapefile.delete: 3, other 5"): a plan
+// and its apply must have none.
+func (c Counts) Differences(other Counts) []string {
+	var out []string
+	for _, k := range slices.Sorted(maps.Keys(c)) {
+		if c[k] != other[k] {
+			out = append(out, fmt.Sprintf("%s: %d, other %d", k, c[k], other[k]))
+		}
+	}
+	for _, k := range slices.Sorted(maps.Keys(other)) {
+		if _, ok := c[k]; !ok && other[k] != 0 {
+			out = append(out, fmt.Sprintf("%s: none, other %d", k, other[k]))
+		}
+	}
+	return out
 }
