@@ -20,7 +20,7 @@ build:
 
 # The integration tests run on the real Temporal dev server: the pinned CLI.
 test: $(TEMPORAL)
-	CATSYNC_TEMPORAL_CLI=$(abspath $(TEMPORAL)) $(GO) test -count=1 -timeout 30m ./...
+	CATSYNC_REQUIRE_TEMPORAL=1 CATSYNC_TEMPORAL_CLI=$(abspath $(TEMPORAL)) $(GO) test -count=1 -timeout 30m ./...
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

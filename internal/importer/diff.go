@@ -19,13 +19,30 @@ func Canonical(s *snapshot.VolumeSet) {
 	slices.SortFunc(s.Volumes, func(a, b catalog.Volume) int {
 		return cmp.Or(cmp.Compare(a.Label, b.Label), cmp.Compare(a.LabelType, b.LabelType))
 	})
-	slices.SortFunc(s.TapeVolumes, func(a, b catalog.TapeVolume) int { return cmp.Compare(tapeVolumeKey(&a), tapeVolumeKey(&b)) })
-	slices.SortFunc(s.VTOFC, func(a, b catalog.VolumeFilecat) int { return cmp.Compare(vtofcKey(&a), vtofcKey(&b)) })
-	slices.SortFunc(s.Configs, func(a, b catalog.FileConfig) int { return cmp.Compare(configKey(&a), configKey(&b)) })
+	// Field by field, in the order of the keys below: formatting keys in
+	// the comparator would cost more than the rest of a plan.
+	slices.SortFunc(s.TapeVolumes, func(a, b catalog.TapeVolume) int {
+		return cmp.Or(cmp.Compare(a.Volser, b.Volser), cmp.Compare(a.Volcat, b.Volcat), cmp.Compare(a.Pool, b.Pool))
+	})
+	slices.SortFunc(s.VTOFC, func(a, b catalog.VolumeFilecat) int {
+		return cmp.Or(cmp.Compare(a.Pool, b.Pool), cmp.Compare(a.Volcat, b.Volcat))
+	})
+	slices.SortFunc(s.Configs, func(a, b catalog.FileConfig) int {
+		return cmp.Or(cmp.Compare(a.FileID, b.FileID), cmp.Compare(a.Filecat, b.Filecat))
+	})
 	slices.SortFunc(s.TapeFiles, func(a, b catalog.TapeFile) int { return cmpTapeFile(a.Key(), b.Key()) })
-	slices.SortFunc(s.TFTOV, func(a, b catalog.TapeFileVolume) int { return cmp.Compare(tftovKey(&a), tftovKey(&b)) })
-	slices.SortFunc(s.DiskFiles, func(a, b catalog.DiskFile) int { return cmp.Compare(diskFileKey(&a), diskFileKey(&b)) })
-	slices.SortFunc(s.DFTOV, func(a, b catalog.DiskFileVolume) int { return cmp.Compare(dftovKey(&a), dftovKey(&b)) })
+	slices.SortFunc(s.TFTOV, func(a, b catalog.TapeFileVolume) int {
+		return cmp.Or(cmp.Compare(a.Volser, b.Volser), cmp.Compare(a.FileID, b.FileID), cmp.Compare(a.Generation, b.Generation),
+			cmp.Compare(a.Version, b.Version), cmp.Compare(a.Filecat, b.Filecat), cmp.Compare(a.Volcat, b.Volcat), cmp.Compare(a.Pool, b.Pool))
+	})
+	slices.SortFunc(s.DiskFiles, func(a, b catalog.DiskFile) int {
+		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.FileID, b.FileID), cmp.Compare(a.Generation, b.Generation),
+			cmp.Compare(a.Filecat, b.Filecat))
+	})
+	slices.SortFunc(s.DFTOV, func(a, b catalog.DiskFileVolume) int {
+		return cmp.Or(cmp.Compare(a.Name, b.Name), a.TimeDumped.Compare(b.TimeDumped), cmp.Compare(a.Volser, b.Volser),
+			cmp.Compare(a.Filecat, b.Filecat), cmp.Compare(a.Volcat, b.Volcat), cmp.Compare(a.Pool, b.Pool))
+	})
 }
 
 func cmpTapeFile(a, b catalog.TapeFileKey) int {
