@@ -13,6 +13,7 @@ import (
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/safety"
 	"github.com/catsync/catsync/internal/store"
+	"github.com/catsync/catsync/internal/store/sqlstore/sqltest"
 )
 
 // prodSets reads the volume sets of DS_PROD on the primary as an export
@@ -22,7 +23,7 @@ import (
 func prodSets(t *testing.T, prim string) map[string][]string {
 	t.Helper()
 	ctx := context.Background()
-	st := openStore(t, prim)
+	st := sqltest.Open(t, prim)
 	var vols []catalog.Volume
 	must(t, st.ScanVolumes(ctx, store.Filter{StoreID: "DS_PROD"}, collect(&vols)))
 	type member struct {
@@ -103,7 +104,7 @@ func wantConflict(t *testing.T, out, set, label string) {
 }
 
 func TestCheckCleanPair(t *testing.T) {
-	prim, sec := smallPair(t)
+	prim, sec, _ := smallPair(t)
 	n := len(prodSets(t, prim))
 	before := digest(t, sec)
 	args := []string{"check", "--store", "DS_PROD", "--primary", prim, "--secondary", sec}
@@ -134,7 +135,7 @@ func TestCheckCleanPair(t *testing.T) {
 }
 
 func TestCheckLabelCollision(t *testing.T) {
-	prim, sec := smallPair(t)
+	prim, sec, _ := smallPair(t)
 	sets := prodSets(t, prim)
 	set, other := pickSets(t, sets)
 	member := sets[set][1]
@@ -238,7 +239,7 @@ func TestCheckConfiguration(t *testing.T) {
 		}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			prim, sec := smallPair(t)
+			prim, sec, _ := smallPair(t)
 			set, _ := pickSets(t, prodSets(t, prim))
 			// A set in conflict too: a configuration problem stops the
 			// check before any set is read.
@@ -272,7 +273,7 @@ func TestCheckConfiguration(t *testing.T) {
 	}
 
 	// A data store neither site defines.
-	prim, sec := smallPair(t)
+	prim, sec, _ := smallPair(t)
 	out, errs, code := catsync(t, "check", "--store", "DS_NOPE", "--primary", prim, "--secondary", sec)
 	if code != 1 || len(rows(out, string(safety.ConfigStoreAccess))) != 2 || !strings.Contains(out, "DS_NOPE") ||
 		!strings.Contains(errs, "data store DS_NOPE cannot be imported safely: 2 configuration problems") {
@@ -291,7 +292,7 @@ func mustFailJSON(t *testing.T, args []string) string {
 }
 
 func TestCheckRefused(t *testing.T) {
-	prim, sec := smallPair(t)
+	prim, sec, _ := smallPair(t)
 	t.Setenv("CATSYNC_PRIMARY_CATALOG", "")
 	t.Setenv("CATSYNC_SECONDARY_CATALOG", "")
 	mustFail(t, []string{"--store"}, "check", "--primary", prim, "--secondary", sec)
@@ -309,7 +310,7 @@ func TestCheckRefused(t *testing.T) {
 		t.Errorf("check created %s", missing)
 	}
 	empty := filepath.Join(dir, "empty.db")
-	openStore(t, empty)
+	sqltest.Open(t, empty)
 	mustFail(t, []string{"--secondary", "holds no site"}, "check", "--store", "DS_PROD", "--primary", prim, "--secondary", empty)
 
 	mustFail(t, []string{"--catalogfiles", "maybe"}, "check", "--store", "DS_PROD", "--primary", prim, "--secondary", sec, "--catalogfiles", "maybe")

@@ -18,7 +18,7 @@ import (
 func TestConflictsAfterSync(t *testing.T) {
 	c := devClient(t)
 	ctx := context.Background()
-	prim, sec := smallPair(t)
+	prim, sec, cfg := smallPair(t)
 	sets := prodSets(t, prim)
 	set, _ := pickSets(t, sets)
 	member := sets[set][1]
@@ -26,7 +26,7 @@ func TestConflictsAfterSync(t *testing.T) {
 	plantLocal(t, sec, member)
 	// The key managers replicate: the runs' parity holds.
 	mustRun(t, "sim", "replicate-keys", "--catalog", prim)
-	serveSites(t, c, "chk", prim, sec)
+	serveSites(t, c, cfg)
 	summary := "1 volume sets, 2 conflicts, LABEL_LOCAL 2"
 	conflictsLine := "CONFLICTS: " + summary + "; catsync conflicts catalogsync-DS_PROD prints the report"
 	bothListed := func(what, out string) {

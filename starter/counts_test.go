@@ -9,6 +9,7 @@ import (
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/inspect"
 	"github.com/catsync/catsync/internal/store"
+	"github.com/catsync/catsync/internal/store/sqlstore/sqltest"
 )
 
 // TestCounts checks that counts prints what inspect counts (the join is
@@ -16,7 +17,7 @@ import (
 func TestCounts(t *testing.T) {
 	ctx := context.Background()
 	path := newPrimary(t)
-	st := openStore(t, path)
+	st := sqltest.Open(t, path)
 	n, err := st.Count(ctx)
 	must(t, err)
 	stores, err := inspect.CountStores(ctx, st)

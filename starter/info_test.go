@@ -8,12 +8,13 @@ import (
 
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/store"
+	"github.com/catsync/catsync/internal/store/sqlstore/sqltest"
 )
 
 func TestInfoTapeVolume(t *testing.T) {
 	ctx := context.Background()
 	path := newPrimary(t)
-	st := openStore(t, path)
+	st := sqltest.Open(t, path)
 	// An ASSIGNED BackPak volume, and a tape BackPak does not know.
 	var assigned, dsmOnly []catalog.TapeVolume
 	must(t, st.ScanTapeVolumes(ctx, store.Filter{Status: string(catalog.StatusAssigned)}, collect(&assigned)))
@@ -58,7 +59,7 @@ func TestInfoTapeVolume(t *testing.T) {
 func TestInfoTapeFile(t *testing.T) {
 	ctx := context.Background()
 	path := newPrimary(t)
-	st := openStore(t, path)
+	st := sqltest.Open(t, path)
 	var all []catalog.TapeFile
 	must(t, st.ScanTapeFiles(ctx, store.Filter{}, collect(&all)))
 	tf := all[len(all)/2]
@@ -108,7 +109,7 @@ func TestInfoTapeFile(t *testing.T) {
 func TestInfoDiskFile(t *testing.T) {
 	ctx := context.Background()
 	path := newPrimary(t)
-	st := openStore(t, path)
+	st := sqltest.Open(t, path)
 	var first catalog.DiskFile
 	found := false
 	must(t, st.ScanDiskFiles(ctx, store.Filter{}, func(d *catalog.DiskFile) error {

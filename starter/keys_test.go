@@ -8,6 +8,7 @@ import (
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/keys/parity"
 	"github.com/catsync/catsync/internal/store"
+	"github.com/catsync/catsync/internal/store/sqlstore/sqltest"
 )
 
 // TestKeysAfterSync: a key left out of the replication makes the sync end
@@ -16,9 +17,9 @@ import (
 func TestKeysAfterSync(t *testing.T) {
 	c := devClient(t)
 	ctx := context.Background()
-	prim, sec := smallPair(t)
+	prim, _, cfg := smallPair(t)
 	var label, name string
-	st := openStore(t, prim)
+	st := sqltest.Open(t, prim)
 	must(t, st.ScanVolumes(ctx, store.Filter{StoreID: "DS_PROD"}, func(v *catalog.Volume) error {
 		if v.MediaKeyName != "" && label == "" {
 			label, name = v.Label, v.MediaKeyName
@@ -30,7 +31,7 @@ func TestKeysAfterSync(t *testing.T) {
 		t.Fatal("no encrypted volume")
 	}
 	mustRun(t, "sim", "replicate-keys", "--catalog", prim, "--omit", label)
-	serveSites(t, c, "key", prim, sec)
+	serveSites(t, c, cfg)
 
 	out, runID := syncedRun(t, 1, "KeyParityFailed", "--type", "full")
 	if !strings.Contains(out, ", MISSING 1; catsync keys catalogsync-DS_PROD prints the report\n") || !strings.Contains(out, "KEYS: ") {

@@ -10,7 +10,8 @@ import (
 	"testing"
 
 	"github.com/catsync/catsync/internal/config"
-	"github.com/catsync/catsync/internal/store/sqlstore"
+	"github.com/catsync/catsync/internal/sim/simtest"
+	"github.com/catsync/catsync/internal/store/sqlstore/sqltest"
 )
 
 // catsync runs one command line in-process.
@@ -29,10 +30,17 @@ func keyEnv(t *testing.T) {
 	if _, set := os.LookupEnv("CATSYNC_PRIMARY_KEYS"); set {
 		return
 	}
-	dir := t.TempDir()
-	t.Setenv(config.MasterKeyEnv, base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{4}, 32)))
-	t.Setenv("CATSYNC_PRIMARY_KEYS", "keystore:"+filepath.Join(dir, "primary.keys"))
-	t.Setenv("CATSYNC_SECONDARY_KEYS", "keystore:"+filepath.Join(dir, "secondary.keys"))
+	cfg := &config.Config{MasterKey: bytes.Repeat([]byte{4}, 32)}
+	simtest.Keystores(t, t.TempDir(), cfg)
+	useKeys(t, cfg)
+}
+
+// useKeys gives the CLI the sites' key managers of cfg, through the
+// environment.
+func useKeys(t *testing.T, cfg *config.Config) {
+	t.Setenv(config.MasterKeyEnv, base64.StdEncoding.EncodeToString(cfg.MasterKey))
+	t.Setenv("CATSYNC_PRIMARY_KEYS", cfg.Primary.Keys)
+	t.Setenv("CATSYNC_SECONDARY_KEYS", cfg.Secondary.Keys)
 }
 
 func mustRun(t *testing.T, args ...string) string {
@@ -64,16 +72,6 @@ func newPrimary(t *testing.T) string {
 	path := filepath.Join(t.TempDir(), "primary.db")
 	mustRun(t, "sim", "init", "--catalog", path, "--volumes", "60", "--days", "10")
 	return path
-}
-
-func openStore(t *testing.T, path string) *sqlstore.DB {
-	t.Helper()
-	st, err := sqlstore.Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
 }
 
 func must(t *testing.T, err error) {
@@ -134,6 +132,6 @@ func TestCatalogFlag(t *testing.T) {
 		t.Errorf("counts created %s", missing)
 	}
 	empty := filepath.Join(dir, "empty.db")
-	openStore(t, empty)
+	sqltest.Open(t, empty)
 	mustFail(t, []string{"holds no site"}, "counts", "--catalog", empty)
 }

@@ -14,7 +14,7 @@ import (
 )
 
 func TestParityCommand(t *testing.T) {
-	prim, sec := smallPair(t)
+	prim, sec, _ := smallPair(t)
 	enc := encryptedLabels(t, prim)
 	labels := slices.Sorted(maps.Keys(enc))
 	missing, altered := labels[0], labels[1]
@@ -64,7 +64,7 @@ func TestParityCommand(t *testing.T) {
 // parity proves keys, not an import: it takes none of the import's flags,
 // which check and verify take.
 func TestParityTakesNoImportFlags(t *testing.T) {
-	prim, sec := smallPair(t)
+	prim, sec, _ := smallPair(t)
 	for _, flag := range [][]string{{"--catalogfiles", "no"}, {"--node-map", `\PRIM=\PRIMDR`}} {
 		args := append([]string{"parity", "--store", "DS_PROD", "--primary", prim, "--secondary", sec}, flag...)
 		mustFail(t, []string{"unknown flag: " + flag[0]}, args...)

@@ -19,12 +19,13 @@ import (
 	"github.com/catsync/catsync/internal/keys"
 	"github.com/catsync/catsync/internal/keys/keystore"
 	"github.com/catsync/catsync/internal/store"
+	"github.com/catsync/catsync/internal/store/sqlstore/sqltest"
 )
 
 func TestSimInitSummary(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "primary.db")
 	out := mustRun(t, "sim", "init", "--catalog", path, "--volumes", "60", "--days", "10", "--stores", "DS_PROD,DS_TEST")
-	n, err := openStore(t, path).Count(context.Background())
+	n, err := sqltest.Open(t, path).Count(context.Background())
 	must(t, err)
 	for _, want := range []string{`Site \PRIM`, "DS_PROD (PRIMARY)", "DS_TEST (PRIMARY)", "Simulated clock: 2026-01-15."} {
 		if !strings.Contains(out, want) {
@@ -56,7 +57,7 @@ func TestSimInitFlags(t *testing.T) {
 	mustRun(t, "sim", "init", "--catalog", path, "--node", `\EAST`, "--domain", "BBX2", "--backpak-id", "BPEAST",
 		"--start", "2025-06-01", "--days", "3", "--stores", "DS_PAY", "--groups", "3", "--encrypted-groups", "0",
 		"--volumes", "12", "--label-prefix", "E", "--dsm-only-volumes", "0", "--retention", "permanent:1")
-	st := openStore(t, path)
+	st := sqltest.Open(t, path)
 	site, err := st.Site(ctx)
 	must(t, err)
 	if site.Node != `\EAST` || site.DomainID != "BBX2" || site.BackPakID != "BPEAST" {
@@ -102,7 +103,7 @@ func TestSimInitSecondary(t *testing.T) {
 	if len(rep.Stores) != 1 || rep.Stores[0].ID != "DS_PROD" || rep.Stores[0].Access != "SECONDARY" || rep.Tables[store.TableVolume] != 0 {
 		t.Errorf("secondary without local backups: %+v", rep)
 	}
-	must(t, openStore(t, sec).ScanVolumeGroups(ctx, func(g *catalog.VolumeGroup) error {
+	must(t, sqltest.Open(t, sec).ScanVolumeGroups(ctx, func(g *catalog.VolumeGroup) error {
 		if g.Volcat != `\SECD.VCDR` || g.Filecat != `\SECD.FCREPL` {
 			t.Errorf("replica group %s sends to %s and %s", g.Name, g.Volcat, g.Filecat)
 		}
@@ -134,7 +135,7 @@ func TestSimInitSecondary(t *testing.T) {
 func TestSimAdvance(t *testing.T) {
 	ctx := context.Background()
 	path := newPrimary(t)
-	st := openStore(t, path)
+	st := sqltest.Open(t, path)
 	before, err := st.LastSeq(ctx, "DS_PROD")
 	must(t, err)
 
@@ -265,7 +266,7 @@ func TestSimInitSecondaryKeyManager(t *testing.T) {
 	} {
 		sec := filepath.Join(dir, fmt.Sprintf("secondary%d.db", i))
 		mustRun(t, append([]string{"sim", "init-secondary", "--catalog", sec, "--primary", prim, "--node", `\DR`}, tc.flags...)...)
-		site, err := openStore(t, sec).Site(ctx)
+		site, err := sqltest.Open(t, sec).Site(ctx)
 		must(t, err)
 		if !reflect.DeepEqual(site.KeyManagers, tc.want) {
 			t.Errorf("%v: entries %+v, want %+v", tc.flags, site.KeyManagers, tc.want)
@@ -305,7 +306,7 @@ func TestSimKeysNeedAKeyManager(t *testing.T) {
 // encryptedLabels lists a catalog's encrypted volumes, label to key name.
 func encryptedLabels(t *testing.T, path string) map[string]string {
 	t.Helper()
-	st := openStore(t, path)
+	st := sqltest.Open(t, path)
 	defer st.Close()
 	out := map[string]string{}
 	must(t, st.ScanVolumes(context.Background(), store.Filter{StoreID: "DS_PROD"}, func(v *catalog.Volume) error {

@@ -2,35 +2,39 @@ package main
 
 import (
 	"context"
-	"path/filepath"
 	"testing"
 
 	"github.com/catsync/catsync/internal/catalog"
+	"github.com/catsync/catsync/internal/config"
+	"github.com/catsync/catsync/internal/sim"
+	"github.com/catsync/catsync/internal/sim/simtest"
 	"github.com/catsync/catsync/internal/store"
-	"github.com/catsync/catsync/internal/store/sqlstore"
+	"github.com/catsync/catsync/internal/store/sqlstore/sqltest"
 )
 
-// smallPair simulates a small primary and its secondary. The secondary runs
-// local backups of its own (data store DS_LOCAL, groups VG_LOCAL_*), so the
-// check has local catalogs to tell from the replicated ones.
-func smallPair(t *testing.T) (prim, sec string) {
+// smallPair simulates a small primary and its secondary, as `catsync sim
+// init --volumes 40 --days 5` and `sim init-secondary --volumes 10 --days 2
+// --backups-per-day 2` would, and gives the CLI the sites' key managers:
+// the primary's keys are not replicated yet (`catsync sim replicate-keys`
+// does it). The secondary runs local backups of its own (data store
+// DS_LOCAL, groups VG_LOCAL_*), so the check has local catalogs to tell
+// from the replicated ones. cfg describes the pair, for serveSites.
+func smallPair(t *testing.T) (prim, sec string, cfg *config.Config) {
 	t.Helper()
-	dir := t.TempDir()
-	prim, sec = filepath.Join(dir, "primary.db"), filepath.Join(dir, "secondary.db")
-	mustRun(t, "sim", "init", "--catalog", prim, "--volumes", "40", "--days", "5")
-	mustRun(t, "sim", "init-secondary", "--catalog", sec, "--primary", prim, "--volumes", "10", "--days", "2", "--backups-per-day", "2")
-	return prim, sec
+	p := sim.DefaultParams()
+	p.Volumes, p.Days = 40, 5
+	sp := sim.DefaultSecondaryParams()
+	sp.Local.Volumes, sp.Local.Days, sp.Local.BackupsPerDay = 10, 2, 2
+	cfg = simtest.New(t, p, simtest.Options{Secondary: &sp, Keys: simtest.Keystores, Unreplicated: true}).Config
+	useKeys(t, cfg)
+	return cfg.Primary.Catalog, cfg.Secondary.Catalog, cfg
 }
 
-// editSite changes a site's catalog in one transaction and closes it before
-// the command under test opens it.
+// editSite changes a site's catalog in one transaction.
 func editSite(t *testing.T, path string, fn func(context.Context, store.Tx) error) {
 	t.Helper()
 	ctx := context.Background()
-	st, err := sqlstore.Open(ctx, path)
-	must(t, err)
-	defer st.Close()
-	must(t, st.Update(ctx, func(tx store.Tx) error { return fn(ctx, tx) }))
+	must(t, sqltest.Open(t, path).Update(ctx, func(tx store.Tx) error { return fn(ctx, tx) }))
 }
 
 // plantLocal makes label a volume of the secondary's local data store: the
@@ -46,11 +50,7 @@ func plantLocal(t *testing.T, sec, label string) {
 // digest fingerprints a site's catalog records, to show a command wrote none.
 func digest(t *testing.T, path string) string {
 	t.Helper()
-	ctx := context.Background()
-	st, err := sqlstore.Open(ctx, path)
-	must(t, err)
-	defer st.Close()
-	d, err := store.Digest(ctx, st)
+	d, err := store.Digest(context.Background(), sqltest.Open(t, path))
 	must(t, err)
 	return d
 }

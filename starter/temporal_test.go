@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 
@@ -12,22 +11,11 @@ import (
 	"github.com/catsync/catsync/internal/serve"
 )
 
-// serveSites starts workers for a primary and a secondary catalog, named
-// <name>prim and <name>secd, with the test's key managers, on the dev
-// server, and points the CLI's environment at them.
-func serveSites(t *testing.T, c client.Client, name, prim, sec string) {
+// serveSites starts workers for the sites cfg describes (a smallPair), with
+// their key managers, on the dev server, and points the CLI's environment at
+// them.
+func serveSites(t *testing.T, c client.Client, cfg *config.Config) {
 	t.Helper()
-	dir := t.TempDir()
-	env, err := config.Read() // the test's key managers (keyEnv)
-	must(t, err)
-	cfg := &config.Config{
-		Primary: config.Site{Name: name + "prim", Catalog: prim, Staging: filepath.Join(dir, "outbox"),
-			Keys: env.Primary.Keys},
-		Secondary: config.Site{Name: name + "secd", Catalog: sec, Staging: filepath.Join(dir, "staging"),
-			Keys: env.Secondary.Keys},
-		Serve: []string{config.RolePrimary, config.RoleSecondary}, Workflows: true, MasterKey: env.MasterKey,
-	}
-	cfg.Source = cfg.Primary.Staging
 	workers, err := serve.Start(context.Background(), c, cfg)
 	must(t, err)
 	t.Cleanup(workers.Stop)

@@ -11,6 +11,7 @@ import (
 	"github.com/catsync/catsync/internal/audit"
 	"github.com/catsync/catsync/internal/importer"
 	"github.com/catsync/catsync/internal/snapshot"
+	"github.com/catsync/catsync/internal/store/sqlstore/sqltest"
 )
 
 // TestVerify checks verify on a secondary that has not been synced (drift,
@@ -29,7 +30,7 @@ func TestVerify(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	p, s := openStore(t, prim), openStore(t, sec)
+	p, s := sqltest.Open(t, prim), sqltest.Open(t, sec)
 	outbox := snapshot.Area{Root: filepath.Join(dir, "outbox")}
 	pa := &activities.Activities{Site: &activities.Site{Name: "prim", Catalog: p, Staging: outbox}}
 	sa := &activities.Activities{Site: &activities.Site{Name: "secd", Catalog: s, Staging: snapshot.Area{Root: filepath.Join(dir, "staging")}, Source: outbox}}

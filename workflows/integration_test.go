@@ -10,7 +10,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -27,13 +26,12 @@ import (
 	"github.com/catsync/catsync/internal/config"
 	"github.com/catsync/catsync/internal/importer"
 	"github.com/catsync/catsync/internal/keys"
-	"github.com/catsync/catsync/internal/keys/keyconf"
 	"github.com/catsync/catsync/internal/kmip/pykmiptest"
 	"github.com/catsync/catsync/internal/serve"
 	"github.com/catsync/catsync/internal/sim"
+	"github.com/catsync/catsync/internal/sim/simtest"
 	"github.com/catsync/catsync/internal/snapshot"
 	"github.com/catsync/catsync/internal/store"
-	"github.com/catsync/catsync/internal/store/sqlstore"
 	"github.com/catsync/catsync/internal/temporaltest"
 	"github.com/catsync/catsync/workflows"
 )
@@ -42,12 +40,11 @@ import (
 // the first test that needs it.
 func TestMain(m *testing.M) { temporaltest.Main(m) }
 
-var siteSeq atomic.Int64
-
 // world is a primary and a secondary site with workers serving them.
 type world struct {
 	t         *testing.T
 	c         client.Client // of the dev server
+	pair      *simtest.Pair // the sites simulated
 	cfg       *config.Config
 	prim      store.Store
 	sec       store.Store
@@ -60,18 +57,9 @@ type world struct {
 	primKeys, secKeys keys.Manager
 }
 
-// keyManagers configures the sites' key managers.
-type keyManagers func(t *testing.T, dir string, cfg *config.Config)
-
-// keystores gives each site an embedded keystore: the default.
-func keystores(_ *testing.T, dir string, cfg *config.Config) {
-	cfg.Primary.Keys = "keystore:" + filepath.Join(dir, "primary.keys")
-	cfg.Secondary.Keys = "keystore:" + filepath.Join(dir, "secondary.keys")
-}
-
 // pykmipServers gives each site a PyKMIP server of its own, reached over
 // mutual TLS with the site's client certificate.
-func pykmipServers(t *testing.T, _ string, cfg *config.Config) {
+func pykmipServers(t testing.TB, _ string, cfg *config.Config) {
 	for _, site := range []*config.Site{&cfg.Primary, &cfg.Secondary} {
 		srv := pykmiptest.Start(t)
 		site.Keys = "kmip://" + srv.Addr
@@ -81,50 +69,18 @@ func pykmipServers(t *testing.T, _ string, cfg *config.Config) {
 
 func newWorld(t *testing.T, p sim.Params, sp sim.SecondaryParams) *world {
 	t.Helper()
-	return newWorldKeys(t, p, sp, keystores)
+	return newWorldKeys(t, p, sp, simtest.Keystores)
 }
 
 // newWorldKeys simulates a primary whose encrypted writes file their keys
-// in its key manager, and a secondary whose key manager received them all
-// by replication.
-func newWorldKeys(t *testing.T, p sim.Params, sp sim.SecondaryParams, km keyManagers) *world {
+// in the key manager km gives it (simtest.Keystores, pykmipServers), and a
+// secondary whose key manager received them all by replication.
+func newWorldKeys(t *testing.T, p sim.Params, sp sim.SecondaryParams, km func(testing.TB, string, *config.Config)) *world {
 	t.Helper()
-	c := temporaltest.Client(t)
-	ctx := context.Background()
-	dir := t.TempDir()
-	n := siteSeq.Add(1)
-	cfg := &config.Config{
-		Primary:   config.Site{Name: fmt.Sprintf("prim%d", n), Catalog: filepath.Join(dir, "primary.db"), Staging: filepath.Join(dir, "outbox")},
-		Secondary: config.Site{Name: fmt.Sprintf("secd%d", n), Catalog: filepath.Join(dir, "secondary.db"), Staging: filepath.Join(dir, "staging")},
-		Serve:     []string{config.RolePrimary, config.RoleSecondary}, Workflows: true,
-		// The sites' keystores share one master key, as one operator's would.
-		MasterKey: []byte("catsync integration master key!!"),
-	}
-	cfg.Source = cfg.Primary.Staging
-	km(t, dir, cfg)
-	w := &world{t: t, c: c, cfg: cfg, storeID: "DS_PROD", hbTimeout: 3 * time.Second}
-	var err error
-	if w.primKeys, err = keyconf.Open(cfg, config.RolePrimary); err != nil {
-		t.Fatal(err)
-	}
-	if w.secKeys, err = keyconf.Open(cfg, config.RoleSecondary); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.primKeys.Close(); w.secKeys.Close() })
-	if w.prim, err = sqlstore.Open(ctx, cfg.Primary.Catalog); err != nil {
-		t.Fatal(err)
-	}
-	if w.sec, err = sqlstore.Open(ctx, cfg.Secondary.Catalog); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { w.prim.Close(); w.sec.Close() })
-	if err := sim.Init(ctx, w.prim, p, w.primKeys); err != nil {
-		t.Fatal(err)
-	}
-	if err := sim.InitSecondary(ctx, w.sec, w.prim, sp, w.secKeys); err != nil {
-		t.Fatal(err)
-	}
-	w.replicateKeys(sim.KeyReplication{})
+	c := temporaltest.Client(t) // first: without a server the test skips (or fails) before simulating
+	pair := simtest.New(t, p, simtest.Options{Secondary: &sp, Keys: km})
+	w := &world{t: t, c: c, pair: pair, cfg: pair.Config, prim: pair.Primary, sec: pair.Secondary,
+		primKeys: pair.PrimaryKeys, secKeys: pair.SecondaryKeys, storeID: "DS_PROD", hbTimeout: 3 * time.Second}
 	w.start()
 	t.Cleanup(w.stop)
 	return w
@@ -133,20 +89,13 @@ func newWorldKeys(t *testing.T, p sim.Params, sp sim.SecondaryParams, km keyMana
 // replicateKeys copies the primary's new keys to the secondary.
 func (w *world) replicateKeys(opts sim.KeyReplication) sim.KeyReplicationResult {
 	w.t.Helper()
-	res, err := sim.ReplicateKeys(context.Background(), w.prim, w.primKeys, w.secKeys, opts)
-	if err != nil {
-		w.t.Fatal(err)
-	}
-	return res
+	return w.pair.ReplicateKeys(w.t, opts)
 }
 
 // advance simulates days on the primary, its keys replicated.
 func (w *world) advance(days int) {
 	w.t.Helper()
-	if err := sim.Advance(context.Background(), w.prim, days, w.primKeys); err != nil {
-		w.t.Fatal(err)
-	}
-	w.replicateKeys(sim.KeyReplication{})
+	w.pair.Advance(w.t, days)
 }
 
 func (w *world) start() {

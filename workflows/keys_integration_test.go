@@ -12,8 +12,10 @@ import (
 
 	"github.com/catsync/catsync/internal/audit"
 	"github.com/catsync/catsync/internal/catalog"
+	"github.com/catsync/catsync/internal/config"
 	"github.com/catsync/catsync/internal/keys/parity"
 	"github.com/catsync/catsync/internal/sim"
+	"github.com/catsync/catsync/internal/sim/simtest"
 	"github.com/catsync/catsync/internal/snapshot"
 	"github.com/catsync/catsync/internal/store"
 	"github.com/catsync/catsync/workflows"
@@ -22,7 +24,7 @@ import (
 // Key parity through the workflow on the dev server, against the embedded
 // keystores and against two real PyKMIP servers, one per site.
 
-func TestKeyParityKeystore(t *testing.T) { keyParityScenarios(t, keystores, small()) }
+func TestKeyParityKeystore(t *testing.T) { keyParityScenarios(t, simtest.Keystores, small()) }
 
 func TestKeyParityPyKMIP(t *testing.T) {
 	// PyKMIP answers in milliseconds and scans its objects on Locate: a
@@ -47,7 +49,7 @@ func mediaKeys(t *testing.T, r store.Reader) map[string]string {
 	return out
 }
 
-func keyParityScenarios(t *testing.T, km keyManagers, p sim.Params) {
+func keyParityScenarios(t *testing.T, km func(testing.TB, string, *config.Config), p sim.Params) {
 	ctx := context.Background()
 	w := newWorldKeys(t, p, sim.DefaultSecondaryParams(), km)
 

@@ -42,9 +42,9 @@ func slowCounts(t *testing.T, r store.Reader, d catalog.DataStore) StoreCounts {
 }
 
 func TestCountStores(t *testing.T) {
-	sqltest.Run(t, func(t *testing.T, newStore func(testing.TB) store.Store) {
+	sqltest.RunDSN(t, func(t *testing.T, dsn func(testing.TB) string) {
 		ctx := context.Background()
-		prim, sec := sites(t, newStore, true)
+		prim, sec := sites(t, dsn, true)
 		// A volume whose group's pool has no TAPEVOLUME of its label.
 		if err := sec.Update(ctx, func(tx store.Tx) error {
 			return tx.PutVolume(ctx, &catalog.Volume{Label: "Z00001", LabelType: catalog.Labeled, StoreID: "DS_LOCAL", Group: "VG_LOCAL_1",
@@ -101,10 +101,10 @@ func sum(m map[string]int64) int64 {
 }
 
 func TestWritesEncrypted(t *testing.T) {
-	sqltest.Run(t, func(t *testing.T, newStore func(testing.TB) store.Store) {
+	sqltest.RunDSN(t, func(t *testing.T, dsn func(testing.TB) string) {
 		ctx := context.Background()
-		prim, sec := sites(t, newStore, true)
-		_, bare := sites(t, newStore, false)
+		prim, sec := sites(t, dsn, true)
+		_, bare := sites(t, dsn, false)
 		// The secondaries' replicas of the primary's encrypted group are
 		// never written; their local groups do not encrypt.
 		for _, c := range []struct {

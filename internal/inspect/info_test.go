@@ -13,9 +13,9 @@ import (
 )
 
 func TestFileCatalogs(t *testing.T) {
-	sqltest.Run(t, func(t *testing.T, newStore func(testing.TB) store.Store) {
+	sqltest.RunDSN(t, func(t *testing.T, dsn func(testing.TB) string) {
 		ctx := context.Background()
-		_, sec := sites(t, newStore, true)
+		_, sec := sites(t, dsn, true)
 		site, err := sec.Site(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -47,9 +47,9 @@ func TestFileCatalogs(t *testing.T) {
 }
 
 func TestTapeVolume(t *testing.T) {
-	sqltest.Run(t, func(t *testing.T, newStore func(testing.TB) store.Store) {
+	sqltest.RunDSN(t, func(t *testing.T, dsn func(testing.TB) string) {
 		ctx := context.Background()
-		prim, _ := sites(t, newStore, false)
+		prim, _ := sites(t, dsn, false)
 		var assigned []catalog.TapeVolume
 		if err := prim.ScanTapeVolumes(ctx, store.Filter{Status: string(catalog.StatusAssigned)}, collect(&assigned)); err != nil {
 			t.Fatal(err)
@@ -84,9 +84,9 @@ func TestTapeVolume(t *testing.T) {
 }
 
 func TestTapeFileAndDiskFile(t *testing.T) {
-	sqltest.Run(t, func(t *testing.T, newStore func(testing.TB) store.Store) {
+	sqltest.RunDSN(t, func(t *testing.T, dsn func(testing.TB) string) {
 		ctx := context.Background()
-		prim, _ := sites(t, newStore, false)
+		prim, _ := sites(t, dsn, false)
 		var df catalog.DiskFile
 		if err := prim.ScanDiskFiles(ctx, store.Filter{}, func(d *catalog.DiskFile) error {
 			if df.Name == "" {

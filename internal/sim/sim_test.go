@@ -10,17 +10,13 @@ import (
 
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/store"
-	"github.com/catsync/catsync/internal/store/sqlstore"
+	"github.com/catsync/catsync/internal/store/sqlstore/sqltest"
 )
 
-func openSite(t *testing.T, name string) *sqlstore.DB {
+// openSite opens a new, empty SQLite catalog for the rest of the test.
+func openSite(t *testing.T, name string) store.Store {
 	t.Helper()
-	st, err := sqlstore.Open(context.Background(), filepath.Join(t.TempDir(), name+".db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	return st
+	return sqltest.Open(t, filepath.Join(t.TempDir(), name+".db"))
 }
 
 // busyParams makes a small site where every DSM/TC behaviour happens within
@@ -35,7 +31,7 @@ func busyParams() Params {
 	return p
 }
 
-func newPrimary(t *testing.T, p Params) *sqlstore.DB {
+func newPrimary(t *testing.T, p Params) store.Store {
 	t.Helper()
 	st := openSite(t, "primary")
 	if err := Init(context.Background(), st, p, nil); err != nil {

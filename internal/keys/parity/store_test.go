@@ -11,6 +11,7 @@ import (
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/keys"
 	"github.com/catsync/catsync/internal/sim"
+	"github.com/catsync/catsync/internal/sim/simtest"
 	"github.com/catsync/catsync/internal/store"
 	"github.com/catsync/catsync/internal/store/sqlstore/sqltest"
 )
@@ -26,20 +27,16 @@ type storePair struct {
 	primID, secID string
 }
 
-func newStorePair(t *testing.T, newStore func(testing.TB) store.Store) *storePair {
+func newStorePair(t *testing.T, dsn func(testing.TB) string) *storePair {
 	t.Helper()
 	ctx := context.Background()
 	p := sim.DefaultParams()
 	p.Volumes, p.Days = 40, 5
-	w := &storePair{prim: newStore(t), sec: newStore(t), primKeys: keystoreAt(t, "prim"), enc: map[string]string{}}
-	if err := sim.Init(ctx, w.prim, p, w.primKeys); err != nil {
-		t.Fatal(err)
-	}
 	sp := sim.DefaultSecondaryParams()
-	if err := sim.InitSecondary(ctx, w.sec, w.prim, sp, nil); err != nil {
-		t.Fatal(err)
-	}
-	w.primID, w.secID = p.BackPakID, sp.Local.BackPakID
+	// The secondary's keys come from the scenarios' replications (replicate).
+	pair := simtest.New(t, p, simtest.Options{Secondary: &sp, DSN: dsn, Keys: simtest.Keystores, Unreplicated: true})
+	w := &storePair{prim: pair.Primary, sec: pair.Secondary, primKeys: pair.PrimaryKeys, enc: map[string]string{},
+		primID: p.BackPakID, secID: sp.Local.BackPakID}
 	if err := w.prim.ScanVolumes(ctx, store.Filter{StoreID: "DS_PROD"}, func(v *catalog.Volume) error {
 		if v.MediaKeyName != "" {
 			w.enc[v.Label] = v.MediaKeyName
@@ -76,9 +73,9 @@ func (w *storePair) prove(t *testing.T, secKeys keys.Manager, batch int) Report 
 }
 
 func TestProveStore(t *testing.T) {
-	sqltest.Run(t, func(t *testing.T, newStore func(testing.TB) store.Store) {
+	sqltest.RunDSN(t, func(t *testing.T, dsn func(testing.TB) string) {
 		ctx := context.Background()
-		w := newStorePair(t, newStore)
+		w := newStorePair(t, dsn)
 		n := len(w.labels)
 
 		full := w.replicate(t, "full", sim.KeyReplication{})
@@ -131,9 +128,9 @@ func TestProveStore(t *testing.T) {
 }
 
 func TestProveStoreEdges(t *testing.T) {
-	sqltest.Run(t, func(t *testing.T, newStore func(testing.TB) store.Store) {
+	sqltest.RunDSN(t, func(t *testing.T, dsn func(testing.TB) string) {
 		ctx := context.Background()
-		w := newStorePair(t, newStore)
+		w := newStorePair(t, dsn)
 		full := w.replicate(t, "full", sim.KeyReplication{})
 
 		// Without the primary's key manager nothing was fingerprinted.

@@ -46,6 +46,10 @@ type Options struct {
 	// Keys gives the sites key managers in cfg (Keystores, or KMIP
 	// servers); none when nil.
 	Keys func(t testing.TB, dir string, cfg *config.Config)
+	// Unreplicated leaves the primary's keys out of the secondary's key
+	// manager: New and Advance copy none, the test replicates them itself
+	// (ReplicateKeys with its faults, or the CLI).
+	Unreplicated bool
 }
 
 // Keystores gives each site an embedded keystore of its own.
@@ -59,8 +63,11 @@ type Pair struct {
 	Config             *config.Config
 	Primary, Secondary store.Store
 	// The sites' key managers, nil without Options.Keys. The primary's
-	// encrypted writes file their keys; the secondary's received them all.
+	// encrypted writes file their keys; the secondary's received them all
+	// (none, with Options.Unreplicated).
 	PrimaryKeys, SecondaryKeys keys.Manager
+
+	unreplicated bool // Options.Unreplicated
 }
 
 var seq atomic.Int64
@@ -83,7 +90,8 @@ func New(t testing.TB, p sim.Params, o Options) *Pair {
 		MasterKey: MasterKey,
 	}
 	cfg.Source = cfg.Primary.Staging
-	pair := &Pair{Config: cfg, Primary: sqltest.Open(t, cfg.Primary.Catalog), Secondary: sqltest.Open(t, cfg.Secondary.Catalog)}
+	pair := &Pair{Config: cfg, Primary: sqltest.Open(t, cfg.Primary.Catalog), Secondary: sqltest.Open(t, cfg.Secondary.Catalog),
+		unreplicated: o.Unreplicated}
 	if o.Keys != nil {
 		o.Keys(t, dir, cfg)
 		var err error
@@ -106,9 +114,7 @@ func New(t testing.TB, p sim.Params, o Options) *Pair {
 	if err := sim.InitSecondary(ctx, pair.Secondary, pair.Primary, sp, pair.SecondaryKeys); err != nil {
 		t.Fatal(err)
 	}
-	if o.Keys != nil {
-		pair.ReplicateKeys(t, sim.KeyReplication{})
-	}
+	pair.replicate(t)
 	return pair
 }
 
@@ -123,13 +129,21 @@ func (p *Pair) ReplicateKeys(t testing.TB, opts sim.KeyReplication) sim.KeyRepli
 	return res
 }
 
-// Advance simulates days on the primary, its keys replicated.
+// Advance simulates days on the primary, its keys replicated (unless
+// Options.Unreplicated).
 func (p *Pair) Advance(t testing.TB, days int) {
 	t.Helper()
 	if err := sim.Advance(context.Background(), p.Primary, days, p.PrimaryKeys); err != nil {
 		t.Fatal(err)
 	}
-	if p.PrimaryKeys != nil {
+	p.replicate(t)
+}
+
+// replicate copies the primary's new keys, if the pair has key managers
+// that replicate.
+func (p *Pair) replicate(t testing.TB) {
+	t.Helper()
+	if p.PrimaryKeys != nil && !p.unreplicated {
 		p.ReplicateKeys(t, sim.KeyReplication{})
 	}
 }
