@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -11,10 +13,14 @@ import (
 	"github.com/catsync/catsync/internal/importer"
 	"github.com/catsync/catsync/internal/safety"
 	"github.com/catsync/catsync/internal/snapshot"
+	"github.com/catsync/catsync/internal/store"
 )
 
-// applyCursor is the heartbeat of an apply: the next set to apply, and
-// what was applied before it.
+// applyCursor is the progress of an apply: the next set to apply, and what
+// was applied before it. It is committed in the transaction of each set
+// (importer.Checkpoint), not taken from the heartbeat: a heartbeat can lag
+// the sets already written, and a resume from it would count them again as
+// unchanged.
 type applyCursor struct {
 	Segment int          `json:"segment"`
 	Set     int          `json:"set"`
@@ -44,8 +50,10 @@ func (a *Activities) Apply(ctx context.Context, in ImportInput) (ImportResult, e
 func (a *Activities) apply(ctx context.Context, in ImportInput) (ImportResult, error) {
 	st := a.Site.Catalog
 	var cur applyCursor
-	if !resume(ctx, &cur) || cur.Result.Counts == nil {
-		cur.Result.Counts = importer.Counts{}
+	if ok, err := importer.LoadCursor(ctx, st, in.Ref.Store, in.Ref.ID, &cur); err != nil {
+		return cur.Result, err
+	} else if !ok || cur.Result.Counts == nil {
+		cur = applyCursor{Result: ImportResult{Counts: importer.Counts{}}}
 	}
 	staged, err := a.Site.Staging.Open(in.Ref)
 	if err != nil {
@@ -55,24 +63,28 @@ func (a *Activities) apply(ctx context.Context, in ImportInput) (ImportResult, e
 	if err != nil {
 		return cur.Result, err
 	}
-	if err := a.undoAbandoned(ctx, im, in.Ref, func() { heartbeat(ctx, cur) }); err != nil {
+	if err := a.undoAbandoned(ctx, im, in.Ref, func() { heartbeat(ctx, cur.position()) }); err != nil {
 		return cur.Result, err
 	}
 	var j *importer.Journal
 	if in.Strict {
 		j = &importer.Journal{Store: in.Ref.Store, Run: in.Ref.ID}
 	}
-	err = a.applySets(ctx, im, j, staged, &cur)
+	err = a.applySets(ctx, im, j, in.Ref, staged, &cur)
 	if err == nil && staged.Manifest.Type == snapshot.Full && !cur.Deleted {
 		var present func(catalog.VolumeKey) bool
 		if present, err = volumeKeys(staged); err == nil {
-			var c importer.Counts
-			c, err = im.Missing(ctx, st, present, true, j)
-			cur.Result.Counts.Merge(c)
+			// Each removal commits the cursor with it; a retry removes
+			// only what is left, and counts what it removes.
+			_, err = im.Missing(ctx, st, present, true, j, func(ctx context.Context, tx store.Tx, c importer.Counts) error {
+				cur.Result.Counts.Merge(c)
+				heartbeat(ctx, cur.position())
+				return importer.SaveCursor(ctx, tx, in.Ref.Store, in.Ref.ID, cur)
+			})
 		}
 		if err == nil {
 			cur.Deleted = true
-			heartbeat(ctx, cur)
+			err = a.saveCursor(ctx, in.Ref, cur)
 		}
 	}
 	if j == nil {
@@ -84,7 +96,33 @@ func (a *Activities) apply(ctx context.Context, in ImportInput) (ImportResult, e
 	if ctx.Err() != nil {
 		return cur.Result, err // the retry resumes; the journal waits for it
 	}
-	return a.rollback(ctx, im, in.Ref.Store, cur.Result, err)
+	return a.rollback(ctx, im, in.Ref, cur.Result, err)
+}
+
+// position is what the heartbeat carries: where the apply is.
+func (cur applyCursor) position() [2]int { return [2]int{cur.Segment, cur.Set} }
+
+// after is the cursor once set i of the current segment is handled, the
+// receiver left as it was.
+func (cur applyCursor) after(i int, c importer.Counts, failure *SetFailure, conflicts []safety.Conflict) applyCursor {
+	n := cur
+	n.Result.Counts = maps.Clone(cur.Result.Counts)
+	n.Result.Counts.Merge(c)
+	if failure != nil {
+		n.Result.Failed = append(slices.Clone(cur.Result.Failed), *failure)
+	}
+	if len(conflicts) > 0 {
+		n.Result.Conflicts = cur.Result.Conflicts.Clone()
+		n.Result.Conflicts.Add(conflicts)
+	}
+	n.Result.Sets++
+	n.Set = i + 1
+	return n
+}
+
+// saveCursor commits the cursor on its own, after a set that wrote nothing.
+func (a *Activities) saveCursor(ctx context.Context, ref snapshot.Ref, cur applyCursor) error {
+	return a.Site.Catalog.Update(ctx, func(tx store.Tx) error { return importer.SaveCursor(ctx, tx, ref.Store, ref.ID, cur) })
 }
 
 // undoAbandoned rolls back the journal another run left: a strict run that
@@ -102,34 +140,43 @@ func (a *Activities) undoAbandoned(ctx context.Context, im *importer.Import, ref
 	return nil
 }
 
-// applySets applies the sets from the cursor on, recording it after each.
-func (a *Activities) applySets(ctx context.Context, im *importer.Import, j *importer.Journal, staged *snapshot.Staged, cur *applyCursor) error {
+// applySets applies the sets from the cursor on, committing the cursor
+// with each.
+func (a *Activities) applySets(ctx context.Context, im *importer.Import, j *importer.Journal, ref snapshot.Ref, staged *snapshot.Staged, cur *applyCursor) error {
 	for ; cur.Segment < len(staged.Manifest.Segments); cur.Segment, cur.Set = cur.Segment+1, 0 {
 		err := staged.ReadSegment(cur.Segment, cur.Set, func(i int, set *snapshot.VolumeSet) error {
 			p, err := im.PrepareStaged(set)
 			if err != nil {
 				return err // invalid input: nothing of the run should apply it
 			}
-			c, conflicts, err := im.ApplySet(ctx, a.Site.Catalog, p, j)
+			var next applyCursor
+			_, conflicts, err := im.ApplySet(ctx, a.Site.Catalog, p, j, func(ctx context.Context, tx store.Tx, c importer.Counts) error {
+				next = cur.after(i, c, nil, nil)
+				return importer.SaveCursor(ctx, tx, ref.Store, ref.ID, next)
+			})
 			switch {
 			case len(conflicts) > 0:
-				cur.Result.Conflicts.Add(conflicts)
+				next = cur.after(i, nil, nil, conflicts)
 				if j != nil {
+					*cur = next
 					return &safety.ConflictError{Set: set.ID, Conflicts: conflicts}
 				}
+				err = a.saveCursor(ctx, ref, next)
 			case err != nil && ctx.Err() != nil:
 				return ctx.Err()
 			case err != nil:
-				cur.Result.Failed = append(cur.Result.Failed, SetFailure{Set: set.ID, Error: err.Error()})
+				next = cur.after(i, nil, &SetFailure{Set: set.ID, Error: err.Error()}, nil)
 				if j != nil {
+					*cur = next
 					return err
 				}
-			default:
-				cur.Result.Counts.Merge(c)
+				err = a.saveCursor(ctx, ref, next)
 			}
-			cur.Result.Sets++
-			cur.Set = i + 1
-			heartbeat(ctx, *cur)
+			if err != nil {
+				return err
+			}
+			*cur = next
+			heartbeat(ctx, cur.position())
 			return nil
 		})
 		if err != nil {
@@ -141,13 +188,15 @@ func (a *Activities) applySets(ctx context.Context, im *importer.Import, j *impo
 
 // rollback undoes a strict run after cause stopped it. The result keeps
 // the conflicts and failures, and counts nothing as applied.
-func (a *Activities) rollback(ctx context.Context, im *importer.Import, storeID string, res ImportResult, cause error) (ImportResult, error) {
-	n, err := im.Rollback(ctx, a.Site.Catalog, storeID, func(int64) { heartbeat(ctx, applyCursor{}) })
+func (a *Activities) rollback(ctx context.Context, im *importer.Import, ref snapshot.Ref, res ImportResult, cause error) (ImportResult, error) {
+	n, err := im.Rollback(ctx, a.Site.Catalog, ref.Store, func(n int64) { heartbeat(ctx, n) })
 	if err != nil {
 		return res, fmt.Errorf("%w; undoing the run's %d sets already written failed: %v", cause, n, err)
 	}
 	res.Counts, res.RolledBack = importer.Counts{}, n
 	// A retry must start from the first set again, not resume.
-	heartbeat(ctx, applyCursor{})
+	if err := a.saveCursor(ctx, ref, applyCursor{Result: ImportResult{Counts: importer.Counts{}}}); err != nil {
+		return res, fmt.Errorf("%w; forgetting the progress of the rolled-back run failed: %v", cause, err)
+	}
 	return res, cause
 }

@@ -199,7 +199,7 @@ func TestAbandonedStrictRunIsUndone(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		c, _, err := im.ApplySet(ctx, sec, prep, j)
+		c, _, err := im.ApplySet(ctx, sec, prep, j, nil)
 		if c.Changed() > 0 {
 			written++
 		}
@@ -229,7 +229,7 @@ func TestAbandonedStrictRunIsUndone(t *testing.T) {
 		if err != nil {
 			return err
 		}
-		_, _, err = im.ApplySet(ctx, sec, prep, j)
+		_, _, err = im.ApplySet(ctx, sec, prep, j, nil)
 		return err
 	}); err != nil {
 		t.Fatal(err)

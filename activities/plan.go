@@ -84,7 +84,7 @@ func (a *Activities) plan(ctx context.Context, in ImportInput) (ImportResult, er
 		if err != nil {
 			return res, err
 		}
-		c, err := im.Missing(ctx, a.Site.Catalog, present, false, nil)
+		c, err := im.Missing(ctx, a.Site.Catalog, present, false, nil, nil)
 		if err != nil {
 			return res, err
 		}

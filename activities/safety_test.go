@@ -144,8 +144,9 @@ func TestApplyChecksEachSetAgain(t *testing.T) {
 		t.Fatalf("%d tape files imported, %v", tfs, err)
 	}
 
-	// Strict: the same apply stops at the set with a conflict error.
-	in.Strict = true
+	// Strict: a run applying the same sets stops at that one with a
+	// conflict error. (The same run again would resume after its last set.)
+	in.Ref, in.Strict = stage(t, p, "s2", sets), true
 	_, err = p.sec.Apply(ctx, in)
 	var appErr *temporal.ApplicationError
 	if !errors.As(err, &appErr) || appErr.Type() != TypeConflict || !strings.Contains(err.Error(), taken) || !strings.Contains(err.Error(), "LABEL_LOCAL") {

@@ -476,35 +476,50 @@ func TestWorkerKilledDuringApply(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Wait until the apply has written part of the catalog, then kill the
-	// workers and start new ones.
-	deadline := time.Now().Add(2 * time.Minute)
-	for {
-		if n := countRows(t, w.sec, store.TableVolume); n > 50 {
-			break
+	// Three times, wait until the apply has written more of the catalog,
+	// then kill the workers and start new ones.
+	var kills []int64
+	for len(kills) < 3 {
+		from := countRows(t, w.sec, store.TableVolume)
+		deadline := time.Now().Add(2 * time.Minute)
+		for countRows(t, w.sec, store.TableVolume) < from+100 {
+			if time.Now().After(deadline) {
+				var res workflows.SyncResult
+				err := run.Get(ctx, &res)
+				t.Fatalf("the apply stalled after %v: %v %+v", kills, err, res)
+			}
+			time.Sleep(10 * time.Millisecond)
 		}
-		if time.Now().After(deadline) {
-			var res workflows.SyncResult
-			err := run.Get(ctx, &res)
-			t.Fatalf("apply never started: %v %+v", err, res)
-		}
-		time.Sleep(10 * time.Millisecond)
+		w.stop()
+		kills = append(kills, countRows(t, w.sec, store.TableVolume))
+		time.Sleep(time.Second)
+		w.start()
 	}
-	w.stop()
-	partial := countRows(t, w.sec, store.TableVolume)
-	time.Sleep(time.Second)
-	w.start()
 	var res workflows.SyncResult
 	if err := run.Get(ctx, &res); err != nil {
 		t.Fatal(err)
 	}
 	total := countRows(t, w.sec, store.TableVolume)
-	if partial >= total {
-		t.Fatalf("the workers were stopped after the apply ended (%d of %d volumes)", partial, total)
+	if kills[2] >= total {
+		t.Fatalf("the workers were stopped after the apply ended (%v of %d volumes)", kills, total)
 	}
-	t.Logf("killed with %d of %d volumes applied; resumed: %+v", partial, total, res.Applied.Counts)
+	t.Logf("killed with %v of %d volumes applied; resumed: %+v", kills, total, res.Applied.Counts)
 	if res.Outcome != workflows.OutcomeCompleted || len(res.Applied.Failed) > 0 {
 		t.Fatalf("outcome %s, failed %v", res.Outcome, res.Applied.Failed)
+	}
+	// Every write is counted once, however often the step resumed: the
+	// result, the search attribute and the audit entry hold what an
+	// uninterrupted apply does, which is what the plan counted.
+	for _, d := range res.Plan.Counts.Differences(res.Applied.Counts) {
+		t.Errorf("plan and resumed apply differ: %s", d)
+	}
+	if res.Applied.Counts["volume.create"] != total {
+		t.Errorf("recorded %d volumes created, the secondary holds %d", res.Applied.Counts["volume.create"], total)
+	}
+	var last audit.Entry
+	if _, err := audit.Verify(ctx, w.sec, func(_ store.AuditRecord, e audit.Entry) error { last = e; return nil }); err != nil ||
+		len(importer.Counts(last.Counts).Differences(res.Applied.Counts)) > 0 {
+		t.Errorf("audit entry counts %v, the run's %v (%v)", last.Counts, res.Applied.Counts, err)
 	}
 	w.noDrift(importer.Options{StoreID: "DS_PROD", CatalogFiles: true})
 }

@@ -95,8 +95,9 @@ var errSkipSet = errors.New("volume set in conflict")
 // backup may have taken a label since the plan, and the check sees it. A
 // set in conflict writes nothing and returns its conflicts. With a
 // journal, what the set overwrites is saved in the same transaction, so
-// that the run can be undone. Re-applying a set changes nothing.
-func (im *Import) ApplySet(ctx context.Context, st store.Store, p *Prepared, j *Journal) (Counts, []safety.Conflict, error) {
+// that the run can be undone; with a checkpoint, the caller's progress
+// commits with the write. Re-applying a set changes nothing.
+func (im *Import) ApplySet(ctx context.Context, st store.Store, p *Prepared, j *Journal, cp Checkpoint) (Counts, []safety.Conflict, error) {
 	var c Counts
 	var conflicts []safety.Conflict
 	err := st.Update(ctx, func(tx store.Tx) error {
@@ -113,15 +114,20 @@ func (im *Import) ApplySet(ctx context.Context, st store.Store, p *Prepared, j *
 		}
 		var ch *changes
 		ch, c = diffSet(have, p.Want, im.Opts.CatalogFiles, nil)
-		if ch.empty() {
-			return nil
-		}
-		if j != nil {
-			if err := im.save(ctx, tx, j, p.Want, nil); err != nil {
+		if !ch.empty() {
+			if j != nil {
+				if err := im.save(ctx, tx, j, p.Want, nil); err != nil {
+					return err
+				}
+			}
+			if err := ch.write(ctx, tx); err != nil {
 				return err
 			}
 		}
-		return ch.write(ctx, tx)
+		if cp != nil {
+			return cp(ctx, tx, c)
+		}
+		return nil
 	})
 	if errors.Is(err, errSkipSet) {
 		return nil, conflicts, nil
@@ -137,8 +143,9 @@ func (im *Import) ApplySet(ctx context.Context, st store.Store, p *Prepared, j *
 // its DSM/TC tape volumes in the store's pools and, when it heads a volume
 // set, the set's file entries. DSM/TC volumes that BackPak does not know
 // are never touched. The same enumeration counts (the plan) and, with
-// remove, deletes (the apply), one volume a transaction.
-func (im *Import) Missing(ctx context.Context, st store.Store, present func(catalog.VolumeKey) bool, remove bool, j *Journal) (Counts, error) {
+// remove, deletes (the apply), one volume a transaction, each with the
+// checkpoint cp when there is one.
+func (im *Import) Missing(ctx context.Context, st store.Store, present func(catalog.VolumeKey) bool, remove bool, j *Journal, cp Checkpoint) (Counts, error) {
 	var gone []catalog.Volume // collected first: a scan's callback may not use the store
 	if err := st.ScanVolumes(ctx, store.Filter{StoreID: im.Opts.StoreID}, func(v *catalog.Volume) error {
 		if !present(v.Key()) {
@@ -170,7 +177,13 @@ func (im *Import) Missing(ctx context.Context, st store.Store, present func(cata
 				}
 			}
 			dc = Counts{}
-			return replaceAll(have, &snapshot.VolumeSet{ID: have.ID}, dc).write(ctx, tx)
+			if err := replaceAll(have, &snapshot.VolumeSet{ID: have.ID}, dc).write(ctx, tx); err != nil {
+				return err
+			}
+			if cp != nil {
+				return cp(ctx, tx, dc)
+			}
+			return nil
 		})
 		if err != nil {
 			return c, fmt.Errorf("delete volume %s: %w", v.Key(), err)

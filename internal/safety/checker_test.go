@@ -181,7 +181,7 @@ func TestCheckerFileIDs(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, cs, err := im.ApplySet(ctx, st, &importer.Prepared{In: safety.FixtureSet(), Want: want}, nil); err != nil || cs != nil {
+		if _, cs, err := im.ApplySet(ctx, st, &importer.Prepared{In: safety.FixtureSet(), Want: want}, nil, nil); err != nil || cs != nil {
 			t.Fatal(cs, err)
 		}
 		// The same generation on another of the store's volume sets (a

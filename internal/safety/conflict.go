@@ -170,6 +170,13 @@ func (r *Report) Add(cs []Conflict) {
 	}
 }
 
+// Clone returns a copy that Add can grow without touching r.
+func (r Report) Clone() Report {
+	r.Conflicts = slices.Clone(r.Conflicts)
+	r.ByRule = maps.Clone(r.ByRule)
+	return r
+}
+
 // Summary counts the conflicts by rule, e.g. "3 volume sets, 3
 // conflicts, FILEID_COLLISION 1, LABEL_LOCAL 2".
 func (r *Report) Summary() string {
