@@ -14,21 +14,19 @@ type FinishInput struct {
 }
 
 // Finish records the outcome on the secondary: after a clean import the
-// watermark moves to the snapshot's sequence and the snapshot joins the
-// staging chain; after a failure the next UPDATE must re-import everything.
+// snapshot joins the staging chain, then the watermark moves to the
+// snapshot's sequence; after a failure the watermark stays and the next
+// UPDATE must re-import everything. The watermark is written last, so it
+// never says more than what is applied and staged.
 func (a *Activities) Finish(ctx context.Context, in FinishInput) (importer.Watermark, error) {
-	w, err := importer.AdvanceWatermark(ctx, a.Site.Catalog, in.Ref.Store, in.Ref.ToSeq, !in.Failed)
-	if err != nil {
-		return w, err
-	}
 	if !in.Failed {
 		staged, err := a.Site.Staging.OpenManifest(in.Ref)
 		if err != nil {
-			return w, classify(err)
+			return importer.Watermark{}, classify(err)
 		}
 		if err := a.Site.Staging.Record(in.Ref.Store, staged.Manifest); err != nil {
-			return w, err
+			return importer.Watermark{}, err
 		}
 	}
-	return w, nil
+	return importer.AdvanceWatermark(ctx, a.Site.Catalog, in.Ref.Store, in.Ref.ToSeq, !in.Failed)
 }

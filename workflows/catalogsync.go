@@ -51,6 +51,10 @@ type syncRun struct {
 	primary safety.Primary
 	// applied is the secondary's watermark before the run.
 	applied importer.Watermark
+	// wrote tells that the apply began: the secondary may hold part of
+	// the snapshot, and a run that fails from there on must leave the
+	// next UPDATE re-importing everything.
+	wrote bool
 }
 
 // startSync validates the input, answers the progress query and shows the
@@ -195,6 +199,7 @@ func (r *syncRun) plan(ctx workflow.Context) error {
 func (r *syncRun) apply(ctx workflow.Context) error {
 	r.begin(ctx, "apply")
 	defer r.end(ctx)
+	r.wrote = true
 	if err := workflow.ExecuteActivity(longStep(ctx, r.in.Secondary, r.heartbeat), a.Apply, r.importInput()).Get(ctx, &r.res.Applied); err != nil {
 		return err
 	}
@@ -288,13 +293,19 @@ func (r *syncRun) done(ctx workflow.Context, outcome string) (*SyncResult, error
 	return r.res, nil
 }
 
-// fail ends a run with err. The failure is recorded too, when the
-// secondary can be reached; the run's own error is what it returns either
-// way.
+// fail ends a run with err. When the apply had begun, the secondary is
+// told first that the next UPDATE must re-import every volume, so the
+// watermark and its flag never claim more than the run applied. The
+// failure is recorded too, when the secondary can be reached; the run's
+// own error is what it returns either way.
 func (r *syncRun) fail(ctx workflow.Context, err error) (*SyncResult, error) {
 	r.res.Outcome, r.res.Finished = OutcomeFailed, workflow.Now(ctx)
 	r.progress.Step = "failed"
 	at := r.res.lastStep()
+	if r.wrote && workflow.GetVersion(ctx, changeFailMarksReimport, workflow.DefaultVersion, 1) == 1 {
+		_ = workflow.ExecuteActivity(shortStep(ctx, r.in.Secondary), a.Finish,
+			activities.FinishInput{Ref: r.res.Snapshot, Failed: true}).Get(ctx, &r.res.Watermark)
+	}
 	_ = workflow.UpsertTypedSearchAttributes(ctx, OutcomeKey.ValueSet(OutcomeFailed))
 	_ = workflow.UpsertMemo(ctx, map[string]any{"summary": fmt.Sprintf("Failed %s of %s at %s: %v", r.in.Type, r.in.Store, at, err)})
 	_ = r.audit(ctx, fmt.Sprintf("at %s: %v", at, err))

@@ -415,3 +415,58 @@ func TestStrictConflictAtApplyAborts(t *testing.T) {
 		})
 	}
 }
+
+// A run that fails once its apply began (in the apply, at key parity with
+// the fail policy, at finish, or recording itself) tells the secondary to
+// re-import everything next time before it records the failure; one that
+// fails before the apply leaves the watermark alone.
+func TestFailureAfterApplyMarksReimport(t *testing.T) {
+	boom := temporal.NewNonRetryableApplicationError("boom", activities.TypeValidation, nil)
+	for _, tc := range []struct {
+		name     string
+		except   []string
+		plant    func(env *testsuite.TestWorkflowEnvironment)
+		keyFail  bool
+		reimport bool
+	}{
+		{"apply fails", []string{"apply"}, func(env *testsuite.TestWorkflowEnvironment) {
+			env.OnActivity(a.Apply, mock.Anything, mock.Anything).Return(activities.ImportResult{}, boom)
+		}, false, true},
+		{"key parity fails the run", []string{"keys"}, func(env *testsuite.TestWorkflowEnvironment) {
+			env.OnActivity(a.KeyParity, mock.Anything, ref).Return(parityFailure(), nil)
+		}, true, true},
+		{"finish fails", []string{"finish"}, func(env *testsuite.TestWorkflowEnvironment) {
+			env.OnActivity(a.Finish, mock.Anything, activities.FinishInput{Ref: ref}).Return(importer.Watermark{}, boom)
+		}, false, true},
+		{"the record fails", []string{"record"}, func(env *testsuite.TestWorkflowEnvironment) {
+			env.OnActivity(a.Record, mock.Anything, mock.Anything).Return(boom)
+		}, false, true},
+		{"the snapshot fails", []string{"snapshot"}, func(env *testsuite.TestWorkflowEnvironment) {
+			env.OnActivity(a.Snapshot, mock.Anything, mock.Anything).Return(snapshot.Ref{}, boom)
+		}, false, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			env := newEnv(t)
+			var order []string
+			happy(env, &order, importer.Watermark{Seq: 5}, tc.except...)
+			tc.plant(env)
+			marked := 0
+			env.OnActivity(a.Finish, mock.Anything, activities.FinishInput{Ref: ref, Failed: true}).Return(
+				func(context.Context, activities.FinishInput) (importer.Watermark, error) {
+					marked++
+					return importer.Watermark{Seq: 5, Reimport: true}, nil
+				})
+			in := input(snapshot.Update)
+			if tc.keyFail {
+				in.KeyParity = ParityFail
+			}
+			env.ExecuteWorkflow(CatalogSync, in)
+			if env.GetWorkflowError() == nil {
+				t.Fatal("the run did not fail")
+			}
+			if want := map[bool]int{true: 1, false: 0}[tc.reimport]; marked != want {
+				t.Errorf("re-import marked %d times, want %d", marked, want)
+			}
+		})
+	}
+}

@@ -55,6 +55,10 @@ var historyScenarios = []historyScenario{
 		w.plant(w.sec, wrongKeyManagerEntry)
 		return w.input(snapshot.Full, true)
 	}},
+	{"failed_after_apply", workflows.OutcomeFailed, func(w *world) workflows.SyncInput {
+		w.serveWith(config.RoleSecondary, &unrecordable{w.activities(config.RoleSecondary)})
+		return w.input(snapshot.Full, true)
+	}},
 	{"failed", workflows.OutcomeFailed, func(w *world) workflows.SyncInput {
 		w.serveWith(config.RolePrimary, &corruptingPrimary{w.activities(config.RolePrimary)})
 		return w.input(snapshot.Full, true)

@@ -17,6 +17,7 @@ import (
 	"github.com/catsync/catsync/internal/snapshot"
 	"github.com/catsync/catsync/internal/store"
 	"github.com/catsync/catsync/workflows"
+	"go.temporal.io/sdk/temporal"
 )
 
 // localBackupAfterPlan is a secondary on which, once the plan is made, a
@@ -148,4 +149,37 @@ func TestGroupMoveOnTheDevServer(t *testing.T) {
 		}
 	}
 	w.noDrift(opts)
+}
+
+// unrecordable is a secondary whose audit trail refuses every record, a
+// failure after the catalogs were written.
+type unrecordable struct{ *activities.Activities }
+
+func (*unrecordable) Record(context.Context, audit.Entry) error {
+	return temporal.NewNonRetryableApplicationError("the audit trail refuses the record", "AuditRefused", nil)
+}
+
+// TestFailedAfterApplyReimportsNextTime: a run that applied its snapshot
+// and then failed in its bookkeeping leaves the watermark saying so: the
+// next UPDATE re-imports every volume of the store.
+func TestFailedAfterApplyReimportsNextTime(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, small(), sim.DefaultSecondaryParams())
+	full := w.mustSync(w.input(snapshot.Full, true))
+	w.advance(1)
+	w.serveWith(config.RoleSecondary, &unrecordable{w.activities(config.RoleSecondary)})
+	if _, err := w.sync(w.input(snapshot.Update, true)); err == nil {
+		t.Fatal("the run whose record failed did not fail")
+	}
+	if wm, err := importer.ReadWatermark(ctx, w.sec, "DS_PROD"); err != nil || !wm.Reimport {
+		t.Fatalf("after the failed run the watermark is %+v (%v), want the re-import flag", wm, err)
+	}
+	w.stop()
+	w.start()
+	upd := w.mustSync(w.input(snapshot.Update, true))
+	if upd.Snapshot.FromSeq != 0 || upd.Applied.Sets < full.Applied.Sets {
+		t.Errorf("the UPDATE after the failure covered changes after %d with %d sets; the store has %d",
+			upd.Snapshot.FromSeq, upd.Applied.Sets, full.Applied.Sets)
+	}
+	w.noDrift(importer.Options{StoreID: "DS_PROD", CatalogFiles: true})
 }

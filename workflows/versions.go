@@ -7,4 +7,7 @@ const (
 	// A strict apply stopped by a conflict ends the run
 	// AbortedWithConflicts and records it, where it used to fail the run.
 	changeStrictApplyAborts = "strict-apply-aborts"
+	// A run that fails once its apply began sets the re-import flag
+	// (Finish with Failed) before it records the failure.
+	changeFailMarksReimport = "fail-marks-reimport"
 )
