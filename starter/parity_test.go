@@ -57,6 +57,10 @@ func TestParityCommand(t *testing.T) {
 		t.Errorf("parity with a misconfigured domain: exit %d\n%s", code, out)
 	}
 
+	// A data store that does not exist is an error, not "no encrypted
+	// volumes".
+	mustFail(t, []string{`data store DS_NOPE is not defined on the primary \PRIM`}, "parity", "--store", "DS_NOPE", "--primary", prim, "--secondary", sec)
+
 	t.Setenv("CATSYNC_SECONDARY_KEYS", "")
 	mustFail(t, []string{"CATSYNC_SECONDARY_KEYS is not set"}, "parity", "--store", "DS_PROD", "--primary", prim, "--secondary", sec)
 }

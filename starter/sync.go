@@ -96,7 +96,7 @@ func syncInput(storeID, typ string, imp *importFlags) (workflows.SyncInput, erro
 func printSummary(c *cli, res *workflows.SyncResult) {
 	fmt.Fprintf(c.out, "%s %s of %s in %s: snapshot %s covers changes (%d, %d], %d volume sets\n", res.Outcome, res.Type,
 		res.Store, res.Finished.Sub(res.Started).Round(time.Millisecond), res.Snapshot.ID, res.Snapshot.FromSeq,
-		res.Snapshot.ToSeq, res.Applied.Sets)
+		res.Snapshot.ToSeq, res.Snapshot.Sets)
 	entities := map[string]map[string]int64{}
 	for k, v := range res.Applied.Counts {
 		e, action, _ := strings.Cut(k, ".")

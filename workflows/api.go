@@ -113,7 +113,8 @@ type SyncResult struct {
 
 // Summary is the one-line description kept in the run's memo.
 func (r *SyncResult) Summary() string {
-	return fmt.Sprintf("%s %s of %s: %d volume sets applied, %d records changed, %d sets failed, %d sets in conflict, %d of %d encrypted volumes' keys in parity, watermark %d",
-		r.Outcome, r.Type, r.Store, r.Applied.Sets-int64(r.Conflicts.Sets)-int64(len(r.Applied.Failed)), r.Applied.Counts.Changed(),
+	applied := r.Applied.Sets - int64(r.Conflicts.Sets) - int64(len(r.Applied.Failed))
+	return fmt.Sprintf("%s %s of %s: %d of %d volume sets applied, %d records changed, %d sets failed, %d sets in conflict, %d of %d encrypted volumes' keys in parity, watermark %d",
+		r.Outcome, r.Type, r.Store, max(applied, 0), r.Snapshot.Sets, r.Applied.Counts.Changed(),
 		len(r.Applied.Failed), r.Conflicts.Sets, r.Keys.OK, r.Keys.Volumes, r.Watermark.Seq)
 }

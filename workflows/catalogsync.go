@@ -12,6 +12,7 @@ import (
 
 	"github.com/catsync/catsync/activities"
 	"github.com/catsync/catsync/internal/audit"
+	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/importer"
 	"github.com/catsync/catsync/internal/safety"
 	"github.com/catsync/catsync/internal/snapshot"
@@ -146,7 +147,9 @@ func (r *syncRun) check(ctx workflow.Context) error {
 func (r *syncRun) watermark(ctx workflow.Context) error {
 	r.begin(ctx, "watermark")
 	defer r.end(ctx)
-	return workflow.ExecuteActivity(shortStep(ctx, r.in.Secondary), a.ReadWatermark, r.in.Store).Get(ctx, &r.applied)
+	err := workflow.ExecuteActivity(shortStep(ctx, r.in.Secondary), a.ReadWatermark, r.in.Store).Get(ctx, &r.applied)
+	r.res.Watermark = r.applied // until finish moves it, the watermark is where it was
+	return err
 }
 
 // snapshot exports on the primary the volume sets changed after the
@@ -354,8 +357,8 @@ func (r *SyncResult) lastStep() string {
 
 func (in *SyncInput) validate() error {
 	switch {
-	case in.Store == "":
-		return errors.New("sync input: store is empty")
+	case !catalog.ValidStoreID(in.Store):
+		return fmt.Errorf("sync input: data store %q %s", in.Store, catalog.StoreIDRule)
 	case !slices.Contains([]snapshot.Type{snapshot.Update, snapshot.Full}, in.Type):
 		return fmt.Errorf("sync input: type %q must be UPDATE or FULL", in.Type)
 	case in.Primary == "" || in.Secondary == "":
@@ -364,6 +367,9 @@ func (in *SyncInput) validate() error {
 		return fmt.Errorf("sync input: primary and secondary are both %s", in.Primary)
 	case in.KeyParity != "" && in.KeyParity != ParityReport && in.KeyParity != ParityFail:
 		return fmt.Errorf("sync input: key_parity %q must be %s or %s", in.KeyParity, ParityReport, ParityFail)
+	}
+	if err := importer.CheckNodePairs(in.NodePairs); err != nil {
+		return fmt.Errorf("sync input: %w", err)
 	}
 	return nil
 }

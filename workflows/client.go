@@ -16,6 +16,10 @@ var ErrSyncRunning = errors.New("a sync of this data store is already running")
 // StartSync starts a CatalogSync. A store has one sync at a time: while one
 // runs, a second start is refused (never queued) with ErrSyncRunning.
 func StartSync(ctx context.Context, c client.Client, in SyncInput) (client.WorkflowRun, error) {
+	// Refused here, before the store's id becomes a workflow id.
+	if err := in.validate(); err != nil {
+		return nil, err
+	}
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       SyncID(in.Store),
 		TaskQueue:                TaskQueue,

@@ -38,10 +38,18 @@ type DataStore struct {
 }
 
 // Validate checks the data store record.
+// StoreIDRule is what a data store id must be.
+const StoreIDRule = "must be 1-32 printable characters without leading or trailing spaces"
+
+// ValidStoreID tells whether id can name a data store (and so a sync's
+// workflow id).
+func ValidStoreID(id string) bool {
+	return id != "" && printable(id, 32) && strings.TrimSpace(id) == id
+}
+
 func (d *DataStore) Validate() error {
 	c := newChecker("DATASTORE", d.ID)
-	c.check(d.ID != "" && printable(d.ID, 32) && strings.TrimSpace(d.ID) == d.ID, "STOREID", d.ID,
-		"must be 1-32 printable characters without leading or trailing spaces")
+	c.check(ValidStoreID(d.ID), "STOREID", d.ID, StoreIDRule)
 	c.check(oneOf(d.Access, DomainAccesses...), "DOMAINACCESS", d.Access, "must be PRIMARY, SECONDARY or RESTRICTED")
 	c.check(oneOf(d.Status, StoreActive, StoreInactive), "STATUS", d.Status, "must be ACTIVE or INACTIVE")
 	c.check(printable(d.Location, 200), "LOCATION", d.Location, "must be at most 200 printable characters")

@@ -77,6 +77,15 @@ func TestParseNodePairs(t *testing.T) {
 	if _, err := ParseNodePairs(`PRIM=\X`); err == nil || !strings.Contains(err.Error(), "PRIM=") {
 		t.Errorf("bad pair: %v", err)
 	}
+	if _, err := ParseNodePairs(`\PRIM=\A,\PRIM=\B`); err == nil || !strings.Contains(err.Error(), `rename \PRIM two ways`) {
+		t.Errorf("contradictory pairs: %v", err)
+	}
+	if pairs, err := ParseNodePairs(`\PRIM=\A,\PRIM=\A`); err != nil || len(pairs) != 2 {
+		t.Errorf("a pair given twice: %v %v", pairs, err)
+	}
+	if err := CheckNodePairs([]NodePair{{From: `\PRIM`, To: "SECD"}}); err == nil || !strings.Contains(err.Error(), "SECD") {
+		t.Errorf("a pair that is no node name: %v", err)
+	}
 	if got := target(NodePair{From: `\PRIM`, To: `\PRIMDR`}).renameNode(`\PRIM.$DATA.OPER.RECDS`); got != `\PRIMDR.$DATA.OPER.RECDS` {
 		t.Errorf("renamed to %s", got)
 	}

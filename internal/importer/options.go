@@ -28,7 +28,24 @@ func ParseNodePairs(s string) ([]NodePair, error) {
 		}
 		pairs = append(pairs, NodePair{from, to})
 	}
-	return pairs, nil
+	return pairs, CheckNodePairs(pairs)
+}
+
+// CheckNodePairs refuses pairs that are not node names, or that rename one
+// node two ways (the first would silently win); a pair given twice is
+// harmless.
+func CheckNodePairs(pairs []NodePair) error {
+	to := map[string]string{}
+	for _, p := range pairs {
+		if !catalog.ValidNode(p.From) || !catalog.ValidNode(p.To) {
+			return fmt.Errorf("node pair %s=%s: want \\OLD=\\NEW with node names", p.From, p.To)
+		}
+		if prev, ok := to[strings.ToUpper(p.From)]; ok && !strings.EqualFold(prev, p.To) {
+			return fmt.Errorf("node pairs %s=%s and %s=%s rename %s two ways: give one", p.From, prev, p.From, p.To, p.From)
+		}
+		to[strings.ToUpper(p.From)] = p.To
+	}
+	return nil
 }
 
 // Options are the per-run choices of an import.

@@ -107,7 +107,11 @@ func CheckConfig(ctx context.Context, r store.Reader, p Primary, s Setup) ([]Pro
 	}
 
 	// Data store access on both sides.
-	if p.StoreAccess != catalog.AccessPrimary {
+	switch p.StoreAccess {
+	case catalog.AccessPrimary:
+	case "":
+		add(ConfigStoreAccess, "data store %s is not defined on the primary %s", s.StoreID, p.Node)
+	default:
 		add(ConfigStoreAccess, "data store %s on the primary %s has domain access %q: exports need PRIMARY", s.StoreID, p.Node, p.StoreAccess)
 	}
 	ds, err := r.DataStore(ctx, s.StoreID)

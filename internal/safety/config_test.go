@@ -80,6 +80,8 @@ func TestCheckConfig(t *testing.T) {
 			{name: "sound"},
 			{name: "store not PRIMARY on the primary", primary: func(p *safety.Primary) { p.StoreAccess = catalog.AccessRestricted },
 				want: []safety.Rule{safety.ConfigStoreAccess}, detail: `"RESTRICTED"`},
+			{name: "store not defined on the primary", primary: func(p *safety.Primary) { p.StoreAccess = "" },
+				want: []safety.Rule{safety.ConfigStoreAccess}, detail: `data store DS_PROD is not defined on the primary \PRIM`},
 			{name: "store not SECONDARY on the secondary", plant: func(ctx context.Context, tx store.Tx) error {
 				return tx.PutDataStore(ctx, &catalog.DataStore{ID: "DS_PROD", Access: catalog.AccessPrimary, Status: catalog.StoreActive})
 			}, want: []safety.Rule{safety.ConfigStoreAccess}, detail: "imports need SECONDARY"},

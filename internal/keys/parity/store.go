@@ -2,6 +2,7 @@ package parity
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -37,6 +38,17 @@ func proveStore(ctx context.Context, primary, secondary Site, storeID string, ba
 	ssite, err := secondary.Catalog.Site(ctx)
 	if err != nil {
 		return Report{}, fmt.Errorf("secondary: %w", err)
+	}
+	for _, side := range []struct {
+		name string
+		r    store.Reader
+		node string
+	}{{"primary", primary.Catalog, psite.Node}, {"secondary", secondary.Catalog, ssite.Node}} {
+		if _, err := side.r.DataStore(ctx, storeID); errors.Is(err, store.ErrNotFound) {
+			return Report{}, catalog.ConfigErrorf("data store %s is not defined on the %s %s", storeID, side.name, side.node)
+		} else if err != nil {
+			return Report{}, fmt.Errorf("%s: %w", side.name, err)
+		}
 	}
 	// The scan must end before the key managers are asked: collect first.
 	var vols []catalog.Volume

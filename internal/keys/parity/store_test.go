@@ -6,6 +6,7 @@ import (
 	"maps"
 	"reflect"
 	"slices"
+	"strings"
 	"testing"
 
 	"github.com/catsync/catsync/internal/catalog"
@@ -142,9 +143,12 @@ func TestProveStoreEdges(t *testing.T) {
 		if _, err := ProveStore(ctx, Site{w.prim, w.primKeys}, Site{Catalog: w.sec}, "DS_PROD"); !errors.Is(err, ErrNoKeyManager) {
 			t.Errorf("no secondary key manager: %v", err)
 		}
-		// A store without encrypted volumes proves trivially.
-		if r, err := ProveStore(ctx, Site{w.prim, w.primKeys}, Site{Catalog: w.sec}, "DS_NONE"); err != nil || r.Volumes != 0 || r.Failed() {
-			t.Errorf("a store without volumes: %+v, %v", r, err)
+		// A data store neither site defines is refused, naming it and the
+		// site, not proved "with no encrypted volumes".
+		var ce *catalog.ConfigError
+		if _, err := ProveStore(ctx, Site{w.prim, w.primKeys}, Site{w.sec, full}, "DS_NONE"); !errors.As(err, &ce) ||
+			!strings.Contains(err.Error(), `data store DS_NONE is not defined on the primary \PRIM`) {
+			t.Errorf("an unknown data store: %v", err)
 		}
 		// A secondary domain without the primary's BackPak id fails.
 		site, err := w.sec.Site(ctx)
