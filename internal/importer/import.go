@@ -200,17 +200,19 @@ func (im *Import) removal(ctx context.Context, r store.Reader, v catalog.Volume)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return nil, nil, err
 	}
-	probe = removalProbe(v, g)
+	probe = removalProbe(v, g, err == nil)
 	have, err = current(ctx, r, im.scope, probe, true)
 	return probe, have, err
 }
 
-// removalProbe names where a BackPak volume's entries are: its own
-// record, its DSM/TC volume (labeled volumes only) in its group's pool
-// and the store's, and the volume set it heads.
-func removalProbe(v catalog.Volume, g catalog.VolumeGroup) *snapshot.VolumeSet {
+// removalProbe names where a BackPak volume's entries are: its own record
+// and, for a labeled volume of a group the secondary has, its DSM/TC
+// volume in that group's pool and the store's, and the volume set it
+// heads. Without its group no DSM/TC entry is known to be the store's:
+// only the BackPak entry goes.
+func removalProbe(v catalog.Volume, g catalog.VolumeGroup, known bool) *snapshot.VolumeSet {
 	p := &snapshot.VolumeSet{ID: v.Label, Volumes: []catalog.Volume{v}}
-	if v.LabelType == catalog.Labeled {
+	if known && v.LabelType == catalog.Labeled {
 		p.TapeVolumes = []catalog.TapeVolume{{Volcat: g.Volcat, Pool: g.Pool, Volser: v.Label}}
 	}
 	return p
