@@ -257,7 +257,9 @@ type changes struct {
 }
 
 func (ch *changes) empty() bool {
-	return reflect.DeepEqual(*ch, changes{})
+	return len(ch.volumes)+len(ch.volumeDel)+len(ch.tapeVolumes)+len(ch.tapeVolumeDel)+len(ch.vtofc)+len(ch.vtofcDel)+
+		len(ch.configs)+len(ch.configDel)+len(ch.tapeFiles)+len(ch.tapeFileDel)+len(ch.tftov)+len(ch.tftovDel)+
+		len(ch.diskFiles)+len(ch.diskFileDel)+len(ch.dftov)+len(ch.dftovDel) == 0
 }
 
 // Generations carries, across the sets of one plan, the CONFIG generations
