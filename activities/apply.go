@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
 	"github.com/catsync/catsync/internal/catalog"
@@ -38,13 +39,69 @@ type applyCursor struct {
 // secondary's undo journal, and a set in conflict or failing rolls the
 // whole run back, leaving the secondary's catalogs as they were; the
 // conflict error carries the run's ImportResult as its details.
+//
+// A cancel of the run stops the apply at the next set boundary, with what
+// was applied committed (a strict run rolls back first); the workflow
+// reads it with Unfinished. A run that lost its lease stops the same way.
 func (a *Activities) Apply(ctx context.Context, in ImportInput) (ImportResult, error) {
 	res, err := a.apply(ctx, in)
 	var conflict *safety.ConflictError
-	if errors.As(err, &conflict) {
+	var lost *importer.LeaseLostError
+	switch {
+	case errors.As(err, &conflict):
 		return res, temporal.NewNonRetryableApplicationError(err.Error(), TypeConflict, err, res)
+	case errors.As(err, &lost):
+		return res, leaseError(err)
+	case err != nil && cancelled(ctx):
+		return res, temporal.NewCanceledError(res)
 	}
 	return res, classify(err)
+}
+
+// cancelled tells a cancel of the run from the worker stopping: both end
+// the activity's context, but only a stopping worker's step is retried.
+func cancelled(ctx context.Context) bool {
+	if ctx.Err() == nil || !activity.IsActivity(ctx) {
+		return false
+	}
+	select {
+	case <-activity.GetWorkerStopChannel(ctx):
+		return false
+	default:
+		return true
+	}
+}
+
+// Unfinished is what a run whose import did not finish left on the
+// secondary: what its apply committed, and the watermark, whose re-import
+// flag it sets so that the next UPDATE re-imports every volume.
+type Unfinished struct {
+	Applied   ImportResult       `json:"applied"`
+	Watermark importer.Watermark `json:"watermark"`
+}
+
+// Unfinished closes an import that stopped after its apply began (failed,
+// cancelled, or lost its lease): the re-import flag is set, and the result
+// is what the apply committed, for the run's record.
+func (a *Activities) Unfinished(ctx context.Context, ref snapshot.Ref) (Unfinished, error) {
+	var u Unfinished
+	var err error
+	if u.Applied, _, err = committed(ctx, a.Site.Catalog, ref.Store, ref.ID); err != nil {
+		return u, err
+	}
+	u.Watermark, err = importer.AdvanceWatermark(ctx, a.Site.Catalog, ref.Store, ref.ToSeq, false)
+	return u, err
+}
+
+// committed is what run's apply of storeID committed, from the cursor it
+// commits with each write; false when the run committed nothing.
+func committed(ctx context.Context, r store.Reader, storeID, run string) (ImportResult, bool, error) {
+	var cur applyCursor
+	ok, err := importer.LoadCursor(ctx, r, storeID, run, &cur)
+	if err != nil || !ok || cur.Result.Counts == nil {
+		return ImportResult{Counts: importer.Counts{}}, false, err
+	}
+	return cur.Result, true, nil
 }
 
 func (a *Activities) apply(ctx context.Context, in ImportInput) (ImportResult, error) {
@@ -55,6 +112,14 @@ func (a *Activities) apply(ctx context.Context, in ImportInput) (ImportResult, e
 	} else if !ok || cur.Result.Counts == nil {
 		cur = applyCursor{Result: ImportResult{Counts: importer.Counts{}}}
 	}
+	// The cursor a write commits renews the run's lease in the same
+	// transaction: nothing commits once another run holds it.
+	save := cursorSaver(func(ctx context.Context, tx store.Tx, c applyCursor) error {
+		if err := in.Lease.renewIn(ctx, tx); err != nil {
+			return err
+		}
+		return importer.SaveCursor(ctx, tx, in.Ref.Store, in.Ref.ID, c)
+	})
 	staged, err := a.Site.Staging.Open(in.Ref)
 	if err != nil {
 		return cur.Result, err
@@ -70,7 +135,7 @@ func (a *Activities) apply(ctx context.Context, in ImportInput) (ImportResult, e
 	if in.Strict {
 		j = &importer.Journal{Store: in.Ref.Store, Run: in.Ref.ID}
 	}
-	err = a.applySets(ctx, im, j, in.Ref, staged, &cur)
+	err = a.applySets(ctx, im, j, save, staged, &cur)
 	if err == nil && staged.Manifest.Type == snapshot.Full && !cur.Deleted {
 		var present func(catalog.VolumeKey) bool
 		if present, err = volumeKeys(staged); err == nil {
@@ -79,12 +144,12 @@ func (a *Activities) apply(ctx context.Context, in ImportInput) (ImportResult, e
 			_, err = im.Missing(ctx, st, present, true, j, func(ctx context.Context, tx store.Tx, c importer.Counts) error {
 				cur.Result.Counts.Merge(c)
 				heartbeat(ctx, cur.position())
-				return importer.SaveCursor(ctx, tx, in.Ref.Store, in.Ref.ID, cur)
+				return save(ctx, tx, cur)
 			})
 		}
 		if err == nil {
 			cur.Deleted = true
-			err = a.saveCursor(ctx, in.Ref, cur)
+			err = save.alone(ctx, st, cur)
 		}
 	}
 	if j == nil {
@@ -93,7 +158,15 @@ func (a *Activities) apply(ctx context.Context, in ImportInput) (ImportResult, e
 	if err == nil {
 		return cur.Result, j.Commit(ctx, st)
 	}
-	if ctx.Err() != nil {
+	var lost *importer.LeaseLostError
+	switch {
+	case errors.As(err, &lost):
+		return cur.Result, err // the journal is for the lease's holder to undo
+	case cancelled(ctx):
+		// Cancelled: nothing will retry, so the run is undone now, on a
+		// context the cancel does not end.
+		return a.rollback(context.WithoutCancel(ctx), im, in.Ref, cur.Result, err)
+	case ctx.Err() != nil:
 		return cur.Result, err // the retry resumes; the journal waits for it
 	}
 	return a.rollback(ctx, im, in.Ref, cur.Result, err)
@@ -120,9 +193,19 @@ func (cur applyCursor) after(i int, c importer.Counts, failure *SetFailure, conf
 	return n
 }
 
-// saveCursor commits the cursor on its own, after a set that wrote nothing.
+// saveCursor commits the cursor on its own: after a rollback, with no
+// lease to renew.
 func (a *Activities) saveCursor(ctx context.Context, ref snapshot.Ref, cur applyCursor) error {
 	return a.Site.Catalog.Update(ctx, func(tx store.Tx) error { return importer.SaveCursor(ctx, tx, ref.Store, ref.ID, cur) })
+}
+
+// cursorSaver commits a cursor in a write's transaction.
+type cursorSaver func(ctx context.Context, tx store.Tx, cur applyCursor) error
+
+// alone commits the cursor in a transaction of its own, after a set that
+// wrote nothing.
+func (save cursorSaver) alone(ctx context.Context, st store.Store, cur applyCursor) error {
+	return st.Update(ctx, func(tx store.Tx) error { return save(ctx, tx, cur) })
 }
 
 // undoAbandoned rolls back the journal another run left: a strict run that
@@ -141,10 +224,14 @@ func (a *Activities) undoAbandoned(ctx context.Context, im *importer.Import, ref
 }
 
 // applySets applies the sets from the cursor on, committing the cursor
-// with each.
-func (a *Activities) applySets(ctx context.Context, im *importer.Import, j *importer.Journal, ref snapshot.Ref, staged *snapshot.Staged, cur *applyCursor) error {
+// with each. A cancel, or a lease lost, stops it between two sets.
+func (a *Activities) applySets(ctx context.Context, im *importer.Import, j *importer.Journal, save cursorSaver, staged *snapshot.Staged, cur *applyCursor) error {
+	var lost *importer.LeaseLostError
 	for ; cur.Segment < len(staged.Manifest.Segments); cur.Segment, cur.Set = cur.Segment+1, 0 {
 		err := staged.ReadSegment(cur.Segment, cur.Set, func(i int, set *snapshot.VolumeSet) error {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
 			p, err := im.PrepareStaged(set)
 			if err != nil {
 				return err // invalid input: nothing of the run should apply it
@@ -152,16 +239,18 @@ func (a *Activities) applySets(ctx context.Context, im *importer.Import, j *impo
 			var next applyCursor
 			_, conflicts, err := im.ApplySet(ctx, a.Site.Catalog, p, j, func(ctx context.Context, tx store.Tx, c importer.Counts) error {
 				next = cur.after(i, c, nil, nil)
-				return importer.SaveCursor(ctx, tx, ref.Store, ref.ID, next)
+				return save(ctx, tx, next)
 			})
 			switch {
+			case errors.As(err, &lost):
+				return err
 			case len(conflicts) > 0:
 				next = cur.after(i, nil, nil, conflicts)
 				if j != nil {
 					*cur = next
 					return &safety.ConflictError{Set: set.ID, Conflicts: conflicts}
 				}
-				err = a.saveCursor(ctx, ref, next)
+				err = save.alone(ctx, a.Site.Catalog, next)
 			case err != nil && ctx.Err() != nil:
 				return ctx.Err()
 			case err != nil:
@@ -170,7 +259,7 @@ func (a *Activities) applySets(ctx context.Context, im *importer.Import, j *impo
 					*cur = next
 					return err
 				}
-				err = a.saveCursor(ctx, ref, next)
+				err = save.alone(ctx, a.Site.Catalog, next)
 			}
 			if err != nil {
 				return err

@@ -19,6 +19,10 @@ type ImportInput struct {
 	// Strict stops the apply at the first conflict instead of skipping
 	// the set.
 	Strict bool `json:"strict,omitempty"`
+	// Lease is the run's lease on the store: each set's write renews it,
+	// and commits only while the run holds it (absent in runs from before
+	// leases).
+	Lease *LeaseInput `json:"lease,omitempty"`
 }
 
 // SetFailure is a volume set that could not be imported.

@@ -42,6 +42,9 @@ const (
 	// filed under another BackPak id, or the domain lacks the entry.
 	OutcomeKeyParityFailed = "KeyParityFailed"
 	OutcomeFailed          = "Failed"
+	// The run was cancelled; what its apply committed stays, and the next
+	// UPDATE re-imports every volume.
+	OutcomeCancelled = "Cancelled"
 )
 
 // Key-parity policies: what a run does when parity fails.
@@ -56,8 +59,9 @@ const TypeKeyParity = "KeyParityFailed"
 // ProgressQuery is the query that returns a running sync's Progress.
 const ProgressQuery = "progress"
 
-// SyncID is the workflow id of the sync of a data store: one id per store,
-// so that a second sync of a store cannot start while one runs.
+// SyncID is the workflow id the CLI gives the sync of a data store. One
+// import per store at a time is the secondary's rule, whatever the id: the
+// store's lease (see LeaseTTL).
 func SyncID(storeID string) string { return "catalogsync-" + storeID }
 
 // SyncInput starts a CatalogSync.
@@ -76,6 +80,11 @@ type SyncInput struct {
 	// HeartbeatTimeout of the streaming steps: how soon a dead worker's
 	// step is retried elsewhere (default one minute).
 	HeartbeatTimeout time.Duration `json:"heartbeat_timeout,omitempty"`
+	// LeaseTTL is how long the secondary's lease on the store outlives
+	// the run's last sign of life (default five minutes): a run that
+	// stops renewing it (terminated, its workers gone) frees the store for
+	// the next run that long after.
+	LeaseTTL time.Duration `json:"lease_ttl,omitempty"`
 }
 
 // Step records one step of a run.

@@ -56,7 +56,19 @@ type syncRun struct {
 	// the snapshot, and a run that fails from there on must leave the
 	// next UPDATE re-importing everything.
 	wrote bool
+	// version is the run's workflow.GetVersion of changeLease.
+	version workflow.Version
+	// lease is the run's lease on the store, once taken; stopLease ends
+	// its renewal, and lost is why the lease was lost, when it was.
+	lease       *activities.LeaseInput
+	stopLease   workflow.CancelFunc
+	cancelSteps workflow.CancelFunc
+	lost        error
 }
+
+// defaultLeaseTTL is how long a store's lease outlives its run's last
+// renewal, unless the input says otherwise.
+const defaultLeaseTTL = 5 * time.Minute
 
 // startSync validates the input, answers the progress query and shows the
 // run in the Web UI.
@@ -82,7 +94,22 @@ func startSync(ctx workflow.Context, in SyncInput) (*syncRun, error) {
 // sync runs the steps of a CatalogSync in order; any step failing fails
 // the run.
 func (r *syncRun) sync(ctx workflow.Context) (*SyncResult, error) {
-	for _, step := range []func(workflow.Context) error{r.check, r.watermark, r.snapshot, r.transferAndPlan} {
+	r.version = workflow.GetVersion(ctx, changeLease, workflow.DefaultVersion, 1)
+	if r.version == workflow.DefaultVersion {
+		return r.steps(ctx)
+	}
+	// The steps run on a context of their own, which a lost lease cancels.
+	steps, stop := workflow.WithCancel(ctx)
+	defer stop()
+	r.cancelSteps = stop
+	res, err := r.steps(steps)
+	r.releaseLease(ctx)
+	return res, err
+}
+
+// steps runs the steps in order, and ends the run with done or fail.
+func (r *syncRun) steps(ctx workflow.Context) (*SyncResult, error) {
+	for _, step := range []func(workflow.Context) error{r.check, r.takeLease, r.watermark, r.snapshot, r.transferAndPlan} {
 		if err := step(ctx); err != nil {
 			return r.fail(ctx, err)
 		}
@@ -129,7 +156,7 @@ func (r *syncRun) options() importer.Options {
 }
 
 func (r *syncRun) importInput() activities.ImportInput {
-	return activities.ImportInput{Ref: r.res.Snapshot, Options: r.options(), Groups: r.primary.Groups, Strict: r.in.Strict}
+	return activities.ImportInput{Ref: r.res.Snapshot, Options: r.options(), Groups: r.primary.Groups, Strict: r.in.Strict, Lease: r.lease}
 }
 
 // check refuses an unsafe configuration before anything moves.
@@ -141,6 +168,63 @@ func (r *syncRun) check(ctx workflow.Context) error {
 	}
 	return workflow.ExecuteActivity(shortStep(ctx, r.in.Secondary), a.CheckConfig,
 		activities.CheckInput{Primary: r.primary, Options: r.options()}).Get(ctx, nil)
+}
+
+// takeLease takes the secondary's lease on the store, refused while
+// another run holds it, and keeps it alive until the run ends: the import
+// of a store is one run's at a time, whoever started it.
+func (r *syncRun) takeLease(ctx workflow.Context) error {
+	if r.version == workflow.DefaultVersion {
+		return nil
+	}
+	r.begin(ctx, "lease")
+	defer r.end(ctx)
+	info := workflow.GetInfo(ctx).WorkflowExecution
+	in := activities.LeaseInput{Store: r.in.Store, Holder: importer.Holder{WorkflowID: info.ID, RunID: info.RunID}, TTL: r.in.LeaseTTL}
+	if in.TTL <= 0 {
+		in.TTL = defaultLeaseTTL
+	}
+	if err := workflow.ExecuteActivity(shortStep(ctx, r.in.Secondary), a.TakeLease, in).Get(ctx, nil); err != nil {
+		return err
+	}
+	r.lease = &in
+	keeper, stop := workflow.WithCancel(ctx)
+	r.stopLease = stop
+	workflow.Go(keeper, r.keepLease)
+	return nil
+}
+
+// keepLease renews the lease a third of its TTL apart until the run ends;
+// a lease lost stops the steps. A renewal that fails otherwise (the
+// secondary unreachable) is tried again at the next: the lease lasts its
+// TTL, and every write of the apply checks it.
+func (r *syncRun) keepLease(ctx workflow.Context) {
+	for workflow.Sleep(ctx, r.lease.TTL/3) == nil {
+		err := workflow.ExecuteActivity(shortStep(ctx, r.in.Secondary), a.RenewLease, *r.lease).Get(ctx, nil)
+		if isType(err, activities.TypeLeaseLost) {
+			r.lost = err
+			r.cancelSteps()
+			return
+		}
+	}
+}
+
+// releaseLease frees the store for the next run, whatever this one's end.
+func (r *syncRun) releaseLease(ctx workflow.Context) {
+	if r.lease == nil {
+		return
+	}
+	r.stopLease()
+	ctx, _ = workflow.NewDisconnectedContext(ctx)
+	if err := workflow.ExecuteActivity(shortStep(ctx, r.in.Secondary), a.ReleaseLease, *r.lease).Get(ctx, nil); err != nil {
+		workflow.GetLogger(ctx).Warn("the lease was not released: it expires on its own", "store", r.in.Store, "error", err)
+	}
+}
+
+// isType tells whether err is an application error of type typ.
+func isType(err error, typ string) bool {
+	var appErr *temporal.ApplicationError
+	return errors.As(err, &appErr) && appErr.Type() == typ
 }
 
 // watermark reads what the secondary has applied.
@@ -203,7 +287,10 @@ func (r *syncRun) apply(ctx workflow.Context) error {
 	r.begin(ctx, "apply")
 	defer r.end(ctx)
 	r.wrote = true
-	if err := workflow.ExecuteActivity(longStep(ctx, r.in.Secondary, r.heartbeat), a.Apply, r.importInput()).Get(ctx, &r.res.Applied); err != nil {
+	// A cancel stops the apply at a set boundary: the run waits for it
+	// to stop, so that it records what was applied.
+	ctx = workflow.WithWaitForCancellation(longStep(ctx, r.in.Secondary, r.heartbeat), true)
+	if err := workflow.ExecuteActivity(ctx, a.Apply, r.importInput()).Get(ctx, &r.res.Applied); err != nil {
 		return err
 	}
 	r.res.Conflicts = r.res.Applied.Conflicts
@@ -298,20 +385,45 @@ func (r *syncRun) done(ctx workflow.Context, outcome string) (*SyncResult, error
 
 // fail ends a run with err. When the apply had begun, the secondary is
 // told first that the next UPDATE must re-import every volume, so the
-// watermark and its flag never claim more than the run applied. The
-// failure is recorded too, when the secondary can be reached; the run's
-// own error is what it returns either way.
+// watermark and its flag never claim more than the run applied, and the
+// result takes what the apply committed. The failure is recorded too, when
+// the secondary can be reached; the run's own error is what it returns
+// either way. A cancelled run ends the same way, on a context the cancel
+// does not end, with the outcome Cancelled.
 func (r *syncRun) fail(ctx workflow.Context, err error) (*SyncResult, error) {
-	r.res.Outcome, r.res.Finished = OutcomeFailed, workflow.Now(ctx)
-	r.progress.Step = "failed"
+	outcome := OutcomeFailed
+	if r.version != workflow.DefaultVersion {
+		switch {
+		case r.lost != nil:
+			err = r.lost // the steps were cancelled because the lease was lost
+		case temporal.IsCanceledError(err) && ctx.Err() != nil:
+			outcome = OutcomeCancelled
+		}
+		ctx, _ = workflow.NewDisconnectedContext(ctx)
+	}
+	r.res.Outcome, r.res.Finished = outcome, workflow.Now(ctx)
+	r.progress.Step = strings.ToLower(outcome)
 	at := r.res.lastStep()
-	if r.wrote && workflow.GetVersion(ctx, changeFailMarksReimport, workflow.DefaultVersion, 1) == 1 {
+	switch {
+	case !r.wrote:
+	case r.version != workflow.DefaultVersion:
+		var u activities.Unfinished
+		if workflow.ExecuteActivity(shortStep(ctx, r.in.Secondary), a.Unfinished, r.res.Snapshot).Get(ctx, &u) == nil {
+			r.res.Applied, r.res.Watermark = u.Applied, u.Watermark
+			r.res.Conflicts = u.Applied.Conflicts
+		}
+	case workflow.GetVersion(ctx, changeFailMarksReimport, workflow.DefaultVersion, 1) == 1:
 		_ = workflow.ExecuteActivity(shortStep(ctx, r.in.Secondary), a.Finish,
 			activities.FinishInput{Ref: r.res.Snapshot, Failed: true}).Get(ctx, &r.res.Watermark)
 	}
-	_ = workflow.UpsertTypedSearchAttributes(ctx, OutcomeKey.ValueSet(OutcomeFailed))
-	_ = workflow.UpsertMemo(ctx, map[string]any{"summary": fmt.Sprintf("Failed %s of %s at %s: %v", r.in.Type, r.in.Store, at, err)})
-	_ = r.audit(ctx, fmt.Sprintf("at %s: %v", at, err))
+	attrs := []temporal.SearchAttributeUpdate{OutcomeKey.ValueSet(outcome)}
+	why := err.Error()
+	if r.version != workflow.DefaultVersion {
+		attrs, why = append(attrs, ChangesKey.ValueSet(r.res.Applied.Counts.Changed())), Reason(err)
+	}
+	_ = workflow.UpsertTypedSearchAttributes(ctx, attrs...)
+	_ = workflow.UpsertMemo(ctx, map[string]any{"summary": fmt.Sprintf("%s %s of %s at %s: %s", outcome, r.in.Type, r.in.Store, at, why)})
+	_ = r.audit(ctx, fmt.Sprintf("at %s: %s", at, why))
 	return nil, err
 }
 

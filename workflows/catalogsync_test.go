@@ -47,6 +47,11 @@ func happy(env *testsuite.TestWorkflowEnvironment, order *[]string, wm importer.
 			env.OnActivity(a.CheckConfig, mock.Anything, activities.CheckInput{Primary: primaryFacts,
 				Options: importer.Options{StoreID: "DS_PROD", CatalogFiles: true}}).Return(nil).Run(rec("check"))
 		},
+		"lease": func() {
+			env.OnActivity(a.TakeLease, mock.Anything, mock.Anything).Return(nil).Run(rec("lease"))
+			env.OnActivity(a.RenewLease, mock.Anything, mock.Anything).Return(nil).Maybe()
+			env.OnActivity(a.ReleaseLease, mock.Anything, mock.Anything).Return(nil).Run(rec("release"))
+		},
 		"watermark": func() {
 			env.OnActivity(a.ReadWatermark, mock.Anything, "DS_PROD").Return(wm, nil).Run(rec("watermark"))
 		},
@@ -66,7 +71,7 @@ func happy(env *testsuite.TestWorkflowEnvironment, order *[]string, wm importer.
 			env.OnActivity(a.KeyParity, mock.Anything, ref).Return(parity.Report{BackPakID: "BPPRIM01", Volumes: 2, OK: 2}, nil).Run(rec("keys"))
 		},
 	}
-	for _, name := range []string{"check", "watermark", "snapshot", "transfer", "plan", "apply", "finish", "keys", "record"} {
+	for _, name := range []string{"check", "lease", "watermark", "snapshot", "transfer", "plan", "apply", "finish", "keys", "record"} {
 		if !slices.Contains(except, name) {
 			mocks[name]()
 		}
@@ -88,11 +93,11 @@ func TestStepsInOrder(t *testing.T) {
 	if err := env.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	want := "describe check watermark snapshot transfer plan apply keys finish record"
+	want := "describe check lease watermark snapshot transfer plan apply keys finish record release"
 	if got := strings.Join(order, " "); got != want {
 		t.Errorf("steps ran as %q, want %q", got, want)
 	}
-	if res.Outcome != OutcomeCompleted || res.Watermark.Seq != 42 || len(res.Steps) != 9 || res.Keys.OK != 2 {
+	if res.Outcome != OutcomeCompleted || res.Watermark.Seq != 42 || len(res.Steps) != 10 || res.Keys.OK != 2 {
 		t.Errorf("result %+v", res)
 	}
 }
@@ -291,7 +296,7 @@ func TestStrictAbortsOnPlannedConflicts(t *testing.T) {
 		t.Fatal(err)
 	}
 	// Neither apply nor finish ran: nothing written, the watermark kept.
-	if got, want := strings.Join(order, " "), "describe check watermark snapshot transfer plan record"; got != want {
+	if got, want := strings.Join(order, " "), "describe check lease watermark snapshot transfer plan record release"; got != want {
 		t.Errorf("steps ran as %q, want %q", got, want)
 	}
 	if res.Outcome != OutcomeAbortedWithConflicts || res.Conflicts.Total != 1 {
@@ -414,7 +419,7 @@ func TestStrictConflictAtApplyAborts(t *testing.T) {
 			in := input(snapshot.Update)
 			in.Strict = true
 			env.ExecuteWorkflow(CatalogSync, in)
-			if got, want := strings.Join(order, " "), "describe check watermark snapshot transfer plan apply record"; got != want {
+			if got, want := strings.Join(order, " "), "describe check lease watermark snapshot transfer plan apply record release"; got != want {
 				t.Errorf("steps ran as %q, want %q", got, want)
 			}
 			if tc.want == "" {
@@ -474,10 +479,10 @@ func TestFailureAfterApplyMarksReimport(t *testing.T) {
 			happy(env, &order, importer.Watermark{Seq: 5}, tc.except...)
 			tc.plant(env)
 			marked := 0
-			env.OnActivity(a.Finish, mock.Anything, activities.FinishInput{Ref: ref, Failed: true}).Return(
-				func(context.Context, activities.FinishInput) (importer.Watermark, error) {
+			env.OnActivity(a.Unfinished, mock.Anything, ref).Return(
+				func(context.Context, snapshot.Ref) (activities.Unfinished, error) {
 					marked++
-					return importer.Watermark{Seq: 5, Reimport: true}, nil
+					return activities.Unfinished{Watermark: importer.Watermark{Seq: 5, Reimport: true}}, nil
 				})
 			in := input(snapshot.Update)
 			if tc.keyFail {

@@ -7,12 +7,17 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+	"time"
 
 	"go.temporal.io/api/temporalproto"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/catsync/catsync/activities"
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/config"
+	"github.com/catsync/catsync/internal/importer"
 	"github.com/catsync/catsync/internal/sim"
 	"github.com/catsync/catsync/internal/snapshot"
 	"github.com/catsync/catsync/internal/store"
@@ -63,6 +68,17 @@ var historyScenarios = []historyScenario{
 		w.serveWith(config.RolePrimary, &corruptingPrimary{w.activities(config.RolePrimary)})
 		return w.input(snapshot.Full, true)
 	}},
+	{"failed_at_lease", workflows.OutcomeFailed, func(w *world) workflows.SyncInput {
+		other := importer.Holder{WorkflowID: "nightly-DS_PROD", RunID: "elsewhere"}
+		if err := importer.TakeLease(context.Background(), w.sec, w.storeID, other, time.Now(), time.Hour); err != nil {
+			w.t.Fatal(err)
+		}
+		return w.input(snapshot.Full, true)
+	}},
+	{"cancelled", workflows.OutcomeCancelled, func(w *world) workflows.SyncInput {
+		w.serveWith(config.RoleSecondary, &cancelledApply{w.activities(config.RoleSecondary), w.c})
+		return w.input(snapshot.Full, true)
+	}},
 }
 
 // TestWriteHistories runs every scenario on the dev server and writes its
@@ -81,10 +97,11 @@ func TestWriteHistories(t *testing.T) {
 			}
 			w := newWorld(t, tiny(), sim.DefaultSecondaryParams())
 			run, res, err := w.run(sc.arrange(w))
+			fails := sc.outcome == workflows.OutcomeFailed || sc.outcome == workflows.OutcomeCancelled
 			switch {
-			case sc.outcome == workflows.OutcomeFailed && err == nil:
-				t.Fatalf("the run ended %s, want it failed", res.Outcome)
-			case sc.outcome != workflows.OutcomeFailed && err != nil:
+			case fails && err == nil:
+				t.Fatalf("the run ended %s, want it %s", res.Outcome, sc.outcome)
+			case !fails && err != nil:
 				t.Fatal(err)
 			case err == nil && res.Outcome != sc.outcome:
 				t.Fatalf("the run ended %s, want %s", res.Outcome, sc.outcome)
@@ -175,6 +192,25 @@ func failWrites(w *world, label string) {
 		BEGIN SELECT RAISE(ABORT, 'simulated write failure'); END`, label)); err != nil {
 		w.t.Fatal(err)
 	}
+}
+
+// cancelledApply is a secondary whose apply has its run cancelled, then
+// stops at the cancel as the real one does.
+type cancelledApply struct {
+	*activities.Activities
+	c client.Client
+}
+
+func (c cancelledApply) Apply(ctx context.Context, _ activities.ImportInput) (activities.ImportResult, error) {
+	run := activity.GetInfo(ctx).WorkflowExecution
+	if err := c.c.CancelWorkflow(ctx, run.ID, run.RunID); err != nil {
+		return activities.ImportResult{}, err
+	}
+	for ctx.Err() == nil {
+		activity.RecordHeartbeat(ctx)
+		time.Sleep(50 * time.Millisecond)
+	}
+	return activities.ImportResult{}, temporal.NewCanceledError()
 }
 
 // lateConflict is a secondary whose plan is followed by a local backup

@@ -45,7 +45,7 @@ func TestReplay(t *testing.T) {
 		})
 	}
 	for _, o := range []string{workflows.OutcomeCompleted, workflows.OutcomeCompletedWithFailures, workflows.OutcomeCompletedWithConflicts,
-		workflows.OutcomeAbortedWithConflicts, workflows.OutcomeKeyParityFailed, workflows.OutcomeFailed} {
+		workflows.OutcomeAbortedWithConflicts, workflows.OutcomeKeyParityFailed, workflows.OutcomeFailed, workflows.OutcomeCancelled} {
 		if !outcomes[o] {
 			t.Errorf("no history in testdata ends %s", o)
 		}
@@ -67,6 +67,9 @@ func historyOutcome(t *testing.T, path string) string {
 	last := h.Events[len(h.Events)-1]
 	if last.GetWorkflowExecutionFailedEventAttributes() != nil {
 		return workflows.OutcomeFailed
+	}
+	if last.GetWorkflowExecutionCanceledEventAttributes() != nil {
+		return workflows.OutcomeCancelled
 	}
 	var res workflows.SyncResult
 	if err := converter.GetDefaultDataConverter().FromPayloads(last.GetWorkflowExecutionCompletedEventAttributes().GetResult(), &res); err != nil {

@@ -10,4 +10,8 @@ const (
 	// A run that fails once its apply began sets the re-import flag
 	// (Finish with Failed) before it records the failure.
 	changeFailMarksReimport = "fail-marks-reimport"
+	// A run holds the secondary's lease on its data store from the check
+	// to its end; a run cancelled, failed or stopped by a lost lease
+	// records what its apply committed, on a disconnected context.
+	changeLease = "lease"
 )
