@@ -3,13 +3,33 @@ package activities
 import (
 	"context"
 
+	"github.com/catsync/catsync/internal/config"
 	"github.com/catsync/catsync/internal/snapshot"
 )
 
 // Transfer copies a snapshot from the primary's outbox into the secondary's
 // staging area, verifying every segment at the destination; segments
-// already staged intact are kept.
+// already staged intact are kept. A source or staging folder that cannot
+// serve is a configuration error naming its variable.
 func (a *Activities) Transfer(ctx context.Context, ref snapshot.Ref) error {
-	_, err := snapshot.Transfer(a.Site.Source, a.Site.Staging, ref)
+	_, err := snapshot.Transfer(a.source(), a.staging(), ref)
 	return classify(err)
+}
+
+// source and staging are the secondary's folders as its steps use them:
+// a site built without the variable of a folder (Area.Env) gets the
+// secondary's, so that an error about the folder names what to change.
+func (a *Activities) source() snapshot.Area {
+	return named(a.Site.Source, config.Prefix(config.RoleSecondary)+"_SOURCE")
+}
+
+func (a *Activities) staging() snapshot.Area {
+	return named(a.Site.Staging, config.Prefix(config.RoleSecondary)+"_STAGING")
+}
+
+func named(area snapshot.Area, env string) snapshot.Area {
+	if area.Env == "" {
+		area.Env = env
+	}
+	return area
 }

@@ -55,8 +55,8 @@ CATSYNC_SECONDARY_NAME.`,
 			if !wait {
 				return nil
 			}
-			var res workflows.SyncResult
-			if err := run.Get(cmd.Context(), &res); err != nil {
+			res, err := waitSync(cmd.Context(), tc, run, in, cmd.ErrOrStderr())
+			if err != nil {
 				return fmt.Errorf("sync of %s failed: %w", in.Store, err)
 			}
 			printSummary(c, &res)

@@ -10,7 +10,11 @@
 // snapshot, checking its manifest digest, data store and segments, for the
 // readers of reader.go and keys.go. Snapshots come from another site and
 // are untrusted input: a missing, damaged or malformed file is a
-// *CorruptError naming the file and, when known, the byte offset, and an
-// error while handling one volume set is a *SetError saying where the set
-// is (errors.go).
+// *CorruptError naming the file (by its path, when the folder is known)
+// and, when known, the byte offset, and an error while handling one volume
+// set is a *SetError saying where the set is (errors.go). A file that
+// cannot be read for its permissions or an I/O fault is neither: a retry
+// may read it. An area whose folder cannot serve (a source that is not the
+// primary's outbox, a staging area that cannot be written) is a
+// *catalog.ConfigError naming the variable that configures it (Area.Env).
 package snapshot

@@ -1,7 +1,9 @@
 package snapshot
 
 import (
+	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 )
 
@@ -11,13 +13,33 @@ type CorruptError struct {
 	File   string
 	Offset int64
 	Reason string
+	// Dir is the folder holding File, when known: the message then gives
+	// the whole path, so the operator knows which copy is bad.
+	Dir string
+	// Err is the error behind Reason, if any (a missing file's).
+	Err error
 }
 
 func (e *CorruptError) Error() string {
-	if e.Offset > 0 {
-		return fmt.Sprintf("snapshot file %s at offset %d: %s", e.File, e.Offset, e.Reason)
+	file := e.File
+	if e.Dir != "" {
+		file = filepath.Join(e.Dir, e.File)
 	}
-	return fmt.Sprintf("snapshot file %s: %s", e.File, e.Reason)
+	if e.Offset > 0 {
+		return fmt.Sprintf("snapshot file %s at offset %d: %s", file, e.Offset, e.Reason)
+	}
+	return fmt.Sprintf("snapshot file %s: %s", file, e.Reason)
+}
+
+func (e *CorruptError) Unwrap() error { return e.Err }
+
+// inDir gives a *CorruptError in err the folder of its file, unless it has one.
+func inDir(dir string, err error) error {
+	var ce *CorruptError
+	if errors.As(err, &ce) && ce.Dir == "" {
+		ce.Dir = dir
+	}
+	return err
 }
 
 // SetError is an error raised while handling one volume set of a segment

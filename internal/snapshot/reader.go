@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"hash"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 
@@ -27,17 +28,21 @@ func VerifySegment(dir string, s Segment) error {
 	h := sha256.New()
 	n, err := io.Copy(h, f)
 	if err != nil {
-		return &CorruptError{File: s.Name, Reason: err.Error()}
+		return &CorruptError{File: s.Name, Dir: dir, Reason: err.Error()}
 	}
-	return s.check("", n, h)
+	return inDir(dir, s.check("", n, h))
 }
 
-// openSegment opens a segment file of dir: one that cannot be opened is
-// missing.
+// openSegment opens a segment file of dir. One that does not exist is
+// missing, a *CorruptError; one that cannot be opened for another reason
+// (its permissions, an I/O error) is an error a retry may overcome.
 func openSegment(dir string, s Segment) (*os.File, error) {
 	f, err := os.Open(filepath.Join(dir, s.Name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, &CorruptError{File: s.Name, Dir: dir, Reason: "missing", Err: err}
+	}
 	if err != nil {
-		return nil, &CorruptError{File: s.Name, Reason: "missing: " + err.Error()}
+		return nil, fmt.Errorf("segment %s: %w", s.Name, err)
 	}
 	return f, nil
 }
@@ -153,7 +158,8 @@ func ReadVolumeKeys(dir string, s Segment, fn func(catalog.VolumeKey)) error {
 // corruption at that offset. When the segment's SHA-256 is known the file
 // is checked against it in the same pass: a reader that only collects
 // needs no separate verification read.
-func scanSets(dir string, s Segment, fn func(off int64, line []byte) error) error {
+func scanSets(dir string, s Segment, fn func(off int64, line []byte) error) (err error) {
+	defer func() { err = inDir(dir, err) }()
 	f, err := openSegment(dir, s)
 	if err != nil {
 		return err
@@ -196,5 +202,5 @@ func ReadSegment(dir string, s Segment, from int, fn func(i int, set *VolumeSet)
 		return err
 	}
 	defer f.Close()
-	return Decode(f, s.Name, from, fn)
+	return inDir(dir, Decode(f, s.Name, from, fn))
 }

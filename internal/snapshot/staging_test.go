@@ -3,6 +3,7 @@ package snapshot
 import (
 	"bytes"
 	"encoding/json"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -418,15 +419,143 @@ func TestRecordBuildsTheChain(t *testing.T) {
 	noTempFiles(t, a.Root)
 }
 
-func TestChainCorrupt(t *testing.T) {
-	a := Area{Root: t.TempDir()}
-	os.MkdirAll(a.storeDir("DS_PROD"), 0o755)
-	for _, content := range []string{"", "{", `{"a":1}`, `[1,2]`} {
-		os.WriteFile(filepath.Join(a.storeDir("DS_PROD"), chainFile), []byte(content), 0o644)
+// stage writes an empty snapshot of DS_PROD into a, of type typ covering
+// the changes (from, to], and returns its manifest.
+func stage(t *testing.T, a Area, id string, typ Type, from, to int64) Manifest {
+	t.Helper()
+	m, _, err := NewWriter(a.Dir("DS_PROD", id), Manifest{ID: id, Store: "DS_PROD", Type: typ, FromSeq: from, ToSeq: to,
+		Created: time.Date(2026, 3, 2, 22, 0, 0, 0, time.UTC).Add(time.Duration(to) * time.Minute)}, 1).Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// damage writes content over the chain file of DS_PROD.
+func damage(t *testing.T, a Area, content string) string {
+	t.Helper()
+	path := filepath.Join(a.storeDir("DS_PROD"), chainFile)
+	if err := os.WriteFile(path, []byte(content), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// A damaged chain file is reported by Chain, and Record rebuilds the chain
+// from the manifests staged: the last FULL, then the UPDATEs leaving no
+// gap up to the one recorded; snapshots off the chain (a run that failed
+// before its apply, a folder without a manifest) are removed as usual.
+func TestRecordRebuildsADamagedChain(t *testing.T) {
+	for _, content := range []string{"", "{", `{"a":1}`, `[1,2]`, "\x00garbage"} {
+		a := Area{Root: t.TempDir()}
+		for _, m := range []struct {
+			id       string
+			typ      Type
+			from, to int64
+		}{{"f0", Full, 0, 5}, {"f1", Full, 0, 10}, {"u1", Update, 10, 20}, {"u2", Update, 20, 30}} {
+			if err := a.Record("DS_PROD", stage(t, a, m.id, m.typ, m.from, m.to)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		stage(t, a, "f0", Full, 0, 5)        // an older FULL, staged again
+		stage(t, a, "early", Update, 20, 25) // a run failed after its transfer
+		os.MkdirAll(a.Dir("DS_PROD", "empty"), 0o755)
+		damage(t, a, content)
 		_, err := a.Chain("DS_PROD")
 		asCorrupt(t, "chain "+content, err, chainFile)
-		if err := a.Record("DS_PROD", Manifest{ID: "u1", Type: Update}); err == nil {
-			t.Errorf("record over a corrupt chain %q succeeded", content)
+		if err := a.Record("DS_PROD", stage(t, a, "u3", Update, 30, 40)); err != nil {
+			t.Fatalf("record over the chain %q: %v", content, err)
+		}
+		want := []string{"f1", "u1", "u2", "u3"}
+		if chain, err := a.Chain("DS_PROD"); err != nil || !reflect.DeepEqual(chain, want) {
+			t.Errorf("chain rebuilt over %q: %q, %v; want %q", content, chain, err, want)
+		}
+		for _, id := range []string{"f0", "early", "empty"} {
+			if exists(a.Dir("DS_PROD", id)) {
+				t.Errorf("snapshot %s, off the rebuilt chain, kept", id)
+			}
+		}
+	}
+}
+
+// An UPDATE re-importing from the start follows whatever is staged, the
+// furthest-reaching UPDATE is taken, and a FULL reads no chain at all.
+func TestRecordRebuildsFromTheStart(t *testing.T) {
+	a := Area{Root: t.TempDir()}
+	stage(t, a, "f1", Full, 0, 10)
+	stage(t, a, "u1", Update, 10, 20)
+	stage(t, a, "r1", Update, 0, 50) // the re-import after a failed run
+	for _, step := range []struct {
+		id       string
+		typ      Type
+		from, to int64
+		chain    []string
+	}{
+		{"u4", Update, 50, 60, []string{"f1", "r1", "u4"}},
+		{"r2", Update, 0, 70, []string{"f1", "r2"}}, // it needs nothing but the FULL before it
+		{"f2", Full, 0, 80, []string{"f2"}},
+	} {
+		m := stage(t, a, step.id, step.typ, step.from, step.to)
+		damage(t, a, "[")
+		if err := a.Record("DS_PROD", m); err != nil {
+			t.Fatalf("record %s: %v", step.id, err)
+		}
+		if chain, err := a.Chain("DS_PROD"); err != nil || !reflect.DeepEqual(chain, step.chain) {
+			t.Errorf("record %s: chain %q, %v; want %q", step.id, chain, err, step.chain)
+		}
+	}
+	// Nothing staged but an UPDATE from the start: it is the chain.
+	b := Area{Root: t.TempDir()}
+	r1 := stage(t, b, "r1", Update, 0, 9)
+	damage(t, b, "")
+	if err := b.Record("DS_PROD", r1); err != nil {
+		t.Fatal(err)
+	}
+	if chain, err := b.Chain("DS_PROD"); err != nil || !reflect.DeepEqual(chain, []string{"r1"}) {
+		t.Errorf("chain %q, %v; want [r1]", chain, err)
+	}
+}
+
+// When the snapshots staged cannot carry the chain to the UPDATE recorded,
+// Record refuses, naming the file and the remedy, and changes nothing.
+func TestRecordRefusesAChainItCannotRebuild(t *testing.T) {
+	for name, c := range map[string]struct {
+		staged []func(Area) Manifest
+		reason string
+	}{
+		"no FULL": {[]func(Area) Manifest{
+			func(a Area) Manifest { return stage(t, a, "u2", Update, 20, 30) },
+		}, "no FULL snapshot is staged"},
+		"a gap": {[]func(Area) Manifest{
+			func(a Area) Manifest { return stage(t, a, "f1", Full, 0, 10) },
+			func(a Area) Manifest { return stage(t, a, "u2", Update, 20, 30) },
+		}, "reach change 10 only"},
+	} {
+		a := Area{Root: t.TempDir()}
+		var ids []string
+		for _, s := range c.staged {
+			ids = append(ids, s(a).ID)
+		}
+		path := damage(t, a, "{")
+		u3 := stage(t, a, "u3", Update, 30, 40)
+		err := a.Record("DS_PROD", u3)
+		ce := asCorrupt(t, name, err, chainFile)
+		for _, want := range []string{path, c.reason, "follows change 30", "remove the file and run a FULL sync of DS_PROD",
+			"the next UPDATE of DS_PROD re-imports every volume"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: %q does not say %q", name, err, want)
+			}
+		}
+		if !errors.As(ce.Err, new(*CorruptError)) {
+			t.Errorf("%s: the refusal does not carry the damage: %v", name, ce.Err)
+		}
+		if b, _ := os.ReadFile(path); string(b) != "{" {
+			t.Errorf("%s: the damaged chain file was rewritten: %q", name, b)
+		}
+		for _, id := range append(ids, "u3") {
+			if !exists(a.Dir("DS_PROD", id)) {
+				t.Errorf("%s: snapshot %s removed by a refused record", name, id)
+			}
 		}
 	}
 }
