@@ -63,23 +63,32 @@ func resume(ctx context.Context, cursor any) bool {
 }
 
 // classify turns domain errors into Temporal errors the workflow can act on.
+// The message is the error's whole text and the error is not attached as
+// the cause too: the SDK would print its text again after the message, as
+// a retryable error of its Go type, and a cause cannot be matched with
+// errors.As once it has crossed Temporal anyway. What the workflow needs
+// of a corrupt snapshot, the file, travels as details.
 func classify(err error) error {
 	var fe *catalog.FieldError
 	var ce *catalog.ConfigError
 	var corrupt *snapshot.CorruptError
 	var conflict *safety.ConflictError
 	var keyConfig *keys.ConfigError
+	var typ string
+	var details []any
 	switch {
 	case err == nil:
 		return nil
 	case errors.As(err, &fe):
-		return temporal.NewNonRetryableApplicationError(err.Error(), TypeValidation, err)
+		typ = TypeValidation
 	case errors.As(err, &ce), errors.As(err, &keyConfig):
-		return temporal.NewNonRetryableApplicationError(err.Error(), TypeConfig, err)
+		typ = TypeConfig
 	case errors.As(err, &conflict):
-		return temporal.NewNonRetryableApplicationError(err.Error(), TypeConflict, err)
+		typ = TypeConflict
 	case errors.As(err, &corrupt):
-		return temporal.NewNonRetryableApplicationError(err.Error(), TypeCorrupt, err, corrupt.File)
+		typ, details = TypeCorrupt, []any{corrupt.File}
+	default:
+		return err
 	}
-	return err
+	return temporal.NewNonRetryableApplicationError(err.Error(), typ, nil, details...)
 }

@@ -49,7 +49,7 @@ func (a *Activities) Apply(ctx context.Context, in ImportInput) (ImportResult, e
 	var lost *importer.LeaseLostError
 	switch {
 	case errors.As(err, &conflict):
-		return res, temporal.NewNonRetryableApplicationError(err.Error(), TypeConflict, err, res)
+		return res, temporal.NewNonRetryableApplicationError(err.Error(), TypeConflict, nil, res)
 	case errors.As(err, &lost):
 		return res, leaseError(err)
 	case err != nil && cancelled(ctx):
@@ -129,6 +129,11 @@ func (a *Activities) apply(ctx context.Context, in ImportInput) (ImportResult, e
 		return cur.Result, err
 	}
 	if err := a.undoAbandoned(ctx, im, in.Ref, func() { heartbeat(ctx, cur.position()) }); err != nil {
+		return cur.Result, err
+	}
+	// The options written with are recorded before the first write: what
+	// verifies the store later transforms it the same way.
+	if err := st.Update(ctx, func(tx store.Tx) error { return importer.RecordOptions(ctx, tx, in.Options) }); err != nil {
 		return cur.Result, err
 	}
 	var j *importer.Journal

@@ -20,7 +20,7 @@ system search list, every primary volume group mapped, no replicated entries in 
 the secondary's local backups use), then every volume set of the store on the primary
 as a FULL import would receive it (labels, FILEIDs, DSM/TC invariants). Writes nothing
 and lists every conflict.`,
-		"print problems and conflicts as JSON lines", c.check)
+		"print problems and conflicts as JSON lines", false, c.check)
 }
 
 func (c *cli) check(ctx context.Context, p, s store.Store, opts importer.Options, asJSON bool) error {

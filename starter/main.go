@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/catsync/catsync/internal/config"
+	"github.com/catsync/catsync/internal/serve"
 	"github.com/catsync/catsync/internal/store/sqlstore"
 )
 
@@ -29,7 +30,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	root := newRootCmd(stdout, stderr)
 	root.SetArgs(args)
 	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(stderr, "catsync:", err)
+		fmt.Fprintln(stderr, "catsync:", errorText(err))
 		return 1
 	}
 	return 0
@@ -38,11 +39,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 // cli holds what every command shares: the output and the --catalog flag.
 type cli struct {
 	out     io.Writer
+	errOut  io.Writer // notes that are not the command's output
 	catalog string
 }
 
 func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
-	c := &cli{out: stdout}
+	c := &cli{out: stdout, errOut: stderr}
 	root := &cobra.Command{
 		Use:   "catsync",
 		Short: "Disaster-recovery replication of BackPak and DSM/TC tape catalogs",
@@ -60,6 +62,8 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	infoCmd := group("info", "Show catalog entries, as MEDIACOM INFO does")
 	infoCmd.AddCommand(c.infoTapeVolumeCmd(), c.infoTapeFileCmd(), c.infoDiskFileCmd())
 	root.AddCommand(simCmd, c.countsCmd(), infoCmd, c.syncCmd(), c.checkCmd(), c.conflictsCmd(), c.keysCmd(), c.parityCmd(), c.verifyCmd(), c.auditCmd())
+	parseBools(root)
+	root.SetFlagErrorFunc(flagError)
 	return root
 }
 
@@ -87,34 +91,41 @@ func oneArg(what string) cobra.PositionalArgs {
 
 // dsn resolves --catalog, falling back to the environment.
 func (c *cli) dsn() (string, error) {
+	dsn, _, err := c.catalogSetting()
+	return dsn, err
+}
+
+// catalogSetting resolves --catalog as dsn does, and names where it came
+// from, for errors: the flag or the variable.
+func (c *cli) catalogSetting() (dsn, setting string, err error) {
 	if c.catalog != "" {
-		return c.catalog, nil
+		return c.catalog, "--catalog", nil
 	}
 	cfg, err := config.Read()
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	if cfg.Catalog == "" {
-		return "", fmt.Errorf("no catalog: give --catalog DSN or set %s", config.CatalogEnv)
+		return "", "", fmt.Errorf("no catalog: give --catalog DSN or set %s", config.CatalogEnv)
 	}
-	return cfg.Catalog, nil
+	return cfg.Catalog, config.CatalogEnv, nil
 }
 
 // create opens the --catalog store for a new site; an SQLite file is
 // created if missing.
 func (c *cli) create(ctx context.Context) (*sqlstore.DB, error) {
-	dsn, err := c.dsn()
+	dsn, setting, err := c.catalogSetting()
 	if err != nil {
 		return nil, err
 	}
-	return sqlstore.Open(ctx, dsn)
+	return serve.OpenCatalog(ctx, setting, dsn)
 }
 
 // open opens the --catalog store of an existing site.
 func (c *cli) open(ctx context.Context) (*sqlstore.DB, error) {
-	dsn, err := c.dsn()
+	dsn, setting, err := c.catalogSetting()
 	if err != nil {
 		return nil, err
 	}
-	return openSite(ctx, dsn, "--catalog")
+	return openSite(ctx, dsn, setting)
 }

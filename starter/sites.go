@@ -1,14 +1,11 @@
 package main
 
 import (
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
-	"strings"
 
 	"github.com/spf13/cobra"
 
@@ -16,6 +13,7 @@ import (
 	"github.com/catsync/catsync/internal/importer"
 	"github.com/catsync/catsync/internal/keys"
 	"github.com/catsync/catsync/internal/keys/keyconf"
+	"github.com/catsync/catsync/internal/serve"
 	"github.com/catsync/catsync/internal/store"
 	"github.com/catsync/catsync/internal/store/sqlstore"
 )
@@ -42,23 +40,30 @@ func (c *cli) twoSiteCmd(use, short, long, jsonUsage string, prepare func() erro
 					return err
 				}
 			}
+			// Errors name the flag, or the variable the catalog came from.
+			sites := []struct{ dsn, setting, role string }{{primary, "--primary", config.RolePrimary},
+				{secondary, "--secondary", config.RoleSecondary}}
 			if primary == "" || secondary == "" {
 				cfg, err := config.Read()
 				if err != nil {
 					return err
 				}
-				primary, secondary = cmp.Or(primary, cfg.Primary.Catalog), cmp.Or(secondary, cfg.Secondary.Catalog)
+				for i, site := range sites {
+					if site.dsn == "" {
+						sites[i].dsn, sites[i].setting = cfg.Site(site.role).Catalog, config.Prefix(site.role)+"_CATALOG"
+					}
+				}
 			}
-			if primary == "" || secondary == "" {
+			if sites[0].dsn == "" || sites[1].dsn == "" {
 				return fmt.Errorf("give --primary and --secondary, or set CATSYNC_PRIMARY_CATALOG and CATSYNC_SECONDARY_CATALOG")
 			}
 			ctx := cmd.Context()
-			p, err := openSite(ctx, primary, "--primary")
+			p, err := openSite(ctx, sites[0].dsn, sites[0].setting)
 			if err != nil {
 				return err
 			}
 			defer p.Close()
-			s, err := openSite(ctx, secondary, "--secondary")
+			s, err := openSite(ctx, sites[1].dsn, sites[1].setting)
 			if err != nil {
 				return err
 			}
@@ -74,48 +79,54 @@ func (c *cli) twoSiteCmd(use, short, long, jsonUsage string, prepare func() erro
 }
 
 // importCmd is a two-site command that reproduces an import of the data
-// store, with its --catalogfiles and --node-map.
-func (c *cli) importCmd(use, short, long, jsonUsage string,
+// store, with its --catalogfiles and --node-map. With asRecorded, a flag
+// not given takes what the secondary recorded of the store's last import
+// (verify compares with what was imported); without, the flags' defaults
+// (check proposes an import).
+func (c *cli) importCmd(use, short, long, jsonUsage string, asRecorded bool,
 	run func(ctx context.Context, primary, secondary store.Store, opts importer.Options, asJSON bool) error) *cobra.Command {
 	imp := &importFlags{}
 	cmd := c.twoSiteCmd(use, short, long, jsonUsage, imp.parse,
 		func(ctx context.Context, p, s store.Store, storeID string, asJSON bool) error {
-			return run(ctx, p, s, imp.options(storeID), asJSON)
+			if !asRecorded {
+				return run(ctx, p, s, imp.options(storeID), asJSON)
+			}
+			opts, note, err := imp.asRecorded(ctx, s, storeID)
+			if err != nil {
+				return err
+			}
+			if note != "" {
+				fmt.Fprintf(c.errOut, "%s: %s\n", storeID, note)
+			}
+			return run(ctx, p, s, opts, asJSON)
 		})
 	imp.bind(cmd, "include DISKFILE entries: yes or no", `node pairs of the import, e.g. '\PRIM=\PRIMDR'`)
 	return cmd
 }
 
-// openSite opens the catalog of an existing site. A mistyped SQLite path
-// must not leave an empty catalog behind, so the file has to exist first.
-func openSite(ctx context.Context, dsn, flag string) (*sqlstore.DB, error) {
-	if !strings.HasPrefix(dsn, "postgres://") && !strings.HasPrefix(dsn, "postgresql://") {
-		if _, err := os.Stat(strings.TrimPrefix(dsn, "sqlite:")); errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s %s: no such catalog file", flag, dsn)
+// openSite opens the catalog of an existing site, which setting (a flag
+// or a variable) gives. A mistyped SQLite path must not leave an empty
+// catalog behind, so the file has to exist first.
+func openSite(ctx context.Context, dsn, setting string) (*sqlstore.DB, error) {
+	if path, ok := serve.SQLitePath(dsn); ok {
+		if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+			return nil, config.Bad(setting, dsn, "no such catalog file: correct "+setting)
 		} else if err != nil {
-			return nil, fmt.Errorf("%s: %w", flag, err)
+			return nil, config.Wrap(setting, dsn, err, "")
 		}
 	}
-	st, err := sqlstore.Open(ctx, dsn)
+	st, err := serve.OpenCatalog(ctx, setting, dsn)
 	if err != nil {
 		return nil, err
 	}
 	if _, err := st.Site(ctx); err != nil {
 		st.Close()
 		if errors.Is(err, store.ErrNotFound) {
-			return nil, fmt.Errorf("%s %s holds no site: create one with catsync sim init", flag, redact(dsn))
+			return nil, config.Bad(setting, dsn, "holds no site: create one with catsync sim init, or correct "+setting)
 		}
-		return nil, err
+		return nil, config.Wrap(setting, dsn, err, "is it a catsync catalog?")
 	}
 	return st, nil
-}
-
-// redact hides the password of a PostgreSQL URL: secrets never reach logs.
-func redact(dsn string) string {
-	if u, err := url.Parse(dsn); err == nil && u.User != nil {
-		return u.Redacted()
-	}
-	return dsn
 }
 
 // siteKeys opens the key manager of role (CATSYNC_<ROLE>_KEYS): nil if none

@@ -1,12 +1,17 @@
 package main
 
 import (
+	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"strings"
+	"unicode"
 
 	"github.com/spf13/cobra"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
 	"github.com/catsync/catsync/internal/config"
 	"github.com/catsync/catsync/internal/serve"
@@ -88,4 +93,88 @@ type runReport[R any] struct {
 
 func newRunReport[R any](workflowID, runID string, res *workflows.SyncResult, r R) runReport[R] {
 	return runReport[R]{WorkflowID: workflowID, RunID: runID, Store: res.Store, Type: string(res.Type), Outcome: res.Outcome, Report: r}
+}
+
+// errorText is what the CLI prints of an error. A failed run reaches it as
+// the SDK's chain (workflow execution error, activity error, then an
+// application, timeout, canceled or terminated error) whose text repeats
+// every layer's ids and retry flags around the message: it is told as the
+// innermost message, once, then one line per fact.
+func errorText(err error) string {
+	var run *temporal.WorkflowExecutionError
+	if !errors.As(err, &run) {
+		return err.Error()
+	}
+	// What the CLI said of the run, such as "sync of DS_PROD failed: ".
+	said, ok := strings.CutSuffix(err.Error(), run.Error())
+	if !ok {
+		said = ""
+	}
+	var msg string
+	var facts [][2]string
+	if act, ok := innermost[*temporal.ActivityError](run); ok {
+		at := act.ActivityType().GetName()
+		if id := act.Identity(); id != "" {
+			at += " on worker " + id
+		}
+		facts = append(facts, [2]string{"activity", at})
+		switch rs := act.RetryState(); rs {
+		case enumspb.RETRY_STATE_UNSPECIFIED, enumspb.RETRY_STATE_IN_PROGRESS, enumspb.RETRY_STATE_NON_RETRYABLE_FAILURE:
+		default:
+			facts = append(facts, [2]string{"retries", words(rs.String())})
+		}
+	}
+	if app, ok := innermost[*temporal.ApplicationError](run); ok {
+		msg = app.Message()
+		var kind []string
+		if t := app.Type(); t != "" {
+			kind = append(kind, t)
+		}
+		if app.NonRetryable() {
+			kind = append(kind, "not retried")
+		}
+		if len(kind) > 0 {
+			facts = append(facts, [2]string{"error", strings.Join(kind, ", ")})
+		}
+	}
+	if timeout, ok := innermost[*temporal.TimeoutError](run); ok {
+		msg = cmp.Or(msg, timeout.Message())
+		facts = append(facts, [2]string{"timeout", words(timeout.TimeoutType().String())})
+	}
+	if canceled, ok := innermost[*temporal.CanceledError](run); ok {
+		msg = cmp.Or(msg, canceled.Error(), "canceled")
+	}
+	if terminated, ok := innermost[*temporal.TerminatedError](run); ok {
+		msg = cmp.Or(msg, terminated.Error())
+	}
+	if msg == "" {
+		msg = run.Error()
+	}
+	var b strings.Builder
+	b.WriteString(said + msg)
+	for _, f := range facts {
+		fmt.Fprintf(&b, "\n  %-9s %s", f[0]+":", f[1])
+	}
+	return b.String()
+}
+
+// innermost is the last error of type T down err's chain.
+func innermost[T error](err error) (last T, found bool) {
+	var t T
+	for errors.As(err, &t) {
+		last, found, err = t, true, errors.Unwrap(t)
+	}
+	return last, found
+}
+
+// words spells an enum's name (MaximumAttemptsReached) as words.
+func words(name string) string {
+	var b strings.Builder
+	for i, r := range name {
+		if i > 0 && unicode.IsUpper(r) {
+			b.WriteByte(' ')
+		}
+		b.WriteRune(unicode.ToLower(r))
+	}
+	return b.String()
 }

@@ -16,8 +16,10 @@ func (c *cli) verifyCmd() *cobra.Command {
 		"Compare a data store on the primary, as imported, with the secondary; exit 1 on drift",
 		`Reads every volume set of the data store on the primary, applies the import's
 transformations (volume group, VOLCAT/POOL/FILECAT, node pairs) and compares the
-result with the secondary, printing each difference.`,
-		"print differences as JSON lines", c.verify)
+result with the secondary, printing each difference. CATALOGFILES and the node
+pairs are those of the store's last import, as the secondary recorded them,
+unless --catalogfiles or --node-map say otherwise.`,
+		"print differences as JSON lines", true, c.verify)
 }
 
 func (c *cli) verify(ctx context.Context, p, s store.Store, opts importer.Options, asJSON bool) error {

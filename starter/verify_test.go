@@ -30,21 +30,7 @@ func TestVerify(t *testing.T) {
 	}
 
 	ctx := context.Background()
-	p, s := sqltest.Open(t, prim), sqltest.Open(t, sec)
-	outbox := snapshot.Area{Root: filepath.Join(dir, "outbox")}
-	pa := &activities.Activities{Site: &activities.Site{Name: "prim", Catalog: p, Staging: outbox}}
-	sa := &activities.Activities{Site: &activities.Site{Name: "secd", Catalog: s, Staging: snapshot.Area{Root: filepath.Join(dir, "staging")}, Source: outbox}}
-	ref, err := pa.Snapshot(ctx, activities.SnapshotInput{ID: "s1", Store: "DS_PROD", Type: snapshot.Full, CatalogFiles: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := sa.Transfer(ctx, ref); err != nil {
-		t.Fatal(err)
-	}
-	res, err := sa.Apply(ctx, activities.ImportInput{Ref: ref, Options: importer.Options{StoreID: "DS_PROD", CatalogFiles: true}})
-	if err != nil || len(res.Failed) > 0 {
-		t.Fatalf("apply: %v %v", err, res.Failed)
-	}
+	sa := importDirect(t, prim, sec, importer.Options{StoreID: "DS_PROD", CatalogFiles: true})
 	out = mustRun(t, "verify", "--store", "DS_PROD", "--primary", prim, "--secondary", sec)
 	if !strings.Contains(out, "no drift") {
 		t.Errorf("verify after a FULL import: %q", out)
@@ -66,6 +52,50 @@ func TestVerify(t *testing.T) {
 	}
 	// Comparing without DISKFILEs matches too.
 	mustRun(t, "verify", "--store", "DS_PROD", "--primary", prim, "--secondary", sec, "--catalogfiles", "no")
+}
+
+// importDirect imports a FULL of DS_PROD from prim into sec through the
+// activities alone, and returns the secondary's.
+func importDirect(t *testing.T, prim, sec string, opts importer.Options) *activities.Activities {
+	t.Helper()
+	ctx, dir := context.Background(), t.TempDir()
+	p, s := sqltest.Open(t, prim), sqltest.Open(t, sec)
+	outbox := snapshot.Area{Root: filepath.Join(dir, "outbox")}
+	pa := &activities.Activities{Site: &activities.Site{Name: "prim", Catalog: p, Staging: outbox}}
+	sa := &activities.Activities{Site: &activities.Site{Name: "secd", Catalog: s, Staging: snapshot.Area{Root: filepath.Join(dir, "staging")}, Source: outbox}}
+	ref, err := pa.Snapshot(ctx, activities.SnapshotInput{ID: "s1", Store: opts.StoreID, Type: snapshot.Full, CatalogFiles: opts.CatalogFiles})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sa.Transfer(ctx, ref); err != nil {
+		t.Fatal(err)
+	}
+	res, err := sa.Apply(ctx, activities.ImportInput{Ref: ref, Options: opts})
+	if err != nil || len(res.Failed) > 0 {
+		t.Fatalf("apply: %v %v", err, res.Failed)
+	}
+	return sa
+}
+
+// verify compares as the store's last import wrote, as the secondary
+// recorded it (CATALOGFILES, node pairs), unless a flag says otherwise.
+func TestVerifyTakesTheLastImportsOptions(t *testing.T) {
+	prim := newPrimary(t)
+	sec := filepath.Join(t.TempDir(), "secondary.db")
+	mustRun(t, "sim", "init-secondary", "--catalog", sec, "--primary", prim)
+	importDirect(t, prim, sec, importer.Options{StoreID: "DS_PROD", CatalogFiles: true,
+		NodePairs: []importer.NodePair{{From: `\PRIM`, To: `\PRIMDR`}}})
+	args := []string{"verify", "--store", "DS_PROD", "--primary", prim, "--secondary", sec}
+	out, errOut, code := catsync(t, args...)
+	if code != 0 || !strings.Contains(out, "no drift") || !strings.Contains(errOut, `CATALOGFILES YES (as the last import), node pairs \PRIM=\PRIMDR (as the last import)`) {
+		t.Fatalf("verify without flags after an import with node pairs: exit %d\n%s%s", code, out, errOut)
+	}
+	// Told otherwise, it compares otherwise: the DISKFILE names differ.
+	out, errOut, code = catsync(t, append(args, "--node-map", "")...)
+	if code != 1 || !strings.Contains(out, "DISKFILE") || !strings.Contains(errOut, "node pairs none (as given)") {
+		t.Errorf("verify --node-map '': exit %d\n%s%s", code, out, errOut)
+	}
+	mustRun(t, append(args, "--catalogfiles", "no")...)
 }
 
 func TestVerifyFlagsRefused(t *testing.T) {

@@ -336,7 +336,8 @@ func (r *syncRun) keys(ctx workflow.Context) error {
 func (r *syncRun) finish(ctx workflow.Context) error {
 	r.begin(ctx, "finish")
 	defer r.end(ctx)
-	in := activities.FinishInput{Ref: r.res.Snapshot, Failed: r.res.Conflicts.Total > 0 || len(r.res.Applied.Failed) > 0 || r.res.Keys.Failed()}
+	in := activities.FinishInput{Ref: r.res.Snapshot, Failed: r.res.Conflicts.Total > 0 || len(r.res.Applied.Failed) > 0 || r.res.Keys.Failed(),
+		Lease: r.lease}
 	return workflow.ExecuteActivity(shortStep(ctx, r.in.Secondary), a.Finish, in).Get(ctx, &r.res.Watermark)
 }
 

@@ -37,6 +37,14 @@ var primaryFacts = safety.Primary{Node: `\PRIM`, StoreAccess: catalog.AccessPrim
 
 var ref = snapshot.Ref{Store: "DS_PROD", ID: "run", Digest: "d1g35t", Type: snapshot.Update, FromSeq: 5, ToSeq: 42, Sets: 3}
 
+// finishing matches the finish of ref, failed or not, under the run's
+// lease (none in runs from before leases).
+func finishing(failed bool) any {
+	return mock.MatchedBy(func(in activities.FinishInput) bool {
+		return in.Ref == ref && in.Failed == failed && (in.Lease == nil || in.Lease.Store == ref.Store)
+	})
+}
+
 // happy mocks every step succeeding, recording the order they ran in.
 // Steps named in except are left for the test to mock.
 func happy(env *testsuite.TestWorkflowEnvironment, order *[]string, wm importer.Watermark, except ...string) {
@@ -65,7 +73,7 @@ func happy(env *testsuite.TestWorkflowEnvironment, order *[]string, wm importer.
 		},
 		"record": func() { env.OnActivity(a.Record, mock.Anything, mock.Anything).Return(nil).Run(rec("record")) },
 		"finish": func() {
-			env.OnActivity(a.Finish, mock.Anything, activities.FinishInput{Ref: ref}).Return(importer.Watermark{Seq: 42}, nil).Run(rec("finish"))
+			env.OnActivity(a.Finish, mock.Anything, finishing(false)).Return(importer.Watermark{Seq: 42}, nil).Run(rec("finish"))
 		},
 		"keys": func() {
 			env.OnActivity(a.KeyParity, mock.Anything, ref).Return(parity.Report{BackPakID: "BPPRIM01", Volumes: 2, OK: 2}, nil).Run(rec("keys"))
@@ -126,7 +134,7 @@ func TestFailedSetsMarkReimport(t *testing.T) {
 	happy(env, &order, importer.Watermark{}, "apply", "finish")
 	env.OnActivity(a.Apply, mock.Anything, mock.Anything).Return(activities.ImportResult{Sets: 3,
 		Failed: []activities.SetFailure{{Set: "T00001", Error: "boom"}}}, nil)
-	env.OnActivity(a.Finish, mock.Anything, activities.FinishInput{Ref: ref, Failed: true}).Return(importer.Watermark{Reimport: true}, nil).Once()
+	env.OnActivity(a.Finish, mock.Anything, finishing(true)).Return(importer.Watermark{Reimport: true}, nil).Once()
 	env.ExecuteWorkflow(CatalogSync, input(snapshot.Update))
 	var res SyncResult
 	if err := env.GetWorkflowResult(&res); err != nil {
@@ -266,7 +274,7 @@ func TestConflictsLeaveSetsOutAndMarkReimport(t *testing.T) {
 	happy(env, &order, importer.Watermark{Seq: 5}, "apply", "finish")
 	env.OnActivity(a.Apply, mock.Anything, mock.Anything).Return(activities.ImportResult{Sets: 3,
 		Counts: importer.Counts{"tapefile.create": 4}, Conflicts: conflictReport()}, nil)
-	env.OnActivity(a.Finish, mock.Anything, activities.FinishInput{Ref: ref, Failed: true}).Return(importer.Watermark{Seq: 5, Reimport: true}, nil).Once()
+	env.OnActivity(a.Finish, mock.Anything, finishing(true)).Return(importer.Watermark{Seq: 5, Reimport: true}, nil).Once()
 	env.ExecuteWorkflow(CatalogSync, input(snapshot.Update))
 	var res SyncResult
 	if err := env.GetWorkflowResult(&res); err != nil {
@@ -334,7 +342,7 @@ func TestKeyParityFailedOutcome(t *testing.T) {
 	var order []string
 	happy(env, &order, importer.Watermark{Seq: 5}, "keys", "finish")
 	env.OnActivity(a.KeyParity, mock.Anything, ref).Return(parityFailure(), nil)
-	env.OnActivity(a.Finish, mock.Anything, activities.FinishInput{Ref: ref, Failed: true}).Return(importer.Watermark{Seq: 5, Reimport: true}, nil).Once()
+	env.OnActivity(a.Finish, mock.Anything, finishing(true)).Return(importer.Watermark{Seq: 5, Reimport: true}, nil).Once()
 	env.ExecuteWorkflow(CatalogSync, input(snapshot.Update))
 	var res SyncResult
 	if err := env.GetWorkflowResult(&res); err != nil {
@@ -464,7 +472,7 @@ func TestFailureAfterApplyMarksReimport(t *testing.T) {
 			env.OnActivity(a.KeyParity, mock.Anything, ref).Return(parityFailure(), nil)
 		}, true, true},
 		{"finish fails", []string{"finish"}, func(env *testsuite.TestWorkflowEnvironment) {
-			env.OnActivity(a.Finish, mock.Anything, activities.FinishInput{Ref: ref}).Return(importer.Watermark{}, boom)
+			env.OnActivity(a.Finish, mock.Anything, finishing(false)).Return(importer.Watermark{}, boom)
 		}, false, true},
 		{"the record fails", []string{"record"}, func(env *testsuite.TestWorkflowEnvironment) {
 			env.OnActivity(a.Record, mock.Anything, mock.Anything).Return(boom)

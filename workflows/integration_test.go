@@ -276,7 +276,7 @@ func TestSyncFullUpdateFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	var prog workflows.Progress
-	if err := resp.Get(&prog); err != nil || prog.Step != "done" || len(prog.Steps) != 9 {
+	if err := resp.Get(&prog); err != nil || prog.Step != "done" || len(prog.Steps) != 10 {
 		t.Errorf("progress of the last run: %+v, %v", prog, err)
 	}
 

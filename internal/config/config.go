@@ -3,8 +3,10 @@
 package config
 
 import (
+	"cmp"
 	"encoding/base64"
 	"fmt"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -36,7 +38,9 @@ type KMIPFiles struct {
 type Config struct {
 	TemporalAddress   string `envconfig:"TEMPORAL_ADDRESS" default:"127.0.0.1:7233"`
 	TemporalNamespace string `envconfig:"TEMPORAL_NAMESPACE" default:"default"`
-	UI                string `envconfig:"CATSYNC_UI_URL" default:"http://localhost:8233"`
+	// UI is the Web UI's base URL, for links; read as CATSYNC_UI_URL,
+	// DefaultUI when that is empty or unset.
+	UI string `ignored:"true"`
 
 	Primary   Site `envconfig:"CATSYNC_PRIMARY"`
 	Secondary Site `envconfig:"CATSYNC_SECONDARY"`
@@ -45,8 +49,9 @@ type Config struct {
 	Source string `envconfig:"CATSYNC_SECONDARY_SOURCE"`
 	// Which sites this process serves: primary, secondary or both.
 	Serve []string `envconfig:"CATSYNC_SERVE" default:"primary,secondary"`
-	// Whether this process also runs workflows (queue "catsync").
-	Workflows bool `envconfig:"CATSYNC_WORKFLOWS" default:"true"`
+	// Whether this process also runs workflows (queue "catsync"); read by
+	// ParseBool, not envconfig, whose error is strconv's.
+	Workflows bool `ignored:"true"`
 
 	// Catalog is the CLI's default --catalog: an SQLite path or a
 	// postgres:// DSN.
@@ -60,6 +65,10 @@ type Config struct {
 const (
 	CatalogEnv   = "CATSYNC_CATALOG"
 	MasterKeyEnv = "CATSYNC_KEYSTORE_MASTER_KEY"
+	WorkflowsEnv = "CATSYNC_WORKFLOWS"
+	UIEnv        = "CATSYNC_UI_URL"
+	// DefaultUI is the dev server's Web UI (scripts/dev-server).
+	DefaultUI = "http://localhost:8233"
 )
 
 // Roles a process can serve.
@@ -79,12 +88,23 @@ func Read() (*Config, error) {
 	if c.Source == "" {
 		c.Source = c.Primary.Staging
 	}
+	c.Workflows = true
+	if v := os.Getenv(WorkflowsEnv); v != "" {
+		var err error
+		if c.Workflows, err = ParseBool(WorkflowsEnv, v); err != nil {
+			return nil, err
+		}
+	}
+	c.UI = cmp.Or(strings.TrimSpace(os.Getenv(UIEnv)), DefaultUI)
+	if u, err := url.Parse(c.UI); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, Bad(UIEnv, c.UI, "want the Temporal Web UI's base URL, such as "+DefaultUI)
+	}
 	// Read here, not through envconfig: its errors quote the value, and a
 	// secret must not reach a log.
 	if v := strings.TrimSpace(os.Getenv(MasterKeyEnv)); v != "" {
 		k, err := base64.StdEncoding.DecodeString(v)
 		if err != nil || len(k) != 32 {
-			return nil, fmt.Errorf("%s: want 32 bytes in base64 (head -c 32 /dev/urandom | base64)", MasterKeyEnv)
+			return nil, Bad(MasterKeyEnv, "", "want 32 bytes in base64 (head -c 32 /dev/urandom | base64)")
 		}
 		c.MasterKey = k
 	}
@@ -106,7 +126,7 @@ func Load() (*Config, error) {
 			return nil, fmt.Errorf("%s is not set: name the site (its worker serves task queue catsync.<name>)", s.name)
 		}
 		if !catalog.ValidPoolName(strings.ToUpper(s.v)) {
-			return nil, fmt.Errorf("%s=%q: a site name is 1-30 letters, digits or underscores, the first a letter", s.name, s.v)
+			return nil, Bad(s.name, s.v, "a site name is 1-30 letters, digits or underscores, the first a letter")
 		}
 	}
 	if strings.EqualFold(c.Primary.Name, c.Secondary.Name) {
@@ -114,7 +134,7 @@ func Load() (*Config, error) {
 	}
 	for _, r := range c.Serve {
 		if r != RolePrimary && r != RoleSecondary {
-			return nil, fmt.Errorf("CATSYNC_SERVE=%q: each role must be primary or secondary", strings.Join(c.Serve, ","))
+			return nil, Bad("CATSYNC_SERVE", strings.Join(c.Serve, ","), "each role must be primary or secondary")
 		}
 	}
 	return c, nil

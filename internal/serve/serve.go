@@ -1,18 +1,24 @@
 // Package serve assembles catsync's Temporal workers: one per site this
 // process serves (queue catsync.<site>, the site's activities) and one for
-// the workflows (queue catsync); and Dial, the one way catsync's programs
-// connect to Temporal. An assembly package: it imports activities and
+// the workflows (queue catsync); Dial, the one way catsync's programs
+// connect to Temporal, and OpenCatalog, the one way they open a catalog a
+// setting names. An assembly package: it imports activities and
 // workflows, unlike the rest of internal/.
 package serve
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
+	"net"
+	"strings"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
@@ -27,15 +33,78 @@ import (
 	"github.com/catsync/catsync/workflows"
 )
 
-// Dial connects to the Temporal frontend of cfg, logging through logger
-// (nil: the SDK's default logger); the error names the variable to fix.
-// The worker and the CLI both dial here.
+// Variables of the Temporal endpoint, named in Dial's errors.
+const (
+	AddressEnv   = "TEMPORAL_ADDRESS"
+	NamespaceEnv = "TEMPORAL_NAMESPACE"
+)
+
+// Dial connects to the Temporal frontend of cfg and checks that its
+// namespace exists, logging through logger (nil: the SDK's default
+// logger); the error names the variable to fix. The worker and the CLI
+// both dial here.
 func Dial(ctx context.Context, cfg *config.Config, logger log.Logger) (client.Client, error) {
-	c, err := client.DialContext(ctx, client.Options{HostPort: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, Logger: logger})
+	addr := cfg.TemporalAddress
+	// The SDK takes a bare host for host:443 and says nothing of the port.
+	if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
+		return nil, config.Bad(AddressEnv, addr, "want the Temporal frontend's HOST:PORT, such as 127.0.0.1:7233")
+	}
+	c, err := client.DialContext(ctx, client.Options{HostPort: addr, Namespace: cfg.TemporalNamespace, Logger: logger})
 	if err != nil {
-		return nil, fmt.Errorf("connect to Temporal at %s (TEMPORAL_ADDRESS): %w", cfg.TemporalAddress, err)
+		return nil, config.Wrap(AddressEnv, addr, err, "is the Temporal server running there? start it, or correct "+AddressEnv)
+	}
+	// Dialling does not look at the namespace; the first call would fail
+	// there, saying only "not found".
+	ns := cmp.Or(cfg.TemporalNamespace, client.DefaultNamespace)
+	if _, err := c.WorkflowService().DescribeNamespace(ctx, &workflowservice.DescribeNamespaceRequest{Namespace: ns}); err != nil {
+		c.Close()
+		var missing *serviceerror.NamespaceNotFound
+		if errors.As(err, &missing) {
+			return nil, config.Bad(NamespaceEnv, ns, fmt.Sprintf(
+				"no such namespace at %s: create it (temporal operator namespace create --namespace %s), or correct %s", addr, ns, NamespaceEnv))
+		}
+		return nil, config.Wrap(NamespaceEnv, ns, fmt.Errorf("describe the namespace at %s: %w", addr, err), "")
 	}
 	return c, nil
+}
+
+// SQLitePath is the file of an SQLite catalog's DSN (PATH or sqlite:PATH);
+// ok is false for a PostgreSQL URL.
+func SQLitePath(dsn string) (path string, ok bool) {
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		return "", false
+	}
+	return strings.TrimPrefix(dsn, "sqlite:"), true
+}
+
+// OpenCatalog opens the catalog at dsn, which setting (a variable or a
+// flag) gives: its errors name the setting, the value without its
+// password, and what to do.
+func OpenCatalog(ctx context.Context, setting, dsn string) (*sqlstore.DB, error) {
+	st, err := sqlstore.Open(ctx, dsn)
+	if err == nil {
+		return st, nil
+	}
+	if path, ok := SQLitePath(dsn); ok {
+		return nil, config.PathError(setting, dsn, path, err)
+	}
+	var parse *pgconn.ParseConfigError
+	var connect *pgconn.ConnectError
+	var refused *pgconn.PgError
+	problem := ""
+	switch {
+	case errors.As(err, &parse):
+		problem = "want postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE[?search_path=SCHEMA]"
+	case errors.As(err, &refused) && strings.HasPrefix(refused.Code, "28"): // invalid authorization
+		problem = "the server refused the user: correct the user or password in " + setting
+	case errors.As(err, &refused) && refused.Code == "3D000": // invalid catalog name
+		problem = "no such database: create it, or correct " + setting
+	case errors.As(err, &refused) && refused.Code == "42501": // insufficient privilege
+		problem = "the user may not create the schema or its tables: grant it CREATE, or correct " + setting
+	case errors.As(err, &connect):
+		problem = "is PostgreSQL running there? start it, or correct the host and port in " + setting
+	}
+	return nil, config.Wrap(setting, dsn, err, problem)
 }
 
 // SearchAttributes are the custom search attributes catsync sets.
@@ -78,7 +147,7 @@ func Start(ctx context.Context, c client.Client, cfg *config.Config) (*Workers, 
 			return nil, err
 		}
 		sc := cfg.Site(role)
-		st, err := sqlstore.Open(ctx, sc.Catalog)
+		st, err := OpenCatalog(ctx, config.Prefix(role)+"_CATALOG", sc.Catalog)
 		if err != nil {
 			w.Stop()
 			return nil, fmt.Errorf("%s site %s: %w", role, sc.Name, err)
@@ -92,9 +161,10 @@ func Start(ctx context.Context, c client.Client, cfg *config.Config) (*Workers, 
 		if km != nil {
 			w.keys = append(w.keys, km)
 		}
-		site := &activities.Site{Name: sc.Name, Catalog: st, Staging: snapshot.Area{Root: sc.Staging}, Keys: km}
+		// The areas carry the variables naming them, for their errors.
+		site := &activities.Site{Name: sc.Name, Catalog: st, Staging: snapshot.Area{Root: sc.Staging, Env: config.Prefix(role) + "_STAGING"}, Keys: km}
 		if role == config.RoleSecondary {
-			site.Source = snapshot.Area{Root: cfg.Source}
+			site.Source = snapshot.Area{Root: cfg.Source, Env: config.Prefix(role) + "_SOURCE"}
 		}
 		aw := worker.New(c, activities.TaskQueue(sc.Name), worker.Options{})
 		aw.RegisterActivity(&activities.Activities{Site: site})

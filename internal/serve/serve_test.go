@@ -25,7 +25,7 @@ func TestDialNamesTheVariable(t *testing.T) {
 		c.Close()
 		t.Fatalf("dialed %s, where nothing listens", addr)
 	}
-	if want := "connect to Temporal at " + addr + " (TEMPORAL_ADDRESS): "; !strings.HasPrefix(err.Error(), want) {
+	if want := `TEMPORAL_ADDRESS="` + addr + `": `; !strings.HasPrefix(err.Error(), want) {
 		t.Errorf("error %q, want it to start %q", err, want)
 	}
 }

@@ -6,7 +6,9 @@ package keyconf
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"strings"
@@ -36,7 +38,16 @@ func Open(cfg *config.Config, role string) (keys.Manager, error) {
 		if err != nil {
 			return nil, err
 		}
-		return keystore.Open(path, master)
+		ks, err := keystore.Open(path, master)
+		var notOpened *fs.PathError
+		switch {
+		case err == nil:
+			return ks, nil
+		case errors.As(err, &notOpened):
+			return nil, config.PathError(prefix+"_KEYS", spec, path, err)
+		}
+		// The file opened but does not read back under this master key.
+		return nil, config.Wrap(prefix+"_KEYS", spec, err, "check that "+config.MasterKeyEnv+" is the key it was written under")
 	case strings.HasPrefix(spec, "kmip://"):
 		addr := strings.TrimPrefix(spec, "kmip://")
 		host, _, err := net.SplitHostPort(addr)
