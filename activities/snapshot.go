@@ -3,7 +3,6 @@ package activities
 import (
 	"context"
 	"fmt"
-	"os"
 	"time"
 
 	"github.com/catsync/catsync/internal/catalog"
@@ -11,6 +10,7 @@ import (
 	"github.com/catsync/catsync/internal/keys"
 	"github.com/catsync/catsync/internal/keys/parity"
 	"github.com/catsync/catsync/internal/snapshot"
+	"github.com/catsync/catsync/internal/store"
 )
 
 // SnapshotInput asks the primary for a snapshot of one data store.
@@ -35,31 +35,48 @@ type snapshotCursor struct {
 }
 
 // Snapshot exports a data store into the primary's outbox as segments and a
-// manifest, and returns the reference to it. A retry resumes after the last
-// complete segment.
+// manifest, and returns the reference to it. It reads one view of the
+// primary's catalog, as of one moment, so that the manifest's range and
+// every row it holds agree however long the export takes, while the
+// primary's backups go on. A retry resumes after the last complete segment
+// when the store has not changed since the cursor's ToSeq, and starts over
+// otherwise.
 func (a *Activities) Snapshot(ctx context.Context, in SnapshotInput) (snapshot.Ref, error) {
-	ref, err := a.snapshot(ctx, in)
+	var ref snapshot.Ref
+	err := a.Site.Catalog.View(ctx, func(r store.Reader) error {
+		var err error
+		ref, err = a.snapshot(ctx, r, in)
+		return err
+	})
 	return ref, classify(err)
 }
 
-func (a *Activities) snapshot(ctx context.Context, in SnapshotInput) (snapshot.Ref, error) {
-	st := a.Site.Catalog
-	site, err := st.Site(ctx)
+// snapshot exports from r, a view of the primary's catalog.
+func (a *Activities) snapshot(ctx context.Context, r store.Reader, in SnapshotInput) (snapshot.Ref, error) {
+	site, err := r.Site(ctx)
 	if err != nil {
 		return snapshot.Ref{}, err
 	}
-	ds, err := st.DataStore(ctx, in.Store)
+	ds, err := r.DataStore(ctx, in.Store)
 	if err != nil {
 		return snapshot.Ref{}, fmt.Errorf("data store %s on %s: %w", in.Store, site.Node, err)
 	}
 	if ds.Access != catalog.AccessPrimary {
 		return snapshot.Ref{}, catalog.ConfigErrorf("data store %s on %s has domain access %s: exports need PRIMARY", ds.ID, site.Node, ds.Access)
 	}
+	to, err := r.LastSeq(ctx, in.Store)
+	if err != nil {
+		return snapshot.Ref{}, fmt.Errorf("change sequence of %s on %s: %w", in.Store, site.Node, err)
+	}
+	// The segments of an earlier attempt were read in its own view, as of
+	// the cursor's ToSeq: this view still holds the same rows only if no
+	// change of the store was marked since. Otherwise they go.
 	var cur snapshotCursor
-	resumed := resume(ctx, &cur)
+	resumed := resume(ctx, &cur) && cur.ToSeq == to
 	dir := a.Site.Staging.Dir(in.Store, in.ID)
 	if !resumed {
-		if err := os.RemoveAll(dir); err != nil { // a re-export overwrites
+		cur = snapshotCursor{}
+		if err := a.Site.Staging.Reset(in.Store, in.ID); err != nil {
 			return snapshot.Ref{}, err
 		}
 	}
@@ -68,7 +85,7 @@ func (a *Activities) snapshot(ctx context.Context, in SnapshotInput) (snapshot.R
 	if err := a.Site.Staging.Keep(in.Store, in.ID); err != nil {
 		return snapshot.Ref{}, err
 	}
-	items, to, err := export.Plan(ctx, st, in.Store, in.Type, in.After, cur.ToSeq)
+	items, to, err := export.Plan(ctx, r, in.Store, in.Type, in.After, to)
 	if err != nil {
 		return snapshot.Ref{}, err
 	}
@@ -96,7 +113,7 @@ func (a *Activities) snapshot(ctx context.Context, in SnapshotInput) (snapshot.R
 		for i, set := range pending {
 			done, err := w.Add(set)
 			if err != nil {
-				return err
+				return a.Site.Staging.Unusable(err)
 			}
 			if done {
 				cur.Segments, cur.Counts = w.Done()
@@ -107,7 +124,7 @@ func (a *Activities) snapshot(ctx context.Context, in SnapshotInput) (snapshot.R
 		pending, pendingKeys = nil, nil
 		return ctx.Err()
 	}
-	x := &export.Reader{R: st, StoreID: in.Store, CatalogFiles: in.CatalogFiles}
+	x := &export.Reader{R: r, StoreID: in.Store, CatalogFiles: in.CatalogFiles}
 	err = x.Walk(ctx, items, cur.Last, func(it export.Item, set *snapshot.VolumeSet) error {
 		pending, pendingKeys = append(pending, set), append(pendingKeys, it.Key)
 		if len(pending) < SetsPerSegment {
@@ -123,7 +140,7 @@ func (a *Activities) snapshot(ctx context.Context, in SnapshotInput) (snapshot.R
 	}
 	m, digest, err := w.Close()
 	if err != nil {
-		return snapshot.Ref{}, err
+		return snapshot.Ref{}, a.Site.Staging.Unusable(err)
 	}
 	return snapshot.Ref{Store: in.Store, ID: in.ID, Digest: digest, Type: in.Type, FromSeq: m.FromSeq, ToSeq: m.ToSeq,
 		Sets: m.Counts["sets"]}, nil

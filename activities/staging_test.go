@@ -128,3 +128,16 @@ func TestFinishOverADamagedChain(t *testing.T) {
 		t.Errorf("watermark %+v (%v) moved past a refused chain", wm, err)
 	}
 }
+
+// A primary's outbox that cannot hold files fails the snapshot at once,
+// naming its variable; it is not retried for minutes.
+func TestSnapshotOutboxFaults(t *testing.T) {
+	p := newPair(t, smallSite())
+	file := filepath.Join(t.TempDir(), "outbox")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	p.prim.Site.Staging = snapshot.Area{Root: file, Env: "CATSYNC_PRIMARY_STAGING"}
+	_, err := p.prim.Snapshot(context.Background(), SnapshotInput{ID: "run-1", Store: "DS_PROD", Type: snapshot.Full, CatalogFiles: true})
+	nonRetryable(t, "outbox a file", err, TypeConfig, "CATSYNC_PRIMARY_STAGING="+file, "cannot be written")
+}

@@ -26,8 +26,9 @@ type Item struct {
 // Plan lists, in label order, the volumes an export covers, and the
 // sequence up to which it covers changes. FULL: every volume of the store;
 // UPDATE: the volumes marked after the watermark `after`, up to `to` (0:
-// the store's last sequence now). Its size follows the number of volumes
-// in scope, never the number of catalog rows.
+// the store's last sequence in r). Its size follows the number of volumes
+// in scope, never the number of catalog rows. An export whose sets must
+// match `to` exactly plans and walks in one view (store.Store.View).
 func Plan(ctx context.Context, r store.Reader, storeID string, typ snapshot.Type, after, to int64) ([]Item, int64, error) {
 	if to == 0 {
 		var err error

@@ -67,6 +67,17 @@ func (a Area) unusable(err error) error {
 	return err
 }
 
+// Reset removes what an earlier export left of snapshot id of store: a
+// re-export overwrites it.
+func (a Area) Reset(store, id string) error {
+	return a.unusable(os.RemoveAll(a.Dir(store, id)))
+}
+
+// Unusable is err, met writing a snapshot into the area, as unusable says:
+// a configuration error naming the area's variable when the area cannot
+// hold files at all.
+func (a Area) Unusable(err error) error { return a.unusable(err) }
+
 // Chain returns the snapshots that rebuild store, oldest first.
 func (a Area) Chain(store string) ([]string, error) {
 	b, err := os.ReadFile(filepath.Join(a.storeDir(store), chainFile))

@@ -157,6 +157,12 @@ type Store interface {
 	// Update runs fn in a transaction, committing if fn returns nil and
 	// rolling back otherwise.
 	Update(ctx context.Context, fn func(Tx) error) error
+	// View runs fn on a read-only view of the catalogs as of the moment
+	// View began: every transaction committed before then, none committed
+	// after, however long fn runs. Writers are not blocked meanwhile. fn
+	// reads through the Reader it is given; the view holds one connection
+	// until fn returns.
+	View(ctx context.Context, fn func(Reader) error) error
 	Close() error
 }
 

@@ -208,3 +208,32 @@ func (d *DB) Update(ctx context.Context, fn func(store.Tx) error) (err error) {
 	}
 	return nil
 }
+
+// View runs fn in a read-only transaction. On SQLite it is a deferred one:
+// Update's IMMEDIATE mode would take the write lock, while a reader in WAL
+// mode lets writers commit beside it (the WAL grows until the view ends).
+// On PostgreSQL it is REPEATABLE READ READ ONLY, which takes no lock a
+// writer waits for.
+func (d *DB) View(ctx context.Context, fn func(store.Reader) error) error {
+	opts := &sql.TxOptions{ReadOnly: true}
+	if d.dialect == postgres {
+		opts.Isolation = sql.LevelRepeatableRead
+	}
+	sqlTx, err := d.db.BeginTx(ctx, opts)
+	if err != nil {
+		return fmt.Errorf("begin a catalog view: %w", err)
+	}
+	b := bind(sqlTx, d.stmts)
+	defer func() {
+		b.close()
+		sqlTx.Rollback() // it wrote nothing
+	}()
+	r := &reader{d: d.dialect, prep: b.prepared}
+	// Both engines fix the view at its first read, not at BEGIN: read now,
+	// so that what fn sees is the catalog as View began.
+	var n int64
+	if err := r.row(ctx, "SELECT count(*) FROM schema_migrations", nil, &n); err != nil {
+		return fmt.Errorf("begin a catalog view: %w", err)
+	}
+	return fn(r)
+}

@@ -25,9 +25,7 @@ type volumeMark struct {
 // same transaction, so a change and its mark are never seen apart.
 type tx struct {
 	*reader
-	sql   *sql.Tx
-	cache *stmtCache
-	stmts map[string]*sql.Stmt // the cache's statements bound to this transaction
+	*bound
 
 	volsets map[volsetRef]struct{}
 	volsers map[string]struct{}
@@ -37,37 +35,46 @@ type tx struct {
 var _ store.Tx = (*tx)(nil)
 
 func newTx(t *sql.Tx, d dialect, cache *stmtCache) *tx {
-	x := &tx{
-		sql:     t,
-		cache:   cache,
-		stmts:   map[string]*sql.Stmt{},
+	b := bind(t, cache)
+	return &tx{
+		reader:  &reader{d: d, prep: b.prepared},
+		bound:   b,
 		volsets: map[volsetRef]struct{}{},
 		volsers: map[string]struct{}{},
 		marks:   map[volumeMark]bool{},
 	}
-	x.reader = &reader{d: d, prep: x.prepared}
-	return x
+}
+
+// bound holds the database's prepared statements bound to one transaction.
+type bound struct {
+	sql   *sql.Tx
+	cache *stmtCache
+	stmts map[string]*sql.Stmt
+}
+
+func bind(t *sql.Tx, cache *stmtCache) *bound {
+	return &bound{sql: t, cache: cache, stmts: map[string]*sql.Stmt{}}
 }
 
 // prepared binds the database's prepared statement of q to the transaction,
 // once per transaction.
-func (t *tx) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
-	if s, ok := t.stmts[q]; ok {
+func (b *bound) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
+	if s, ok := b.stmts[q]; ok {
 		return s, nil
 	}
-	s, err := t.cache.get(ctx, q)
+	s, err := b.cache.get(ctx, q)
 	if err != nil {
 		return nil, err
 	}
-	s = t.sql.StmtContext(ctx, s)
-	t.stmts[q] = s
+	s = b.sql.StmtContext(ctx, s)
+	b.stmts[q] = s
 	return s, nil
 }
 
 // close releases the transaction's bindings; the database keeps the
 // statements prepared.
-func (t *tx) close() {
-	for _, s := range t.stmts {
+func (b *bound) close() {
+	for _, s := range b.stmts {
 		s.Close()
 	}
 }

@@ -42,6 +42,7 @@ func Run(t *testing.T, newDB Opener) {
 	t.Run("AuditAppendOnly", func(t *testing.T) { testAudit(t, open(t)) })
 	t.Run("UndoJournal", func(t *testing.T) { testUndoJournal(t, open(t)) })
 	t.Run("DeleteFileConfig", func(t *testing.T) { testDeleteFileConfig(t, open(t)) })
+	t.Run("View", func(t *testing.T) { testView(t, open(t)) })
 }
 
 // Load writes the whole fixture in one transaction.
