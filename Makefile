@@ -33,8 +33,9 @@ bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
 
 # The main job, on the embedded defaults: the Temporal dev server (SQLite,
-# Web UI on :8233), a simulated primary and secondary in SQLite files under
-# .data/, a worker, a FULL sync, a day of activity, an UPDATE sync, verify.
+# Web UI on the port of CATSYNC_UI_URL, default :8233), a simulated primary
+# and secondary in SQLite files under .data/, a worker, a FULL sync, a day of
+# activity, an UPDATE sync, verify.
 demo: build $(TEMPORAL)
 	scripts/demo
 
