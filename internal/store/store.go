@@ -105,6 +105,9 @@ type Reader interface {
 	// LastUndo returns the newest undo journal entry of storeID, or
 	// ErrNotFound when its journal is empty.
 	LastUndo(ctx context.Context, storeID string) (UndoRecord, error)
+	// ScanVerified calls fn with every volume of storeID whose restore was
+	// verified, and when it last was, in label order.
+	ScanVerified(ctx context.Context, storeID string, fn func(catalog.VolumeKey, time.Time) error) error
 }
 
 // Writer is the write side. Put creates or replaces a record (validated
@@ -121,6 +124,9 @@ type Writer interface {
 	AppendUndo(ctx context.Context, r *UndoRecord) error
 	DeleteUndo(ctx context.Context, storeID string, seq int64) error
 	ClearUndo(ctx context.Context, storeID string) error
+	// PutVerified records when a restore test last verified a volume of
+	// storeID. Bookkeeping, like metadata: it marks no change.
+	PutVerified(ctx context.Context, storeID string, key catalog.VolumeKey, at time.Time) error
 	PutDataStore(ctx context.Context, d *catalog.DataStore) error
 	PutVolumeGroup(ctx context.Context, g *catalog.VolumeGroup) error
 	PutVolume(ctx context.Context, v *catalog.Volume) error

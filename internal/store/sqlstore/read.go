@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/store"
@@ -279,6 +280,25 @@ func (r *reader) LastAudit(ctx context.Context) (store.AuditRecord, error) {
 		return a, fmt.Errorf("audit trail: %w", store.ErrNotFound)
 	}
 	return a, err
+}
+
+func (r *reader) ScanVerified(ctx context.Context, storeID string, fn func(catalog.VolumeKey, time.Time) error) error {
+	rows, err := r.query(ctx, "SELECT label, label_type, verified FROM restore_verified WHERE store_id = ? ORDER BY label, label_type", storeID)
+	if err != nil {
+		return fmt.Errorf("read the restore verification dates of %s: %w", storeID, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var k catalog.VolumeKey
+		var at time.Time
+		if err := rows.Scan(&k.Label, strCol[catalog.LabelType]{&k.LabelType}, timeCol{&at}); err != nil {
+			return fmt.Errorf("read the restore verification dates of %s: %w", storeID, err)
+		}
+		if err := fn(k, at); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 func (r *reader) LastUndo(ctx context.Context, storeID string) (store.UndoRecord, error) {

@@ -111,4 +111,9 @@ var migrations = []migration{
 			store_id TEXT NOT NULL, seq BIGINT NOT NULL, run_id TEXT NOT NULL, entry TEXT NOT NULL,
 			PRIMARY KEY (store_id, seq))`,
 	}},
+	{7, "restore verification dates", []string{
+		`CREATE TABLE restore_verified (
+			store_id TEXT NOT NULL, label TEXT NOT NULL, label_type TEXT NOT NULL, verified BIGINT NOT NULL,
+			PRIMARY KEY (store_id, label, label_type))`,
+	}},
 }

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/store"
@@ -160,6 +161,14 @@ func (t *tx) DeleteUndo(ctx context.Context, storeID string, seq int64) error {
 	}
 	if n, _ := res.RowsAffected(); n == 0 {
 		return fmt.Errorf("delete undo entry %d of %s: %w", seq, storeID, store.ErrNotFound)
+	}
+	return nil
+}
+func (t *tx) PutVerified(ctx context.Context, storeID string, key catalog.VolumeKey, at time.Time) error {
+	if _, err := t.exec(ctx, `INSERT INTO restore_verified (store_id, label, label_type, verified) VALUES (?, ?, ?, ?)
+		ON CONFLICT (store_id, label, label_type) DO UPDATE SET verified = excluded.verified`,
+		storeID, key.Label, string(key.LabelType), micros(at)); err != nil {
+		return fmt.Errorf("record the restore verification of %s in %s: %w", key, storeID, err)
 	}
 	return nil
 }

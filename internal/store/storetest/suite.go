@@ -43,6 +43,7 @@ func Run(t *testing.T, newDB Opener) {
 	t.Run("UndoJournal", func(t *testing.T) { testUndoJournal(t, open(t)) })
 	t.Run("DeleteFileConfig", func(t *testing.T) { testDeleteFileConfig(t, open(t)) })
 	t.Run("View", func(t *testing.T) { testView(t, open(t)) })
+	t.Run("RestoreVerified", func(t *testing.T) { testVerified(t, open(t)) })
 }
 
 // Load writes the whole fixture in one transaction.
