@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"text/tabwriter"
 
 	"github.com/spf13/cobra"
 
@@ -32,9 +31,9 @@ func (c *cli) auditCmd() *cobra.Command {
 			}
 			defer st.Close()
 			enc := json.NewEncoder(c.out)
-			tw := tabwriter.NewWriter(c.out, 0, 0, 2, ' ', 0)
+			var tb *table
 			if !asJSON {
-				fmt.Fprintln(tw, "SEQ\tFINISHED\tSTORE\tTYPE\tOUTCOME\tCHANGES\tCONFLICTS\tKEYS\tRUN\tERROR")
+				tb = newTable(c.out, 0, "SEQ", "FINISHED", "STORE", "TYPE", "OUTCOME", "CHANGES", "CONFLICTS", "KEYS", "RUN", "ERROR")
 			}
 			n, err := audit.Verify(cmd.Context(), st, func(r store.AuditRecord, e audit.Entry) error {
 				if asJSON {
@@ -47,11 +46,15 @@ func (c *cli) auditCmd() *cobra.Command {
 				if k := e.Keys; k != nil {
 					keys = fmt.Sprintf("%d/%d", k.OK, k.Volumes) // in parity of those checked
 				}
-				_, err := fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%d\t%d\t%s\t%s\t%s\n", r.Seq, e.Finished.Format("2006-01-02 15:04:05"),
-					e.Store, e.Type, e.Outcome, importer.Counts(e.Counts).Changed(), conflicts, keys, e.RunID, e.Error)
-				return err
+				tb.row(r.Seq, e.Finished.Format("2006-01-02 15:04:05"), e.Store, e.Type, e.Outcome,
+					importer.Counts(e.Counts).Changed(), conflicts, keys, e.RunID, e.Error)
+				return nil
 			})
-			tw.Flush()
+			if tb != nil {
+				if ferr := tb.flush(); err == nil {
+					err = ferr
+				}
+			}
 			if err != nil {
 				return err
 			}

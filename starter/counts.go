@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -78,33 +77,32 @@ func (rep *countsReport) print(w io.Writer) error {
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w)
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "TABLE\tROWS")
+	tb := newTable(w, 0, "TABLE", "ROWS")
 	for _, t := range store.Tables {
-		fmt.Fprintf(tw, "%s\t%d\n", t, rep.Tables[t])
+		tb.row(t, rep.Tables[t])
 	}
-	if err := tw.Flush(); err != nil {
+	if err := tb.flush(); err != nil {
 		return err
 	}
 	fmt.Fprintln(w)
 	fmt.Fprintln(w, "BackPak volumes per data store: by domain access, by DSM/TC status (NONE: no TAPEVOLUME)")
-	fmt.Fprint(tw, "DATA STORE\tACCESS\tVOLUMES")
+	header := []any{"DATA STORE", "ACCESS", "VOLUMES"}
 	for _, a := range catalog.DomainAccesses {
-		fmt.Fprintf(tw, "\t%s", a)
+		header = append(header, a)
 	}
 	for _, s := range catalog.VolumeStatuses {
-		fmt.Fprintf(tw, "\t%s", s)
+		header = append(header, s)
 	}
-	fmt.Fprintf(tw, "\t%s\tLAST SEQ\n", inspect.NoTapeVolume)
+	tb = newTable(w, 0, append(header, inspect.NoTapeVolume, "LAST SEQ")...)
 	for _, sc := range rep.Stores {
-		fmt.Fprintf(tw, "%s\t%s\t%d", sc.ID, sc.Access, sc.Volumes)
+		fields := []any{sc.ID, sc.Access, sc.Volumes}
 		for _, a := range catalog.DomainAccesses {
-			fmt.Fprintf(tw, "\t%d", sc.ByAccess[string(a)])
+			fields = append(fields, sc.ByAccess[string(a)])
 		}
 		for _, s := range catalog.VolumeStatuses {
-			fmt.Fprintf(tw, "\t%d", sc.ByStatus[string(s)])
+			fields = append(fields, sc.ByStatus[string(s)])
 		}
-		fmt.Fprintf(tw, "\t%d\t%d\n", sc.ByStatus[inspect.NoTapeVolume], sc.LastSeq)
+		tb.row(append(fields, sc.ByStatus[inspect.NoTapeVolume], sc.LastSeq)...)
 	}
-	return tw.Flush()
+	return tb.flush()
 }

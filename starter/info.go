@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -76,20 +75,25 @@ func infoTapeVolume(ctx context.Context, w io.Writer, r store.Reader, label stri
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	if len(info.Tapes) == 0 {
-		fmt.Fprintf(tw, "TAPEVOLUME %s: none in DSM/TC\n", label)
+		fmt.Fprintf(w, "TAPEVOLUME %s: none in DSM/TC\n", cell(label))
 	}
 	for i := range info.Tapes {
-		printTapeVolume(tw, &info.Tapes[i])
+		if err := printTapeVolume(w, &info.Tapes[i]); err != nil {
+			return err
+		}
 	}
 	for i := range info.BackPak {
-		printBackPakVolume(tw, &info.BackPak[i])
+		if err := printBackPakVolume(w, &info.BackPak[i]); err != nil {
+			return err
+		}
 	}
-	return tw.Flush()
+	return nil
 }
 
-func printTapeVolume(w io.Writer, t *inspect.Tape) {
+// printTapeVolume prints a TAPEVOLUME as one table: its title, its fields
+// and the files on its volume set.
+func printTapeVolume(w io.Writer, t *inspect.Tape) error {
 	tv := &t.TapeVolume
 	format, filecat := "-", "-"
 	switch {
@@ -98,61 +102,65 @@ func printTapeVolume(w io.Writer, t *inspect.Tape) {
 	case t.VTOFC != nil:
 		format, filecat = tapeFormat(t.VTOFC.TapeFormat), t.VTOFC.Filecat
 	}
-	fmt.Fprintf(w, "TAPEVOLUME %s\n", tv.Volser)
-	field(w, "VOLCAT", tv.Volcat)
-	field(w, "POOL", tv.Pool)
-	field(w, "VOLSER", tv.Volser)
-	field(w, "STATUS", tv.Status)
-	field(w, "LABEL", tv.Label)
-	field(w, "TYPE", tv.Type)
+	tb := newTable(w, 0, "TAPEVOLUME "+tv.Volser)
+	field(tb, "VOLCAT", tv.Volcat)
+	field(tb, "POOL", tv.Pool)
+	field(tb, "VOLSER", tv.Volser)
+	field(tb, "STATUS", tv.Status)
+	field(tb, "LABEL", tv.Label)
+	field(tb, "TYPE", tv.Type)
 	if tv.Density != "" {
-		field(w, "DENSITY", tv.Density)
+		field(tb, "DENSITY", tv.Density)
 	}
 	if tv.OwnerID != "" {
-		field(w, "OWNERID", fmt.Sprintf("%q", tv.OwnerID)) // a process handle may be binary
+		field(tb, "OWNERID", fmt.Sprintf("%q", tv.OwnerID)) // a process handle may be binary
 	}
-	field(w, "VOLSETID", orDash(tv.VolsetID))
-	field(w, "VOLINDEX", tv.VolIndex)
-	field(w, "TAPE FORMAT", format)
-	field(w, "FILECAT", filecat)
-	fmt.Fprintln(w)
+	field(tb, "VOLSETID", orDash(tv.VolsetID))
+	field(tb, "VOLINDEX", tv.VolIndex)
+	field(tb, "TAPE FORMAT", format)
+	field(tb, "FILECAT", filecat)
+	tb.row()
 	if tv.VolsetID == "" {
-		return
+		return tb.flush()
 	}
-	fmt.Fprintf(w, "  FILES ON VOLUME SET %s: %d\n", tv.VolsetID, len(t.Files))
+	tb.row(fmt.Sprintf("  FILES ON VOLUME SET %s: %d", tv.VolsetID, len(t.Files)))
 	if len(t.Files) > 0 {
-		fmt.Fprintln(w, "  FILECAT\tFILEID\tGEN\tVERSION\tCOPY\tSTATUS\tCREATED\tEXPIRATION")
+		tb.row("  FILECAT", "FILEID", "GEN", "VERSION", "COPY", "STATUS", "CREATED", "EXPIRATION")
 		for _, f := range t.Files {
-			fmt.Fprintf(w, "  %s\t%s\t%d\t%d\t%d.%d\t%s\t%s\t%s\n", f.Filecat, f.FileID, f.Generation, f.Version,
-				f.PhysicalCopy, f.LogicalCopy, f.Status, stamp(f.Created), expiration(f.Expiration))
+			tb.row("  "+f.Filecat, f.FileID, f.Generation, f.Version, fmt.Sprintf("%d.%d", f.PhysicalCopy, f.LogicalCopy),
+				f.Status, stamp(f.Created), expiration(f.Expiration))
 		}
 	}
-	fmt.Fprintln(w)
+	tb.row()
+	return tb.flush()
 }
 
-func printBackPakVolume(w io.Writer, v *catalog.Volume) {
-	fmt.Fprintf(w, "BACKPAK VOLUME %s (%s)\n", v.Label, v.LabelType)
-	field(w, "DATA STORE", v.StoreID)
-	field(w, "VOLUME GROUP", v.Group)
-	field(w, "DOMAIN ACCESS", v.Access)
-	field(w, "VOLUME TIMESTAMP", stamp(v.Timestamp))
-	field(w, "PREVIOUS UNLOAD", stamp(v.PrevUnload))
-	field(w, "LAST UPDATE", stamp(v.LastUpdate))
-	field(w, "CHECK TIMESTAMP", yesNo(v.CheckTimestamp))
-	field(w, "LOCKED", yesNo(v.Locked))
-	field(w, "OWNER", strings.TrimSpace(v.OwnerNode+" "+v.OwnerUser))
-	field(w, "AUTH (R/W/C)", v.Auth)
-	field(w, "COMPRESSION", v.Compression)
-	field(w, "MAX SIZE", v.MaxSize)
-	field(w, "DATA SIZE", v.DataSize)
-	field(w, "STORAGE SIZE", v.StorageSize)
-	field(w, "IND", orDash(v.IndexPath))
-	field(w, "DAT", orDash(v.DataPath))
-	field(w, "MEDIA KEY NAME", orDash(v.MediaKeyName))
+// printBackPakVolume prints a BackPak volume as one table: its title and
+// its fields.
+func printBackPakVolume(w io.Writer, v *catalog.Volume) error {
+	tb := newTable(w, 0, fmt.Sprintf("BACKPAK VOLUME %s (%s)", v.Label, v.LabelType))
+	field(tb, "DATA STORE", v.StoreID)
+	field(tb, "VOLUME GROUP", v.Group)
+	field(tb, "DOMAIN ACCESS", v.Access)
+	field(tb, "VOLUME TIMESTAMP", stamp(v.Timestamp))
+	field(tb, "PREVIOUS UNLOAD", stamp(v.PrevUnload))
+	field(tb, "LAST UPDATE", stamp(v.LastUpdate))
+	field(tb, "CHECK TIMESTAMP", yesNo(v.CheckTimestamp))
+	field(tb, "LOCKED", yesNo(v.Locked))
+	field(tb, "OWNER", strings.TrimSpace(v.OwnerNode+" "+v.OwnerUser))
+	field(tb, "AUTH (R/W/C)", v.Auth)
+	field(tb, "COMPRESSION", v.Compression)
+	field(tb, "MAX SIZE", v.MaxSize)
+	field(tb, "DATA SIZE", v.DataSize)
+	field(tb, "STORAGE SIZE", v.StorageSize)
+	field(tb, "IND", orDash(v.IndexPath))
+	field(tb, "DAT", orDash(v.DataPath))
+	field(tb, "MEDIA KEY NAME", orDash(v.MediaKeyName))
 	if v.Comment != "" {
-		field(w, "COMMENT", v.Comment)
+		field(tb, "COMMENT", v.Comment)
 	}
-	fmt.Fprintln(w)
+	tb.row()
+	return tb.flush()
 }
 
 func infoTapeFile(ctx context.Context, w io.Writer, r store.Reader, fileID string, gen int) error {
@@ -160,23 +168,21 @@ func infoTapeFile(ctx context.Context, w io.Writer, r store.Reader, fileID strin
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "TAPEFILE %s\n", fileID)
+	fmt.Fprintf(w, "TAPEFILE %s\n", cell(fileID))
 	for _, c := range info.Configs {
-		fmt.Fprintf(tw, "  FILECAT %s LASTGENERATION %d\n", c.Filecat, c.LastGeneration)
+		fmt.Fprintf(w, "  FILECAT %s LASTGENERATION %d\n", cell(c.Filecat), c.LastGeneration)
 	}
-	fmt.Fprintln(tw)
-	fmt.Fprintln(tw, "FILECAT\tGEN\tVERSION\tCOPY\tSTATUS\tCREATED\tEXPIRATION\tVOLCAT\tPOOL\tVOLSETID\tVOLUMES\tDISKFILES")
+	fmt.Fprintln(w)
+	tb := newTable(w, 0, "FILECAT", "GEN", "VERSION", "COPY", "STATUS", "CREATED", "EXPIRATION", "VOLCAT", "POOL", "VOLSETID", "VOLUMES", "DISKFILES")
 	for _, f := range info.Copies {
 		labels := make([]string, len(f.Volumes))
 		for i, v := range f.Volumes {
 			labels[i] = v.Volser
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d.%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\n", f.Filecat, f.Generation, f.Version,
-			f.PhysicalCopy, f.LogicalCopy, f.Status, stamp(f.Created), expiration(f.Expiration), f.Volcat, f.Pool,
-			f.VolsetID, orDash(strings.Join(labels, ",")), f.DiskFiles)
+		tb.row(f.Filecat, f.Generation, f.Version, fmt.Sprintf("%d.%d", f.PhysicalCopy, f.LogicalCopy), f.Status,
+			stamp(f.Created), expiration(f.Expiration), f.Volcat, f.Pool, f.VolsetID, orDash(strings.Join(labels, ",")), f.DiskFiles)
 	}
-	return tw.Flush()
+	return tb.flush()
 }
 
 func infoDiskFile(ctx context.Context, w io.Writer, r store.Reader, name string) error {
@@ -184,22 +190,21 @@ func infoDiskFile(ctx context.Context, w io.Writer, r store.Reader, name string)
 	if err != nil {
 		return err
 	}
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "DISKFILE %s\n\n", name)
-	fmt.Fprintln(tw, "FILECAT\tFILEID\tGEN\tVERSION\tCOPY\tTIMEDUMPED\tSTATUS\tEOF\tTYPE\tCODE\tFLAGS\tVOLUMES")
+	fmt.Fprintf(w, "DISKFILE %s\n\n", cell(name))
+	tb := newTable(w, 0, "FILECAT", "FILEID", "GEN", "VERSION", "COPY", "TIMEDUMPED", "STATUS", "EOF", "TYPE", "CODE", "FLAGS", "VOLUMES")
 	for _, d := range info.Dumps {
 		labels := make([]string, len(d.Volumes))
 		for i, v := range d.Volumes {
 			labels[i] = v.Volser
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d.%d\t%s\t%s\t%d\t%s\t%d\t%s\t%s\n", d.Filecat, d.FileID, d.Generation,
-			d.Version, d.PhysicalCopy, d.LogicalCopy, stamp(d.TimeDumped), d.Status, d.EOF, d.FileType, d.FileCode,
-			diskFlags(&d.DiskFile), orDash(strings.Join(labels, ",")))
+		tb.row(d.Filecat, d.FileID, d.Generation, d.Version, fmt.Sprintf("%d.%d", d.PhysicalCopy, d.LogicalCopy),
+			stamp(d.TimeDumped), d.Status, d.EOF, d.FileType, d.FileCode, diskFlags(&d.DiskFile), orDash(strings.Join(labels, ",")))
 	}
-	return tw.Flush()
+	return tb.flush()
 }
 
-func field(w io.Writer, name string, v any) { fmt.Fprintf(w, "  %s\t%v\n", name, v) }
+// field prints one indented name-value line of tb.
+func field(tb *table, name string, v any) { tb.row("  "+name, v) }
 
 func tapeFormat(f int) string {
 	switch f {

@@ -6,7 +6,6 @@ import (
 	"io"
 	"strconv"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -344,8 +343,7 @@ func advanceReport(ctx context.Context, w io.Writer, r store.Reader, stores []ca
 		return err
 	}
 	fmt.Fprintf(w, "Advanced %s by %d day(s). Simulated clock: %s.\n", site.Node, days, clock.Format(time.DateOnly))
-	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "DATA STORE\tACCESS\tCHANGED\tDELETED\tSEQUENCE")
+	tb := newTable(w, 0, "DATA STORE", "ACCESS", "CHANGED", "DELETED", "SEQUENCE")
 	for i, d := range stores {
 		after, err := r.LastSeq(ctx, d.ID)
 		if err != nil {
@@ -361,7 +359,7 @@ func advanceReport(ctx context.Context, w io.Writer, r store.Reader, stores []ca
 		}); err != nil {
 			return err
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d -> %d\n", d.ID, d.Access, changed, deleted, before[i], after)
+		tb.row(d.ID, d.Access, changed, deleted, fmt.Sprintf("%d -> %d", before[i], after))
 	}
-	return tw.Flush()
+	return tb.flush()
 }

@@ -110,15 +110,14 @@ func printSummary(c *cli, res *workflows.SyncResult) {
 		names = append(names, e)
 	}
 	slices.Sort(names)
-	tw := tabwriter.NewWriter(c.out, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "ENTITY\tCREATE\tUPDATE\tDELETE\tUNCHANGED\tDEFERRED\t")
+	tb := newTable(c.out, tabwriter.AlignRight, "ENTITY", "CREATE", "UPDATE", "DELETE", "UNCHANGED", "DEFERRED")
 	for _, e := range names {
 		a := entities[e]
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t\n", strings.ToUpper(e), a["create"], a["update"], a["delete"], a["unchanged"], a["deferred"])
+		tb.row(strings.ToUpper(e), a["create"], a["update"], a["delete"], a["unchanged"], a["deferred"])
 	}
-	tw.Flush()
+	tb.flush()
 	for _, f := range res.Applied.Failed {
-		fmt.Fprintf(c.out, "FAILED volume set %s: %s\n", f.Set, f.Error)
+		fmt.Fprintf(c.out, "FAILED volume set %s: %s\n", cell(f.Set), cell(f.Error))
 	}
 	if r := &res.Conflicts; r.Total > 0 {
 		fmt.Fprintf(c.out, "CONFLICTS: %s; catsync conflicts %s prints the report\n", r.Summary(), workflows.SyncID(res.Store))
