@@ -36,6 +36,10 @@ type Site struct {
 	// Keys is the site's key manager (nil when none is configured): the
 	// primary records fingerprints from it, the secondary proves parity.
 	Keys keys.Manager
+	// Data is the root of the site's data stores' folders, where volume
+	// images live ("" when none is configured): the secondary's restore
+	// test reads them.
+	Data string
 }
 
 // Activities are the steps one site's worker runs.

@@ -16,6 +16,7 @@ import (
 	"github.com/catsync/catsync/internal/importer"
 	"github.com/catsync/catsync/internal/inspect"
 	"github.com/catsync/catsync/internal/keys/parity"
+	"github.com/catsync/catsync/internal/restore"
 	"github.com/catsync/catsync/internal/safety"
 )
 
@@ -38,17 +39,20 @@ var jsonShapes = map[string]reflect.Type{
 	"AuditEntry":      reflect.TypeFor[audit.Entry](),
 	"Counts":          reflect.TypeFor[countsReport](),
 	"StoreCounts":     reflect.TypeFor[inspect.StoreCounts](),
+	"RestoreReport":   reflect.TypeFor[restore.Report](),
+	"Verdict":         reflect.TypeFor[restore.Verdict](),
 }
 
 // jsonCommands are the commands with --json and the objects they print.
 var jsonCommands = map[string][]string{
-	"check":     {"Conflict", "Problem"},
-	"verify":    {"Drift"},
-	"parity":    {"ParityReport"},
-	"conflicts": {"ConflictsOutput"},
-	"keys":      {"KeysOutput"},
-	"audit":     {"AuditRecord"},
-	"counts":    {"Counts"},
+	"check":        {"Conflict", "Problem"},
+	"verify":       {"Drift"},
+	"parity":       {"ParityReport"},
+	"conflicts":    {"ConflictsOutput"},
+	"keys":         {"KeysOutput"},
+	"audit":        {"AuditRecord"},
+	"counts":       {"Counts"},
+	"restore-test": {"RestoreReport"},
 }
 
 // docTables reads the document's tables: the commands table (command name
@@ -116,6 +120,8 @@ func jsonType(t *testing.T, typ reflect.Type) string {
 			return "integer"
 		case reflect.Bool:
 			return "boolean"
+		case reflect.Float64:
+			return "number"
 		case reflect.Pointer:
 			return describe(typ.Elem())
 		case reflect.Slice:

@@ -9,6 +9,7 @@ import (
 	"github.com/catsync/catsync/activities"
 	"github.com/catsync/catsync/internal/importer"
 	"github.com/catsync/catsync/internal/keys/parity"
+	"github.com/catsync/catsync/internal/restore"
 	"github.com/catsync/catsync/internal/safety"
 	"github.com/catsync/catsync/internal/snapshot"
 )
@@ -22,7 +23,17 @@ var (
 	TypeKey    = temporal.NewSearchAttributeKeyKeyword("CatsyncType")
 	OutcomeKey = temporal.NewSearchAttributeKeyKeyword("CatsyncOutcome")
 	ChangesKey = temporal.NewSearchAttributeKeyInt64("CatsyncChanges")
+	// RestorableKey is the store's verified-restorable fraction after the
+	// run's restore test, from 0 to 1.
+	RestorableKey = temporal.NewSearchAttributeKeyFloat64("CatsyncRestorable")
 )
+
+// SearchAttributes are catsync's search attributes, for a namespace to
+// register (with the zero value of each).
+func SearchAttributes() temporal.SearchAttributes {
+	return temporal.NewSearchAttributes(StoreKey.ValueSet(""), TypeKey.ValueSet(""), OutcomeKey.ValueSet(""),
+		ChangesKey.ValueSet(0), RestorableKey.ValueSet(0))
+}
 
 // Outcomes of a sync.
 const (
@@ -41,7 +52,11 @@ const (
 	// encrypted volume: a key is missing, inactive, other material or
 	// filed under another BackPak id, or the domain lacks the entry.
 	OutcomeKeyParityFailed = "KeyParityFailed"
-	OutcomeFailed          = "Failed"
+	// The catalogs and keys are in place, but a sampled volume could not
+	// be restored from at the secondary (its image missing, stale or
+	// damaged, its key unusable, a tape file not where the catalog says).
+	OutcomeRestoreTestFailed = "RestoreTestFailed"
+	OutcomeFailed            = "Failed"
 	// The run was cancelled; what its apply committed stays, and the next
 	// UPDATE re-imports every volume.
 	OutcomeCancelled = "Cancelled"
@@ -85,6 +100,10 @@ type SyncInput struct {
 	// stops renewing it (terminated, its workers gone) frees the store for
 	// the next run that long after.
 	LeaseTTL time.Duration `json:"lease_ttl,omitempty"`
+	// RestoreSample is how many volumes the restore test samples
+	// (default 10); RestoreBudget ends it early (0: none).
+	RestoreSample int           `json:"restore_sample,omitempty"`
+	RestoreBudget time.Duration `json:"restore_budget,omitempty"`
 }
 
 // Step records one step of a run.
@@ -114,10 +133,12 @@ type SyncResult struct {
 	// the run) because they break a safety rule.
 	Conflicts safety.Report `json:"conflicts"`
 	// Keys is the key-manager parity of the snapshot's encrypted volumes.
-	Keys     parity.Report `json:"keys"`
-	Steps    []Step        `json:"steps"`
-	Started  time.Time     `json:"started"`
-	Finished time.Time     `json:"finished"`
+	Keys parity.Report `json:"keys"`
+	// Restore is the restore test of a sample of the store's volumes.
+	Restore  restore.Report `json:"restore"`
+	Steps    []Step         `json:"steps"`
+	Started  time.Time      `json:"started"`
+	Finished time.Time      `json:"finished"`
 }
 
 // Summary is the one-line description kept in the run's memo.

@@ -3,6 +3,7 @@ package workflows
 import (
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"slices"
 	"strings"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/catsync/catsync/internal/audit"
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/importer"
+	"github.com/catsync/catsync/internal/restore"
 	"github.com/catsync/catsync/internal/safety"
 	"github.com/catsync/catsync/internal/snapshot"
 )
@@ -127,7 +129,7 @@ func (r *syncRun) steps(ctx workflow.Context) (*SyncResult, error) {
 		}
 		return r.fail(ctx, err)
 	}
-	for _, step := range []func(workflow.Context) error{r.keys, r.finish} {
+	for _, step := range []func(workflow.Context) error{r.keys, r.restore, r.finish} {
 		if err := step(ctx); err != nil {
 			return r.fail(ctx, err)
 		}
@@ -331,6 +333,27 @@ func (r *syncRun) keys(ctx workflow.Context) error {
 	return nil
 }
 
+// restore tests on the secondary that a sample of the store's volumes can
+// be restored from; its failures say so in the outcome, and the catalogs,
+// applied, stay.
+func (r *syncRun) restore(ctx workflow.Context) error {
+	if workflow.GetVersion(ctx, changeRestoreTest, workflow.DefaultVersion, 1) == workflow.DefaultVersion {
+		return nil
+	}
+	r.begin(ctx, "restore")
+	defer r.end(ctx)
+	in := activities.RestoreInput{Ref: r.res.Snapshot, Options: restore.Options{Sample: r.in.RestoreSample, Budget: r.in.RestoreBudget,
+		Seed: seed(workflow.GetInfo(ctx).WorkflowExecution.RunID)}}
+	return workflow.ExecuteActivity(longStep(ctx, r.in.Secondary, r.heartbeat), a.RestoreTest, in).Get(ctx, &r.res.Restore)
+}
+
+// seed draws a run's random sample from its run id: the same on replay.
+func seed(runID string) uint64 {
+	h := fnv.New64a()
+	h.Write([]byte(runID))
+	return h.Sum64()
+}
+
 // finish moves the watermark; a set left out, in conflict or failed, or a
 // key not in parity, makes the next UPDATE re-import (and re-prove) all.
 func (r *syncRun) finish(ctx workflow.Context) error {
@@ -350,6 +373,8 @@ func (r *syncRun) outcome() string {
 		return OutcomeCompletedWithConflicts
 	case len(r.res.Applied.Failed) > 0:
 		return OutcomeCompletedWithFailures
+	case r.res.Restore.Failures():
+		return OutcomeRestoreTestFailed
 	}
 	return OutcomeCompleted
 }
@@ -374,8 +399,11 @@ func (r *syncRun) done(ctx workflow.Context, outcome string) (*SyncResult, error
 		return r.fail(ctx, err)
 	}
 	r.progress.Step = "done"
-	if err := workflow.UpsertTypedSearchAttributes(ctx, OutcomeKey.ValueSet(r.res.Outcome),
-		ChangesKey.ValueSet(r.res.Applied.Counts.Changed())); err != nil {
+	attrs := []temporal.SearchAttributeUpdate{OutcomeKey.ValueSet(r.res.Outcome), ChangesKey.ValueSet(r.res.Applied.Counts.Changed())}
+	if r.res.Restore.Sampled > 0 {
+		attrs = append(attrs, RestorableKey.ValueSet(r.res.Restore.Fraction))
+	}
+	if err := workflow.UpsertTypedSearchAttributes(ctx, attrs...); err != nil {
 		return nil, err
 	}
 	if err := workflow.UpsertMemo(ctx, r.memo()); err != nil {
@@ -437,6 +465,9 @@ func (r *syncRun) memo() map[string]any {
 	if r.res.Keys.Volumes > 0 || r.res.Keys.Domain != "" {
 		memo["keys"] = r.res.Keys.Summary()
 	}
+	if r.res.Restore.Volumes > 0 || r.res.Restore.Skipped != "" {
+		memo["restore"] = r.res.Restore.Summary()
+	}
 	return memo
 }
 
@@ -454,6 +485,9 @@ func (r *syncRun) auditEntry(ctx workflow.Context, errText string) audit.Entry {
 	}
 	if res.Keys.Volumes > 0 || res.Keys.Domain != "" {
 		e.Keys = &res.Keys
+	}
+	if res.Restore.Volumes > 0 || res.Restore.Skipped != "" {
+		e.Restore = &res.Restore
 	}
 	for _, f := range res.Applied.Failed {
 		e.Failed = append(e.Failed, f.Set)

@@ -17,6 +17,7 @@ import (
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/importer"
 	"github.com/catsync/catsync/internal/keys/parity"
+	"github.com/catsync/catsync/internal/restore"
 	"github.com/catsync/catsync/internal/safety"
 	"github.com/catsync/catsync/internal/snapshot"
 )
@@ -75,11 +76,15 @@ func happy(env *testsuite.TestWorkflowEnvironment, order *[]string, wm importer.
 		"finish": func() {
 			env.OnActivity(a.Finish, mock.Anything, finishing(false)).Return(importer.Watermark{Seq: 42}, nil).Run(rec("finish"))
 		},
+		"restore": func() {
+			env.OnActivity(a.RestoreTest, mock.Anything, mock.MatchedBy(func(in activities.RestoreInput) bool { return in.Ref == ref })).Return(
+				restore.Report{Store: "DS_PROD", Sampled: 2, Passed: 2, Volumes: 4, Verified: 2, Fraction: 0.5}, nil).Run(rec("restore"))
+		},
 		"keys": func() {
 			env.OnActivity(a.KeyParity, mock.Anything, ref).Return(parity.Report{BackPakID: "BPPRIM01", Volumes: 2, OK: 2}, nil).Run(rec("keys"))
 		},
 	}
-	for _, name := range []string{"check", "lease", "watermark", "snapshot", "transfer", "plan", "apply", "finish", "keys", "record"} {
+	for _, name := range []string{"check", "lease", "watermark", "snapshot", "transfer", "plan", "apply", "finish", "keys", "restore", "record"} {
 		if !slices.Contains(except, name) {
 			mocks[name]()
 		}
@@ -101,11 +106,11 @@ func TestStepsInOrder(t *testing.T) {
 	if err := env.GetWorkflowResult(&res); err != nil {
 		t.Fatal(err)
 	}
-	want := "describe check lease watermark snapshot transfer plan apply keys finish record release"
+	want := "describe check lease watermark snapshot transfer plan apply keys restore finish record release"
 	if got := strings.Join(order, " "); got != want {
 		t.Errorf("steps ran as %q, want %q", got, want)
 	}
-	if res.Outcome != OutcomeCompleted || res.Watermark.Seq != 42 || len(res.Steps) != 10 || res.Keys.OK != 2 {
+	if res.Outcome != OutcomeCompleted || res.Watermark.Seq != 42 || len(res.Steps) != 11 || res.Restore.Passed != 2 || res.Keys.OK != 2 {
 		t.Errorf("result %+v", res)
 	}
 }

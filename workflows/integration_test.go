@@ -77,8 +77,14 @@ func newWorld(t *testing.T, p sim.Params, sp sim.SecondaryParams) *world {
 // secondary whose key manager received them all by replication.
 func newWorldKeys(t *testing.T, p sim.Params, sp sim.SecondaryParams, km func(testing.TB, string, *config.Config)) *world {
 	t.Helper()
+	return newWorldWith(t, p, simtest.Options{Secondary: &sp, Keys: km})
+}
+
+// newWorldWith simulates the pair o describes and serves it.
+func newWorldWith(t *testing.T, p sim.Params, o simtest.Options) *world {
+	t.Helper()
 	c := temporaltest.Client(t) // first: without a server the test skips (or fails) before simulating
-	pair := simtest.New(t, p, simtest.Options{Secondary: &sp, Keys: km})
+	pair := simtest.New(t, p, o)
 	w := &world{t: t, c: c, pair: pair, cfg: pair.Config, prim: pair.Primary, sec: pair.Secondary,
 		primKeys: pair.PrimaryKeys, secKeys: pair.SecondaryKeys, storeID: "DS_PROD", hbTimeout: 3 * time.Second}
 	w.start()
@@ -276,7 +282,7 @@ func TestSyncFullUpdateFull(t *testing.T) {
 		t.Fatal(err)
 	}
 	var prog workflows.Progress
-	if err := resp.Get(&prog); err != nil || prog.Step != "done" || len(prog.Steps) != 10 {
+	if err := resp.Get(&prog); err != nil || prog.Step != "done" || len(prog.Steps) != 11 {
 		t.Errorf("progress of the last run: %+v, %v", prog, err)
 	}
 

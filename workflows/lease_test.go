@@ -145,7 +145,7 @@ func TestRunsBeforeLeasesTakeNone(t *testing.T) {
 	if err := env.GetWorkflowError(); err != nil {
 		t.Fatal(err)
 	}
-	if got, want := strings.Join(order, " "), "describe check watermark snapshot transfer plan apply keys finish record"; got != want {
+	if got, want := strings.Join(order, " "), "describe check watermark snapshot transfer plan apply keys restore finish record"; got != want {
 		t.Errorf("steps ran as %q, want %q", got, want)
 	}
 }

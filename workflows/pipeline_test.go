@@ -66,7 +66,7 @@ func (l *local) sync(t *testing.T, typ snapshot.Type, opts importer.Options) *wo
 	})
 	for name, fn := range map[string]any{"CheckConfig": l.sec.CheckConfig, "ReadWatermark": l.sec.ReadWatermark, "Transfer": l.sec.Transfer,
 		"Plan": l.sec.Plan, "Apply": l.sec.Apply, "KeyParity": l.sec.KeyParity, "Finish": l.sec.Finish, "Record": l.sec.Record,
-		"TakeLease": l.sec.TakeLease, "RenewLease": l.sec.RenewLease, "ReleaseLease": l.sec.ReleaseLease, "Unfinished": l.sec.Unfinished} {
+		"TakeLease": l.sec.TakeLease, "RenewLease": l.sec.RenewLease, "ReleaseLease": l.sec.ReleaseLease, "Unfinished": l.sec.Unfinished, "RestoreTest": l.sec.RestoreTest} {
 		register(name, fn)
 	}
 	env.ExecuteWorkflow(workflows.CatalogSync, workflows.SyncInput{Store: opts.StoreID, Type: typ, CatalogFiles: opts.CatalogFiles,

@@ -14,4 +14,7 @@ const (
 	// to its end; a run cancelled, failed or stopped by a lost lease
 	// records what its apply committed, on a disconnected context.
 	changeLease = "lease"
+	// After key parity, a restore test of a sample of the store's
+	// volumes runs on the secondary.
+	changeRestoreTest = "restore-test"
 )

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/catsync/catsync/internal/keys/parity"
+	"github.com/catsync/catsync/internal/restore"
 	"github.com/catsync/catsync/internal/safety"
 	"github.com/catsync/catsync/internal/store"
 )
@@ -33,7 +34,8 @@ type Entry struct {
 	Counts     map[string]int64 `json:"counts,omitempty"`
 	Failed     []string         `json:"failed,omitempty"` // volume sets that failed
 	Conflicts  *safety.Report   `json:"conflicts,omitempty"`
-	Keys       *parity.Report   `json:"keys,omitempty"` // key-manager parity, when checked
+	Keys       *parity.Report   `json:"keys,omitempty"`    // key-manager parity, when checked
+	Restore    *restore.Report  `json:"restore,omitempty"` // the restore test, when run
 	Error      string           `json:"error,omitempty"`
 	Started    time.Time        `json:"started"`
 	Finished   time.Time        `json:"finished"`

@@ -21,6 +21,10 @@ type Site struct {
 	Name    string `envconfig:"NAME"`    // task queue catsync.<name>
 	Catalog string `envconfig:"CATALOG"` // SQLite path or postgres:// DSN
 	Staging string `envconfig:"STAGING"` // the primary's outbox, or the secondary's staging area
+	// Data is the root of the site's data stores' folders, where volume
+	// images live (one folder per data store id): the simulator writes
+	// the primary's, the restore test reads the secondary's.
+	Data string `envconfig:"DATA"`
 	// The site's key manager: keystore:PATH (the embedded keystore, under
 	// Config.MasterKey) or kmip://HOST:PORT.
 	Keys string    `envconfig:"KEYS"`

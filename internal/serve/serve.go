@@ -162,7 +162,8 @@ func Start(ctx context.Context, c client.Client, cfg *config.Config) (*Workers, 
 			w.keys = append(w.keys, km)
 		}
 		// The areas carry the variables naming them, for their errors.
-		site := &activities.Site{Name: sc.Name, Catalog: st, Staging: snapshot.Area{Root: sc.Staging, Env: config.Prefix(role) + "_STAGING"}, Keys: km}
+		site := &activities.Site{Name: sc.Name, Catalog: st, Staging: snapshot.Area{Root: sc.Staging, Env: config.Prefix(role) + "_STAGING"}, Keys: km,
+			Data: sc.Data}
 		if role == config.RoleSecondary {
 			site.Source = snapshot.Area{Root: cfg.Source, Env: config.Prefix(role) + "_SOURCE"}
 		}

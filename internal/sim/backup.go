@@ -8,7 +8,9 @@ import (
 	"time"
 
 	"github.com/catsync/catsync/internal/catalog"
+	"github.com/catsync/catsync/internal/keys"
 	"github.com/catsync/catsync/internal/store"
+	"github.com/catsync/catsync/internal/volimage"
 )
 
 func isNotFound(err error) bool { return errors.Is(err, store.ErrNotFound) }
@@ -94,6 +96,9 @@ func (e *engine) mount(ctx context.Context, tx store.Tx, rng *rand.Rand, j *job,
 		}
 		v := e.vols[next]
 		g.pool.LastScratchVol = next
+		if err := LoadForOutput(ctx, tx, next); err != nil {
+			return nil, err
+		}
 		if err := e.setStatus(ctx, tx, v, catalog.StatusSelected, "", 0); err != nil {
 			return nil, err
 		}
@@ -129,6 +134,10 @@ func (e *engine) write(ctx context.Context, tx store.Tx, rng *rand.Rand, j *job,
 	}
 	nf, nv := len(j.fileIDs), len(set)
 	files := make([]catalog.TapeFile, 0, nf)
+	var images [][]volimage.TapeFile // per volume of the set, its tape files in sequence
+	if e.p.DataRoot != "" {
+		images = make([][]volimage.TapeFile, nv)
+	}
 	for f, id := range j.fileIDs {
 		tf := catalog.TapeFile{Filecat: g.Filecat, FileID: id, Generation: gens[f], Version: version, PhysicalCopy: 1,
 			LogicalCopy: copyNo, Created: start, Expiration: expires, RecordFormat: "UN", BlockLength: 28, Mode: "BKVO",
@@ -154,6 +163,11 @@ func (e *engine) write(ctx context.Context, tx store.Tx, rng *rand.Rand, j *job,
 				LabelLBA: int64(f) * 1024}); err != nil {
 				return nil, err
 			}
+			if images != nil {
+				images[i] = append(images[i], volimage.TapeFile{FileID: hdr1FileID(id), FileSetID: volsetID,
+					Section: i - first + 1, Sequence: f + 1, Generation: gens[f], Version: version,
+					Created: start, Expires: expires})
+			}
 		}
 		for d := 0; d < e.p.DiskFilesPerFile; d++ {
 			onVol := first + d*(last-first+1)/e.p.DiskFilesPerFile
@@ -164,6 +178,12 @@ func (e *engine) write(ctx context.Context, tx store.Tx, rng *rand.Rand, j *job,
 				VolsetID: volsetID, Pool: g.Pool, Volcat: g.Volcat}
 			if err := tx.PutDiskFile(ctx, &df); err != nil {
 				return nil, err
+			}
+			// BACKUP writes a tape file's directory in its first section,
+			// whatever CATALOGFILES says: the data is on tape regardless.
+			if images != nil {
+				head := &images[first][len(images[first])-1]
+				head.Disk = append(head.Disk, volimage.DiskEntry{Name: df.Name, Size: df.EOF, Digest: DiskFileDigest(df.Name, df.EOF)})
 			}
 			if err := tx.PutDiskFileVolume(ctx, &catalog.DiskFileVolume{Filecat: g.Filecat, Name: df.Name, TimeDumped: start,
 				Volser: set[onVol].label, Volcat: g.Volcat, Pool: g.Pool, VolsetID: volsetID, VolIndex: onVol + 1,
@@ -192,14 +212,18 @@ func (e *engine) write(ctx context.Context, tx store.Tx, rng *rand.Rand, j *job,
 		entry.IndexPath = g.store.Location + `\LB` + v.label + ".IND"
 		entry.DataPath = g.store.Location + `\LB` + v.label + ".DAT"
 		entry.MediaKeyName = ""
+		var key keys.Info
 		if g.Encrypted {
 			entry.MediaKeyName = e.mediaKeyName(v.label, loaded, rng)
-			if err := e.fileKey(ctx, v.label, entry.MediaKeyName); err != nil {
+			if key, err = e.fileKey(ctx, v.label, entry.MediaKeyName); err != nil {
 				return nil, err
 			}
 		}
 		if err := tx.PutVolume(ctx, &entry); err != nil {
 			return nil, err
+		}
+		if images != nil {
+			e.queueImage(imageOp{v: entry, key: key, files: images[i]})
 		}
 	}
 	return files, nil

@@ -199,5 +199,7 @@ func (e *engine) deleteVolume(ctx context.Context, tx store.Tx, v *vol) error {
 	}
 	v.group.scratch = removeSorted(v.group.scratch, v.label)
 	delete(e.vols, v.label)
+	// BackBox deletes the volume's image with it.
+	e.queueImage(imageOp{v: catalog.Volume{Label: v.label, StoreID: v.group.store.ID}, remove: true})
 	return nil
 }

@@ -63,6 +63,7 @@ type engine struct {
 	nextLabel int
 	clock     time.Time
 	keys      keys.Manager // where writes file their KeyPerTape keys; nil: nowhere
+	images    []imageOp    // the day's image changes, applied once it commits
 }
 
 // Init creates a primary site in an empty store from p and simulates
@@ -249,11 +250,15 @@ func compareStrings(a, b string) int {
 
 // run simulates n days, one transaction per day.
 func (e *engine) run(ctx context.Context, n int) error {
+	if err := e.prepareImages(); err != nil {
+		return err
+	}
 	for i := 0; i < n; i++ {
 		date := e.clock
 		dayNo := uint64(date.Sub(e.p.Start) / day)
 		rng := rand.New(rand.NewPCG(e.p.Seed, dayNo))
 		err := e.st.Update(ctx, func(tx store.Tx) error {
+			e.images = nil
 			if err := e.cleanup(ctx, tx, date); err != nil {
 				return err
 			}
@@ -283,6 +288,9 @@ func (e *engine) run(ctx context.Context, n int) error {
 		if err != nil {
 			e.clock = date
 			return err
+		}
+		if err := e.flushImages(ctx); err != nil {
+			return fmt.Errorf("images of %s: %w", date.Format(time.DateOnly), err)
 		}
 	}
 	return nil

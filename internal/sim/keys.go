@@ -18,19 +18,20 @@ import (
 // transaction commits). A day replayed after its transaction failed draws
 // the same names, the random source being seeded by the day: a key its
 // first attempt left is taken over rather than refused, or the day could
-// never be simulated again.
-func (e *engine) fileKey(ctx context.Context, label, name string) error {
+// never be simulated again. It returns the key filed (none without a key
+// manager), whose material encrypts the volume's image.
+func (e *engine) fileKey(ctx context.Context, label, name string) (keys.Info, error) {
 	if e.keys == nil {
-		return nil
+		return keys.Info{}, nil
 	}
-	_, err := e.keys.Create(ctx, e.site.BackPakID, name)
+	k, err := e.keys.Create(ctx, e.site.BackPakID, name)
 	if err == nil {
-		return nil
+		return k, nil
 	}
 	if k, ferr := keys.Find(ctx, e.keys, e.site.BackPakID, name); ferr == nil && e.keys.Activate(ctx, k.ID) == nil {
-		return nil
+		return k, nil
 	}
-	return fmt.Errorf("volume %s: file its key %s under BackPak id %s: %w", label, name, e.site.BackPakID, err)
+	return keys.Info{}, fmt.Errorf("volume %s: file its key %s under BackPak id %s: %w", label, name, e.site.BackPakID, err)
 }
 
 // KeyReplication shapes a simulated key-manager replication: what ESKM's

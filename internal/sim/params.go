@@ -70,6 +70,11 @@ type Params struct {
 	ParallelPercent int // share of jobs writing two parallel copies
 	RerunPercent    int // share of runs rerun with VERSION NEW after a failure
 	BadPercent      int // share of mounts that find the tape defective
+
+	// DataRoot is the folder holding the images of the volumes the site
+	// writes, one folder per data store ("" writes none). It is kept with
+	// the site's parameters so that every later Advance writes there too.
+	DataRoot string `json:",omitempty"`
 }
 
 // DefaultParams returns the parameters of a small primary site.

@@ -33,6 +33,13 @@ func (e *engine) label(n int) string {
 
 func (e *engine) createStores(ctx context.Context, tx store.Tx) error {
 	for _, id := range e.p.Stores {
+		// A store replicated from a primary keeps its access: redefining
+		// it PRIMARY would let local backups write the primary's volumes.
+		if ds, err := tx.DataStore(ctx, id); err == nil && ds.Access != catalog.AccessPrimary {
+			return fmt.Errorf("data store %s is %s on this site: its own backups need a data store of their own", id, ds.Access)
+		} else if err != nil && !isNotFound(err) {
+			return err
+		}
 		ds := catalog.DataStore{ID: id, Access: catalog.AccessPrimary, Status: catalog.StoreActive,
 			CheckVolumeTimestamp: true, Location: `\\NAS` + e.site.Node[1:] + `\VTC\` + catalogBase(id)}
 		if err := tx.PutDataStore(ctx, &ds); err != nil {

@@ -16,7 +16,6 @@ import (
 	"testing"
 
 	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/testsuite"
 
 	"github.com/catsync/catsync/workflows"
@@ -116,10 +115,8 @@ func cli() string {
 // attributes registered, and returns it with a client of its default
 // namespace.
 func start(ctx context.Context, path string) (*testsuite.DevServer, error) {
-	sa := temporal.NewSearchAttributes(workflows.StoreKey.ValueSet(""), workflows.TypeKey.ValueSet(""),
-		workflows.OutcomeKey.ValueSet(""), workflows.ChangesKey.ValueSet(0))
 	return testsuite.StartDevServer(ctx, testsuite.DevServerOptions{
-		ExistingPath: path, LogLevel: "error", SearchAttributes: sa,
+		ExistingPath: path, LogLevel: "error", SearchAttributes: workflows.SearchAttributes(),
 		ClientOptions: &client.Options{Namespace: "default"},
 	})
 }

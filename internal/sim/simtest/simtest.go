@@ -50,6 +50,10 @@ type Options struct {
 	// manager: New and Advance copy none, the test replicates them itself
 	// (ReplicateKeys with its faults, or the CLI).
 	Unreplicated bool
+	// Images has the primary write the image of every volume it writes,
+	// in the folder of cfg.Primary.Data; ReplicateData copies them to the
+	// secondary's, cfg.Secondary.Data.
+	Images bool
 }
 
 // Keystores gives each site an embedded keystore of its own.
@@ -90,6 +94,10 @@ func New(t testing.TB, p sim.Params, o Options) *Pair {
 		MasterKey: MasterKey,
 	}
 	cfg.Source = cfg.Primary.Staging
+	if o.Images {
+		cfg.Primary.Data, cfg.Secondary.Data = filepath.Join(dir, "primary-data"), filepath.Join(dir, "secondary-data")
+		p.DataRoot = cfg.Primary.Data
+	}
 	pair := &Pair{Config: cfg, Primary: sqltest.Open(t, cfg.Primary.Catalog), Secondary: sqltest.Open(t, cfg.Secondary.Catalog),
 		unreplicated: o.Unreplicated}
 	if o.Keys != nil {
@@ -123,6 +131,20 @@ func New(t testing.TB, p sim.Params, o Options) *Pair {
 func (p *Pair) ReplicateKeys(t testing.TB, opts sim.KeyReplication) sim.KeyReplicationResult {
 	t.Helper()
 	res, err := sim.ReplicateKeys(context.Background(), p.Primary, p.PrimaryKeys, p.SecondaryKeys, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res
+}
+
+// ReplicateData copies the primary's volume images to the secondary's data
+// stores' folders, as the site's mirroring would, with opts's faults.
+func (p *Pair) ReplicateData(t testing.TB, opts sim.DataReplication) sim.DataReplicationResult {
+	t.Helper()
+	if opts.Keys == nil {
+		opts.Keys = p.PrimaryKeys
+	}
+	res, err := sim.ReplicateData(context.Background(), p.Primary, p.Config.Primary.Data, p.Config.Secondary.Data, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
