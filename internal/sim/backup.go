@@ -164,7 +164,7 @@ func (e *engine) write(ctx context.Context, tx store.Tx, rng *rand.Rand, j *job,
 				return nil, err
 			}
 			if images != nil {
-				images[i] = append(images[i], volimage.TapeFile{FileID: hdr1FileID(id), FileSetID: volsetID,
+				images[i] = append(images[i], volimage.TapeFile{FileID: id, FileSetID: volsetID,
 					Section: i - first + 1, Sequence: f + 1, Generation: gens[f], Version: version,
 					Created: start, Expires: expires})
 			}

@@ -21,17 +21,14 @@ import (
 // store id made one path element, as ids may hold spaces or slashes.
 func StoreDir(root, storeID string) string { return filepath.Join(root, url.PathEscape(storeID)) }
 
-// DiskFileDigest is the digest of the content the simulator backs up for a
-// disk file: synthetic, derived from its name and size alone, so that any
-// site can tell what a restore should find without storing the data.
+// DiskFileDigest stands for the digest of a disk file's content in the
+// directories the simulator writes: SHA-256 of its name and size, as the
+// images hold no content (EOFs reach gigabytes; hashing volimage.Synthetic
+// content of that size would cost seconds a file). Any site can recompute it.
 func DiskFileDigest(name string, size int64) string {
 	sum := sha256.Sum256([]byte(name + "\x00" + strconv.FormatInt(size, 10)))
 	return hex.EncodeToString(sum[:])
 }
-
-// hdr1FileID is what the HDR1 label keeps of a FILEID: its rightmost 17
-// characters.
-func hdr1FileID(fileID string) string { return fileID[max(len(fileID)-17, 0):] }
 
 // prepareImages makes the image folders of the stores the site writes,
 // and refuses, before a day is simulated, a site whose encrypted images

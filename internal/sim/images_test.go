@@ -3,6 +3,8 @@ package sim
 import (
 	"bytes"
 	"context"
+	"errors"
+	"fmt"
 	"io/fs"
 	"maps"
 	"os"
@@ -25,12 +27,12 @@ type imaged struct {
 	site catalog.Site
 }
 
-// imagedParams make a busy site of 12 days, time enough to reuse volumes,
+// imagedParams make a busy site of 8 days, time enough to reuse volumes,
 // writing filesPerBackup tape files a run: several share a volume set,
 // one spans it.
 func imagedParams(filesPerBackup int) Params {
 	p := busyParams()
-	p.Days, p.FilesPerBackup = 12, filesPerBackup
+	p.Days, p.FilesPerBackup = 8, filesPerBackup
 	return p
 }
 
@@ -122,12 +124,26 @@ func cataloged(t *testing.T, st store.Reader, v catalog.Volume) []volimage.TapeF
 	return out
 }
 
+// hdr1FileID is what the HDR1 label keeps of a FILEID: its rightmost 17
+// characters.
+func hdr1FileID(fileID string) string { return fileID[max(len(fileID)-17, 0):] }
+
+// sameFiles compares tape files as HDR1 holds them: dates are days.
 func sameFiles(a, b []volimage.TapeFile) bool {
 	return slices.EqualFunc(a, b, func(x, y volimage.TapeFile) bool {
 		return x.FileID == y.FileID && x.FileSetID == y.FileSetID && x.Section == y.Section && x.Sequence == y.Sequence &&
-			x.Generation == y.Generation && x.Version == y.Version && x.Created.Equal(y.Created) &&
-			x.Expires.Equal(y.Expires) && slices.Equal(x.Disk, y.Disk)
+			x.Generation == y.Generation && x.Version == y.Version && x.Created.Truncate(day).Equal(y.Created.Truncate(day)) &&
+			x.Expires.Truncate(day).Equal(y.Expires.Truncate(day)) && slices.Equal(x.Disk, y.Disk)
 	})
+}
+
+func TestImagesOfEveryWrite(t *testing.T) {
+	for _, n := range []int{1, 5} {
+		t.Run(fmt.Sprintf("files-per-backup=%d", n), func(t *testing.T) {
+			t.Parallel()
+			testImages(t, n)
+		})
+	}
 }
 
 func testImages(t *testing.T, filesPerBackup int) {
@@ -278,8 +294,8 @@ func TestReplicateDataFaults(t *testing.T) {
 		h, got, err := files(dir, v, s.key(t, v))
 		switch {
 		case l == opts.Missing[0]:
-			if err == nil {
-				t.Errorf("missing %s: the secondary has its image", l)
+			if !isFault(err, volimage.Missing) {
+				t.Errorf("missing %s: %v", l, err)
 			}
 		case slices.Contains(opts.Stale, l):
 			if err != nil || !h.Timestamp.Equal(v.Timestamp.Add(-day)) {
@@ -289,13 +305,17 @@ func TestReplicateDataFaults(t *testing.T) {
 			if !sameFiles(got, want) {
 				t.Errorf("stale %s holds other tape files", l)
 			}
-		case l == opts.Corrupt[0] || l == opts.Truncated[0]:
-			if err == nil {
-				t.Errorf("damaged %s reads back", l)
+		case l == opts.Corrupt[0]:
+			if !isFault(err, volimage.Corrupt) {
+				t.Errorf("corrupt %s: %v", l, err)
+			}
+		case l == opts.Truncated[0]:
+			if !isFault(err, volimage.Truncated) {
+				t.Errorf("truncated %s: %v", l, err)
 			}
 		case l == opts.Misfiled[0].To:
-			if err == nil && h.Label == l {
-				t.Errorf("misfiled %s holds its own image", l)
+			if !isFault(err, volimage.Mismatch) || !strings.Contains(err.Error(), opts.Misfiled[0].From) {
+				t.Errorf("misfiled %s: %v", l, err)
 			}
 		default:
 			if err != nil {
@@ -326,6 +346,11 @@ func TestReplicateDataFaults(t *testing.T) {
 	if res.Copied != 0 {
 		t.Errorf("clean replication of %s: %s", id, res)
 	}
+}
+
+func isFault(err error, kind volimage.Kind) bool {
+	var ie *volimage.Error
+	return errors.As(err, &ie) && ie.Kind == kind
 }
 
 func TestParseLabelPairs(t *testing.T) {
