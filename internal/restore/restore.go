@@ -16,8 +16,6 @@ import (
 	"fmt"
 	"maps"
 	"math/rand/v2"
-	"net/url"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -141,9 +139,6 @@ func (r Report) Summary() string {
 
 // maxVerdicts bounds the verdicts a report lists; all are counted.
 const maxVerdicts = 500
-
-// Dir is the folder of a data store's images under root.
-func Dir(root, storeID string) string { return filepath.Join(root, url.PathEscape(storeID)) }
 
 // Run tests opts.Store on site at now, calling progress after each volume.
 func Run(ctx context.Context, site Site, opts Options, now time.Time, progress func(done int)) (Report, error) {
@@ -334,7 +329,7 @@ func test(ctx context.Context, site Site, ds catalog.DataStore, v catalog.Volume
 	if err != nil {
 		return verdict, err
 	}
-	im, err := volimage.Open(Dir(site.Data, ds.ID), v.Label)
+	im, err := volimage.Open(volimage.StoreDir(site.Data, ds.ID), v.Label)
 	if err != nil {
 		return imageFault(verdict, err)
 	}

@@ -100,7 +100,7 @@ func ReplicateData(ctx context.Context, primary store.Reader, fromRoot, toRoot s
 			if v.LabelType != catalog.Labeled {
 				return nil // the simulator writes labeled volumes only
 			}
-			im := image{Volume: *v, dir: StoreDir(fromRoot, id)}
+			im := image{Volume: *v, dir: volimage.StoreDir(fromRoot, id)}
 			switch _, err := os.Stat(filepath.Join(im.dir, volimage.IndexName(v.Label))); {
 			case err == nil:
 				images[v.Label] = im
@@ -136,7 +136,7 @@ func ReplicateData(ctx context.Context, primary store.Reader, fromRoot, toRoot s
 		}
 	}
 	for _, id := range stores {
-		if err := os.MkdirAll(StoreDir(toRoot, id), 0o755); err != nil {
+		if err := os.MkdirAll(volimage.StoreDir(toRoot, id), 0o755); err != nil {
 			return res, fmt.Errorf("data store %s: %w", id, err)
 		}
 	}
@@ -149,7 +149,7 @@ func ReplicateData(ctx context.Context, primary store.Reader, fromRoot, toRoot s
 		if from, ok := misfiled[l]; ok {
 			src = images[from]
 		}
-		if err := replicateImage(ctx, site.BackPakID, src, l, StoreDir(toRoot, im.StoreID), faults[l], opts.Keys); err != nil {
+		if err := replicateImage(ctx, site.BackPakID, src, l, volimage.StoreDir(toRoot, im.StoreID), faults[l], opts.Keys); err != nil {
 			return res, fmt.Errorf("image of %s: %w", l, err)
 		}
 		switch faults[l] {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -16,10 +15,6 @@ import (
 	"github.com/catsync/catsync/internal/keys"
 	"github.com/catsync/catsync/internal/volimage"
 )
-
-// StoreDir is the folder of a data store's images under a data root: the
-// store id made one path element, as ids may hold spaces or slashes.
-func StoreDir(root, storeID string) string { return filepath.Join(root, url.PathEscape(storeID)) }
 
 // DiskFileDigest stands for the digest of a disk file's content in the
 // directories the simulator writes: SHA-256 of its name and size, as the
@@ -41,7 +36,7 @@ func (e *engine) prepareImages() error {
 		if g.Encrypted && e.keys == nil {
 			return fmt.Errorf("volume group %s encrypts: writing its images needs a key manager", g.Name)
 		}
-		if err := os.MkdirAll(StoreDir(e.p.DataRoot, g.store.ID), 0o755); err != nil {
+		if err := os.MkdirAll(volimage.StoreDir(e.p.DataRoot, g.store.ID), 0o755); err != nil {
 			return fmt.Errorf("data store %s: %w", g.store.ID, err)
 		}
 	}
@@ -70,7 +65,7 @@ func (e *engine) flushImages(ctx context.Context) error {
 	ops := e.images
 	e.images = nil
 	for _, op := range ops {
-		dir := StoreDir(e.p.DataRoot, op.v.StoreID)
+		dir := volimage.StoreDir(e.p.DataRoot, op.v.StoreID)
 		if op.remove {
 			if err := removeImage(dir, op.v.Label); err != nil {
 				return fmt.Errorf("volume %s: delete its image: %w", op.v.Label, err)

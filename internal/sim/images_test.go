@@ -157,7 +157,7 @@ func testImages(t *testing.T, filesPerBackup int) {
 				want++
 			}
 		}
-		got, err := filepath.Glob(filepath.Join(StoreDir(s.root, id), "LB*.IND"))
+		got, err := filepath.Glob(filepath.Join(volimage.StoreDir(s.root, id), "LB*.IND"))
 		must(t, err)
 		if len(got) != want || want == 0 {
 			t.Errorf("%s: %d index files for %d written volumes", id, len(got), want)
@@ -175,7 +175,7 @@ func testImages(t *testing.T, filesPerBackup int) {
 		if !assigned[l] {
 			continue
 		}
-		h, got, err := files(StoreDir(s.root, v.StoreID), v, s.key(t, v))
+		h, got, err := files(volimage.StoreDir(s.root, v.StoreID), v, s.key(t, v))
 		if err != nil {
 			t.Errorf("volume %s: %v", l, err)
 			continue
@@ -290,7 +290,7 @@ func TestReplicateDataFaults(t *testing.T) {
 		t.Errorf("replication: %s, of %d written volumes", res, len(written))
 	}
 	for l, v := range written {
-		dir := StoreDir(to, v.StoreID)
+		dir := volimage.StoreDir(to, v.StoreID)
 		h, got, err := files(dir, v, s.key(t, v))
 		switch {
 		case l == opts.Missing[0]:
@@ -301,7 +301,7 @@ func TestReplicateDataFaults(t *testing.T) {
 			if err != nil || !h.Timestamp.Equal(v.Timestamp.Add(-day)) {
 				t.Errorf("stale %s: written %s, entry %s, %v", l, h.Timestamp, v.Timestamp, err)
 			}
-			_, want, _ := files(StoreDir(s.root, v.StoreID), v, s.key(t, v))
+			_, want, _ := files(volimage.StoreDir(s.root, v.StoreID), v, s.key(t, v))
 			if !sameFiles(got, want) {
 				t.Errorf("stale %s holds other tape files", l)
 			}
@@ -322,7 +322,7 @@ func TestReplicateDataFaults(t *testing.T) {
 				t.Errorf("%s: %v", l, err)
 			}
 			for _, name := range []string{volimage.IndexName(l), volimage.DataName(l)} {
-				a, _ := os.ReadFile(filepath.Join(StoreDir(s.root, v.StoreID), name))
+				a, _ := os.ReadFile(filepath.Join(volimage.StoreDir(s.root, v.StoreID), name))
 				b, _ := os.ReadFile(filepath.Join(dir, name))
 				if !bytes.Equal(a, b) {
 					t.Errorf("%s: the copy of %s differs", l, name)
@@ -339,7 +339,7 @@ func TestReplicateDataFaults(t *testing.T) {
 			continue
 		}
 		res.Copied--
-		if _, _, err := files(StoreDir(to, id), v, s.key(t, v)); err != nil {
+		if _, _, err := files(volimage.StoreDir(to, id), v, s.key(t, v)); err != nil {
 			t.Errorf("%s after a clean replication: %v", l, err)
 		}
 	}

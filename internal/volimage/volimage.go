@@ -9,6 +9,8 @@ package volimage
 
 import (
 	"fmt"
+	"net/url"
+	"path/filepath"
 	"time"
 
 	"github.com/catsync/catsync/internal/catalog"
@@ -58,6 +60,10 @@ const (
 	FileIndex = "IND"
 	FileData  = "DAT"
 )
+
+// StoreDir is the folder of a data store's images under root, the data
+// stores' folder of a site: one folder per data store id.
+func StoreDir(root, storeID string) string { return filepath.Join(root, url.PathEscape(storeID)) }
 
 // IndexName is the file name of label's index: LB<label>.IND.
 func IndexName(label string) string { return catalog.Labeled.FilePrefix() + label + ".IND" }
