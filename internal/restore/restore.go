@@ -158,7 +158,8 @@ func Run(ctx context.Context, site Site, opts Options, now time.Time, progress f
 	}
 	if site.Data == "" {
 		rep.Skipped = "no data stores' folder is configured (CATSYNC_SECONDARY_DATA)"
-		return rep, fraction(&rep, vols, verified, now)
+		fraction(&rep, vols, verified, now)
+		return rep, nil
 	}
 	sample, err := pick(vols, verified, opts, now)
 	if err != nil {
@@ -197,10 +198,12 @@ func Run(ctx context.Context, site Site, opts Options, now time.Time, progress f
 			progress(i + 1)
 		}
 	}
-	return rep, fraction(&rep, vols, verified, now)
+	fraction(&rep, vols, verified, now)
+	return rep, nil
 }
 
-func fraction(rep *Report, vols []catalog.Volume, verified map[catalog.VolumeKey]time.Time, now time.Time) error {
+// fraction counts the volumes verified within the window.
+func fraction(rep *Report, vols []catalog.Volume, verified map[catalog.VolumeKey]time.Time, now time.Time) {
 	rep.Volumes = int64(len(vols))
 	for _, v := range vols {
 		if at, ok := verified[v.Key()]; ok && now.Sub(at) < rep.Window {
@@ -210,7 +213,6 @@ func fraction(rep *Report, vols []catalog.Volume, verified map[catalog.VolumeKey
 	if rep.Volumes > 0 {
 		rep.Fraction = float64(rep.Verified) / float64(rep.Volumes)
 	}
-	return nil
 }
 
 // volumes are the store's BackPak volumes on the secondary that were
