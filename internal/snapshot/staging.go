@@ -56,11 +56,11 @@ func (a Area) name() string {
 	return "folder " + a.Root
 }
 
-// unusable makes err, met writing into the area, a configuration error
+// Unusable makes err, met writing into the area, a configuration error
 // when the area cannot hold files at all: a file where a folder should
 // be, or a read-only file system. Other faults (permissions, a full disk,
 // I/O) are returned as they are: a retry succeeds once they are repaired.
-func (a Area) unusable(err error) error {
+func (a Area) Unusable(err error) error {
 	if errors.Is(err, syscall.ENOTDIR) || errors.Is(err, syscall.EROFS) {
 		return catalog.ConfigErrorf("%s cannot be written: %v: point it at a writable folder", a.name(), err)
 	}
@@ -70,13 +70,8 @@ func (a Area) unusable(err error) error {
 // Reset removes what an earlier export left of snapshot id of store: a
 // re-export overwrites it.
 func (a Area) Reset(store, id string) error {
-	return a.unusable(os.RemoveAll(a.Dir(store, id)))
+	return a.Unusable(os.RemoveAll(a.Dir(store, id)))
 }
-
-// Unusable is err, met writing a snapshot into the area, as unusable says:
-// a configuration error naming the area's variable when the area cannot
-// hold files at all.
-func (a Area) Unusable(err error) error { return a.unusable(err) }
 
 // Chain returns the snapshots that rebuild store, oldest first.
 func (a Area) Chain(store string) ([]string, error) {
@@ -119,7 +114,7 @@ func (a Area) Record(store string, m Manifest) error {
 		_, err := w.Write(b)
 		return err
 	}); err != nil {
-		return a.unusable(err)
+		return a.Unusable(err)
 	}
 	return a.Keep(store, chain...)
 }
@@ -209,7 +204,7 @@ func (a Area) Keep(store string, ids ...string) error {
 		return nil
 	}
 	if err != nil {
-		return a.unusable(err)
+		return a.Unusable(err)
 	}
 	// Compared as folder names: escape is not undone by unescaping for the
 	// ids it has to mangle ("", ".", "..").
@@ -221,7 +216,7 @@ func (a Area) Keep(store string, ids ...string) error {
 		_, err := url.PathUnescape(e.Name())
 		if e.IsDir() && err == nil && !slices.Contains(keep, e.Name()) {
 			if err := os.RemoveAll(filepath.Join(a.storeDir(store), e.Name())); err != nil {
-				return a.unusable(err)
+				return a.Unusable(err)
 			}
 		}
 	}
@@ -252,7 +247,7 @@ func Transfer(src, dst Area, ref Ref) (Manifest, error) {
 			continue
 		}
 		if err := copyVerified(from, to, s); err != nil {
-			return m, dst.unusable(err)
+			return m, dst.Unusable(err)
 		}
 	}
 	// The bytes checked above, not the source file again: it may have
@@ -262,7 +257,7 @@ func Transfer(src, dst Area, ref Ref) (Manifest, error) {
 		return err
 	})
 	if err != nil {
-		return m, dst.unusable(err)
+		return m, dst.Unusable(err)
 	}
 	if _, _, err := ReadManifest(to, ref.Digest); err != nil {
 		return m, fmt.Errorf("staged %s: %w", ref.ID, err)
