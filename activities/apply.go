@@ -86,31 +86,32 @@ type Unfinished struct {
 func (a *Activities) Unfinished(ctx context.Context, ref snapshot.Ref) (Unfinished, error) {
 	var u Unfinished
 	var err error
-	if u.Applied, _, err = committed(ctx, a.Site.Catalog, ref.Store, ref.ID); err != nil {
+	cur, err := loadCursor(ctx, a.Site.Catalog, ref.Store, ref.ID)
+	if err != nil {
 		return u, err
 	}
+	u.Applied = cur.Result
 	u.Watermark, err = importer.AdvanceWatermark(ctx, a.Site.Catalog, ref.Store, ref.ToSeq, false)
 	return u, err
 }
 
-// committed is what run's apply of storeID committed, from the cursor it
-// commits with each write; false when the run committed nothing.
-func committed(ctx context.Context, r store.Reader, storeID, run string) (ImportResult, bool, error) {
+// loadCursor is how far run's apply of storeID went, from the cursor it
+// commits with each write: where to resume, and what it committed; the
+// start, when it committed nothing.
+func loadCursor(ctx context.Context, r store.Reader, storeID, run string) (applyCursor, error) {
 	var cur applyCursor
 	ok, err := importer.LoadCursor(ctx, r, storeID, run, &cur)
 	if err != nil || !ok || cur.Result.Counts == nil {
-		return ImportResult{Counts: importer.Counts{}}, false, err
+		return applyCursor{Result: ImportResult{Counts: importer.Counts{}}}, err
 	}
-	return cur.Result, true, nil
+	return cur, nil
 }
 
 func (a *Activities) apply(ctx context.Context, in ImportInput) (ImportResult, error) {
 	st := a.Site.Catalog
-	var cur applyCursor
-	if ok, err := importer.LoadCursor(ctx, st, in.Ref.Store, in.Ref.ID, &cur); err != nil {
+	cur, err := loadCursor(ctx, st, in.Ref.Store, in.Ref.ID)
+	if err != nil {
 		return cur.Result, err
-	} else if !ok || cur.Result.Counts == nil {
-		cur = applyCursor{Result: ImportResult{Counts: importer.Counts{}}}
 	}
 	// The cursor a write commits renews the run's lease in the same
 	// transaction: nothing commits once another run holds it.

@@ -65,10 +65,11 @@ func (a *Activities) ReleaseLease(ctx context.Context, in LeaseInput) error {
 // recordAbandoned appends the audit record of the run that left lease l;
 // appending is idempotent per run, so a retry records it once.
 func (a *Activities) recordAbandoned(ctx context.Context, l importer.Lease, by importer.Holder, now time.Time) error {
-	applied, _, err := committed(ctx, a.Site.Catalog, l.Store, l.Holder.RunID)
+	cur, err := loadCursor(ctx, a.Site.Catalog, l.Store, l.Holder.RunID)
 	if err != nil {
 		return err
 	}
+	applied := cur.Result
 	if l.Applying {
 		if _, err := importer.AdvanceWatermark(ctx, a.Site.Catalog, l.Store, 0, false); err != nil {
 			return err
