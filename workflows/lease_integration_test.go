@@ -272,3 +272,39 @@ func TestTerminatedRunRecordedByTheNext(t *testing.T) {
 	}
 	w.noDrift(importer.Options{StoreID: w.storeID, CatalogFiles: true})
 }
+
+// A strict run cancelled mid-apply is all or nothing too: the apply undoes
+// every set it wrote before it stops, so the secondary is as it was, and
+// the run is recorded Cancelled with nothing applied.
+func TestStrictCancelRollsBack(t *testing.T) {
+	ctx := context.Background()
+	w := bigWorld(t)
+	w.hbTimeout = time.Second
+	digest, err := store.Digest(ctx, w.sec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := workflows.StartSync(ctx, w.c, strict(w.input(snapshot.Full, true)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.waitApplying(run, 100)
+	if err := w.c.CancelWorkflow(ctx, run.GetID(), run.GetRunID()); err != nil {
+		t.Fatal(err)
+	}
+	var canceled *temporal.CanceledError
+	if err := run.Get(ctx, nil); !errors.As(err, &canceled) {
+		t.Fatalf("the cancelled run ended with %v", err)
+	}
+	w.settled()
+	if after, _ := store.Digest(ctx, w.sec); after != digest {
+		t.Error("the cancelled strict run left writes on the secondary")
+	}
+	rec := w.auditOf(run.GetRunID())
+	if len(rec) != 1 || rec[0].Outcome != workflows.OutcomeCancelled || importer.Counts(rec[0].Counts).Changed() != 0 {
+		t.Fatalf("records of the cancelled strict run: %+v", rec)
+	}
+	if _, pending, err := importer.PendingUndo(ctx, w.sec, w.storeID); err != nil || pending {
+		t.Errorf("the cancelled strict run left its undo journal (%v)", err)
+	}
+}
