@@ -4,6 +4,7 @@ import (
 	"context"
 	"slices"
 	"testing"
+	"time"
 
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/importer"
@@ -57,13 +58,13 @@ func verdicts(rep restore.Report) map[string]restore.Verdict {
 func TestRestoreTestFindsEachFault(t *testing.T) {
 	w := imageWorld(t)
 	plain, encrypted := w.written()
-	if len(plain) < 6 || len(encrypted) < 3 {
+	if len(plain) < 8 || len(encrypted) < 3 {
 		t.Fatalf("%d plain and %d encrypted volumes written: too few for the faults", len(plain), len(encrypted))
 	}
 	keyless := encrypted[0]
-	w.replicateKeys(sim.KeyReplication{Omit: []string{keyless}})
+	w.replicateKeys(sim.KeyReplication{Omit: []string{keyless}, Alter: []string{encrypted[2]}})
 	want := map[string]string{plain[0]: restore.ImageMissing, plain[1]: restore.TimestampMismatch, encrypted[1]: restore.ImageDamaged,
-		plain[2]: restore.ImageTruncated, plain[4]: restore.LabelMismatch, keyless: restore.KeyMissing}
+		plain[2]: restore.ImageTruncated, plain[4]: restore.LabelMismatch, keyless: restore.KeyMissing, encrypted[2]: restore.DecryptFailed}
 	w.pair.ReplicateData(t, sim.DataReplication{Store: w.storeID, Missing: []string{plain[0]}, Stale: []string{plain[1]},
 		Corrupt: []string{encrypted[1]}, Truncated: []string{plain[2]}, Misfiled: []sim.LabelPair{{From: plain[3], To: plain[4]}}})
 
@@ -93,6 +94,81 @@ func TestRestoreTestFindsEachFault(t *testing.T) {
 		}
 	}
 	w.noDrift(importer.Options{StoreID: w.storeID, CatalogFiles: true})
+
+	// The catalog can be wrong where the image is right: a tape file moved
+	// to another file sequence, a DISKFILE entry of another size.
+	moved, resized := w.plantCatalogFaults(plain[5:])
+	ctx := context.Background()
+	site, err := w.prim.Site(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := restore.Run(ctx, restore.Site{Catalog: w.sec, Keys: w.secKeys, Data: w.cfg.Secondary.Data, Group: site.BackPakID},
+		restore.Options{Store: w.storeID, Labels: []string{moved, resized}}, time.Now(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	byLabel = verdicts(again)
+	if v := byLabel[moved]; v.Problem != restore.FileNotFound || v.File == "" {
+		t.Errorf("volume %s with a tape file moved in the catalog: %s", moved, v)
+	}
+	if v := byLabel[resized]; v.Problem != restore.DiskFileMissing || v.File == "" {
+		t.Errorf("volume %s with a DISKFILE resized in the catalog: %s", resized, v)
+	}
+}
+
+// plantCatalogFaults edits the secondary's catalog of two of labels: one
+// tape file of the first moves to another file sequence, and a DISKFILE
+// entry of a tape file starting on another one gains a byte.
+func (w *world) plantCatalogFaults(labels []string) (moved, resized string) {
+	w.t.Helper()
+	ctx := context.Background()
+	onVolume := func(label string) []catalog.TapeFileVolume {
+		var out []catalog.TapeFileVolume
+		if err := w.sec.ScanTapeFileVolumes(ctx, store.Filter{Volser: label}, func(t *catalog.TapeFileVolume) error {
+			out = append(out, *t)
+			return nil
+		}); err != nil {
+			w.t.Fatal(err)
+		}
+		return out
+	}
+	for _, l := range labels {
+		files := onVolume(l)
+		switch {
+		case moved == "" && len(files) > 0:
+			moved = l
+			t := files[0]
+			w.plant(w.sec, func(ctx context.Context, tx store.Tx) error {
+				if err := tx.DeleteTapeFileVolume(ctx, &t); err != nil {
+					return err
+				}
+				t.FileSequence += 50
+				return tx.PutTapeFileVolume(ctx, &t)
+			})
+		case resized == "":
+			for _, t := range files {
+				var disk []catalog.DiskFile
+				if err := w.sec.ScanDiskFiles(ctx, store.Filter{Filecat: t.Filecat, FileID: t.FileID, Generation: t.Generation}, func(d *catalog.DiskFile) error {
+					if t.FileSection == 1 && d.Version == t.Version && d.PhysicalCopy == t.PhysicalCopy && d.LogicalCopy == t.LogicalCopy {
+						disk = append(disk, *d)
+					}
+					return nil
+				}); err != nil {
+					w.t.Fatal(err)
+				}
+				if len(disk) > 0 {
+					resized, disk[0].EOF = l, disk[0].EOF+1
+					w.plant(w.sec, func(ctx context.Context, tx store.Tx) error { return tx.PutDiskFile(ctx, &disk[0]) })
+					break
+				}
+			}
+		}
+	}
+	if moved == "" || resized == "" {
+		w.t.Fatalf("no volume among %v to move a tape file (%q) or resize a disk file (%q) of", labels, moved, resized)
+	}
+	return moved, resized
 }
 
 // The least recently verified rotate: a store is covered whole within
