@@ -3,6 +3,7 @@ package workflows_test
 import (
 	"context"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -96,31 +97,36 @@ func TestRestoreTestFindsEachFault(t *testing.T) {
 	w.noDrift(importer.Options{StoreID: w.storeID, CatalogFiles: true})
 
 	// The catalog can be wrong where the image is right: a tape file moved
-	// to another file sequence, a DISKFILE entry of another size.
-	moved, resized := w.plantCatalogFaults(plain[5:])
+	// to another file sequence or another LBA, a DISKFILE entry of another
+	// size.
+	moved, relocated, resized := w.plantCatalogFaults(plain[5:])
 	ctx := context.Background()
 	site, err := w.prim.Site(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
 	again, err := restore.Run(ctx, restore.Site{Catalog: w.sec, Keys: w.secKeys, Data: w.cfg.Secondary.Data, Group: site.BackPakID},
-		restore.Options{Store: w.storeID, Labels: []string{moved, resized}}, time.Now(), nil)
+		restore.Options{Store: w.storeID, Labels: []string{moved, relocated, resized}}, time.Now(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	byLabel = verdicts(again)
-	if v := byLabel[moved]; v.Problem != restore.FileNotFound || v.File == "" {
+	if v := byLabel[moved]; v.Problem != restore.FileNotFound || v.File == "" || !strings.Contains(v.Detail, "file sequence") {
 		t.Errorf("volume %s with a tape file moved in the catalog: %s", moved, v)
+	}
+	if v := byLabel[relocated]; v.Problem != restore.FileNotFound || v.File == "" || !strings.Contains(v.Detail, "no HDR1 at LBA") {
+		t.Errorf("volume %s with a tape file's FILESEQLABELLBA off by one: %s", relocated, v)
 	}
 	if v := byLabel[resized]; v.Problem != restore.DiskFileMissing || v.File == "" {
 		t.Errorf("volume %s with a DISKFILE resized in the catalog: %s", resized, v)
 	}
 }
 
-// plantCatalogFaults edits the secondary's catalog of two of labels: one
-// tape file of the first moves to another file sequence, and a DISKFILE
-// entry of a tape file starting on another one gains a byte.
-func (w *world) plantCatalogFaults(labels []string) (moved, resized string) {
+// plantCatalogFaults edits the secondary's catalog of three of labels: one
+// tape file of the first moves to another file sequence, one of the second
+// to the next LBA (its HDR2), and a DISKFILE entry of a tape file starting
+// on another one gains a byte.
+func (w *world) plantCatalogFaults(labels []string) (moved, relocated, resized string) {
 	w.t.Helper()
 	ctx := context.Background()
 	onVolume := func(label string) []catalog.TapeFileVolume {
@@ -146,6 +152,11 @@ func (w *world) plantCatalogFaults(labels []string) (moved, resized string) {
 				t.FileSequence += 50
 				return tx.PutTapeFileVolume(ctx, &t)
 			})
+		case relocated == "" && len(files) > 0:
+			relocated = l
+			t := files[0]
+			t.LabelLBA++
+			w.plant(w.sec, func(ctx context.Context, tx store.Tx) error { return tx.PutTapeFileVolume(ctx, &t) })
 		case resized == "":
 			for _, t := range files {
 				var disk []catalog.DiskFile
@@ -165,10 +176,10 @@ func (w *world) plantCatalogFaults(labels []string) (moved, resized string) {
 			}
 		}
 	}
-	if moved == "" || resized == "" {
-		w.t.Fatalf("no volume among %v to move a tape file (%q) or resize a disk file (%q) of", labels, moved, resized)
+	if moved == "" || relocated == "" || resized == "" {
+		w.t.Fatalf("no volume among %v to move a tape file (%q, %q) or resize a disk file (%q) of", labels, moved, relocated, resized)
 	}
-	return moved, resized
+	return moved, relocated, resized
 }
 
 // The least recently verified rotate: a store is covered whole within

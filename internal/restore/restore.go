@@ -3,7 +3,8 @@
 // is in the store's folder, its index agrees with the replicated BackPak
 // entry, the key from the secondary's key manager decrypts every block and
 // its tag verifies, every tape file the catalog places on the volume is
-// found by its HDR1 label at its file sequence, and its disk files are in
+// found by its HDR1 label at the address its TFTOV entry gives (and is the
+// file sequence it says), and its disk files are in
 // the tape file's directory with their sizes. The date each volume was last
 // verified is kept on the secondary, so that the sample rotates over the
 // store and the verified-restorable fraction can be told.
@@ -75,7 +76,7 @@ type Verdict struct {
 	Detail  string `json:"detail,omitempty"`
 	File    string `json:"file,omitempty"`  // the tape file concerned, FILEID GEN n VERSION n
 	Block   int    `json:"block,omitempty"` // the image block concerned, from 1 (0: none)
-	Files   int    `json:"files"`           // tape files found on the volume
+	Files   int    `json:"files"`           // tape files of the catalog found on the volume
 }
 
 func (v Verdict) String() string {
@@ -356,22 +357,26 @@ func test(ctx context.Context, site Site, ds catalog.DataStore, v catalog.Volume
 		}
 		defer clear(key)
 	}
-	found := map[int]volimage.TapeFile{}
-	if err := im.Files(key, func(f volimage.TapeFile) error {
-		found[f.Sequence] = f
-		return nil
-	}); err != nil {
+	// Every block first: the image is restorable byte for byte under the
+	// key. Then each tape file where the catalog places it.
+	if err := im.Check(key); err != nil {
 		return imageFault(verdict, err)
 	}
-	verdict.Files = len(found)
 	for _, e := range want {
-		f, ok := found[e.tftov.FileSequence]
+		f, err := locate(im, key, e.tftov)
+		var ie *volimage.Error
 		switch {
-		case !ok:
-			return fail(FileNotFound, e.name(), 0, "no HDR1 at file sequence %d of the volume", e.tftov.FileSequence)
-		case f.FileID != hdr1ID(e.tftov.FileID) || f.Generation != e.tftov.Generation || f.Version != e.tftov.Version || f.Section != e.tftov.FileSection:
-			return fail(FileNotFound, e.name(), 0, "HDR1 at file sequence %d is %q generation %d version %d section %d",
-				e.tftov.FileSequence, f.FileID, f.Generation, f.Version, f.Section)
+		case errors.As(err, &ie) && ie.Kind == volimage.NotFound:
+			return fail(FileNotFound, e.name(), 0, "no HDR1 at LBA %d, the FILESEQLABELLBA of its TFTOV entry (file sequence %d)",
+				e.tftov.LabelLBA, e.tftov.FileSequence)
+		case err != nil:
+			v, err := imageFault(verdict, err)
+			v.File = e.name()
+			return v, err
+		case f.Sequence != e.tftov.FileSequence || f.FileID != hdr1ID(e.tftov.FileID) || f.Generation != e.tftov.Generation ||
+			f.Version != e.tftov.Version || f.Section != e.tftov.FileSection:
+			return fail(FileNotFound, e.name(), 0, "HDR1 at LBA %d is %q generation %d version %d section %d file sequence %d, the TFTOV entry says file sequence %d",
+				f.LBA, f.FileID, f.Generation, f.Version, f.Section, f.Sequence, e.tftov.FileSequence)
 		}
 		dir := map[string]int64{}
 		for _, d := range f.Disk {
@@ -386,8 +391,26 @@ func test(ctx context.Context, site Site, ds catalog.DataStore, v catalog.Volume
 				return fail(DiskFileMissing, e.name(), 0, "disk file %s has %d bytes in the tape file's directory, %d in its DISKFILE entry", d.Name, size, d.EOF)
 			}
 		}
+		verdict.Files++
 	}
 	return verdict, nil
+}
+
+// locate reads the tape file of a TFTOV entry as a restore positions the
+// tape: at its FILESEQLABELLBA, or, where the catalog has none (-1), at the
+// first HDR1 of its file sequence.
+func locate(im *volimage.Image, key []byte, t catalog.TapeFileVolume) (volimage.TapeFile, error) {
+	if t.LabelLBA >= 0 {
+		return im.FileAt(key, t.LabelLBA)
+	}
+	for _, lba := range im.LabelLBAs() {
+		f, err := im.FileAt(key, lba)
+		if err != nil || f.Sequence == t.FileSequence {
+			return f, err
+		}
+	}
+	return volimage.TapeFile{}, &volimage.Error{Label: t.Volser, File: volimage.FileIndex, Block: -1, Kind: volimage.NotFound,
+		Reason: fmt.Sprintf("no HDR1 of file sequence %d", t.FileSequence)}
 }
 
 // imageFault is the verdict of an image that cannot be read as it is.

@@ -134,10 +134,9 @@ func (e *engine) write(ctx context.Context, tx store.Tx, rng *rand.Rand, j *job,
 	}
 	nf, nv := len(j.fileIDs), len(set)
 	files := make([]catalog.TapeFile, 0, nf)
-	var images [][]volimage.TapeFile // per volume of the set, its tape files in sequence
-	if e.p.DataRoot != "" {
-		images = make([][]volimage.TapeFile, nv)
-	}
+	// Per volume of the set, its tape files in sequence: the layout that
+	// places each HDR1 (FILESEQLABELLBA), and the image when one is written.
+	images := make([][]volimage.TapeFile, nv)
 	for f, id := range j.fileIDs {
 		tf := catalog.TapeFile{Filecat: g.Filecat, FileID: id, Generation: gens[f], Version: version, PhysicalCopy: 1,
 			LogicalCopy: copyNo, Created: start, Expiration: expires, RecordFormat: "UN", BlockLength: 28, Mode: "BKVO",
@@ -160,14 +159,12 @@ func (e *engine) write(ctx context.Context, tx store.Tx, rng *rand.Rand, j *job,
 			if err := tx.PutTapeFileVolume(ctx, &catalog.TapeFileVolume{Filecat: g.Filecat, Volcat: g.Volcat,
 				Volser: set[i].label, Pool: g.Pool, FileID: id, Generation: gens[f], Version: version, PhysicalCopy: 1,
 				LogicalCopy: copyNo, VolsetID: volsetID, VolIndex: i + 1, FileSection: i - first + 1, FileSequence: f + 1,
-				LabelLBA: int64(f) * 1024}); err != nil {
+				LabelLBA: volimage.NextLabelLBA(images[i], false)}); err != nil {
 				return nil, err
 			}
-			if images != nil {
-				images[i] = append(images[i], volimage.TapeFile{FileID: id, FileSetID: volsetID,
-					Section: i - first + 1, Sequence: f + 1, Generation: gens[f], Version: version,
-					Created: start, Expires: expires})
-			}
+			images[i] = append(images[i], volimage.TapeFile{FileID: id, FileSetID: volsetID,
+				Section: i - first + 1, Sequence: f + 1, Generation: gens[f], Version: version,
+				Created: start, Expires: expires})
 		}
 		for d := 0; d < e.p.DiskFilesPerFile; d++ {
 			onVol := first + d*(last-first+1)/e.p.DiskFilesPerFile
@@ -181,10 +178,12 @@ func (e *engine) write(ctx context.Context, tx store.Tx, rng *rand.Rand, j *job,
 			}
 			// BACKUP writes a tape file's directory in its first section,
 			// whatever CATALOGFILES says: the data is on tape regardless.
-			if images != nil {
-				head := &images[first][len(images[first])-1]
-				head.Disk = append(head.Disk, volimage.DiskEntry{Name: df.Name, Size: df.EOF, Digest: DiskFileDigest(df.Name, df.EOF)})
+			entry := volimage.DiskEntry{Name: df.Name, Size: df.EOF}
+			if e.p.DataRoot != "" {
+				entry.Digest = DiskFileDigest(df.Name, df.EOF) // the layout alone needs no digest
 			}
+			head := &images[first][len(images[first])-1]
+			head.Disk = append(head.Disk, entry)
 			if err := tx.PutDiskFileVolume(ctx, &catalog.DiskFileVolume{Filecat: g.Filecat, Name: df.Name, TimeDumped: start,
 				Volser: set[onVol].label, Volcat: g.Volcat, Pool: g.Pool, VolsetID: volsetID, VolIndex: onVol + 1,
 				PositionLBA: -1}); err != nil {
@@ -222,9 +221,7 @@ func (e *engine) write(ctx context.Context, tx store.Tx, rng *rand.Rand, j *job,
 		if err := tx.PutVolume(ctx, &entry); err != nil {
 			return nil, err
 		}
-		if images != nil {
-			e.queueImage(imageOp{v: entry, key: key, files: images[i]})
-		}
+		e.queueImage(imageOp{v: entry, key: key, files: images[i]})
 	}
 	return files, nil
 }

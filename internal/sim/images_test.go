@@ -88,7 +88,8 @@ func files(dir string, v catalog.Volume, key []byte) (volimage.Header, []volimag
 	return im.Header, out, err
 }
 
-// cataloged is what the catalog says volume v holds, as its image should.
+// cataloged is what the catalog says volume v holds, as its image should,
+// each HDR1 at its TFTOV's FILESEQLABELLBA.
 func cataloged(t *testing.T, st store.Reader, v catalog.Volume) []volimage.TapeFile {
 	t.Helper()
 	ctx := context.Background()
@@ -109,7 +110,8 @@ func cataloged(t *testing.T, st store.Reader, v catalog.Volume) []volimage.TapeF
 				return nil
 			}))
 		f := volimage.TapeFile{FileID: hdr1FileID(tf.FileID), FileSetID: tf.VolsetID, Section: r.FileSection,
-			Sequence: r.FileSequence, Generation: tf.Generation, Version: tf.Version, Created: tf.Created, Expires: tf.Expiration}
+			Sequence: r.FileSequence, Generation: tf.Generation, Version: tf.Version, Created: tf.Created, Expires: tf.Expiration,
+			LBA: r.LabelLBA}
 		if r.FileSection == 1 {
 			must(t, st.ScanDiskFiles(ctx, store.Filter{Filecat: tf.Filecat, FileID: tf.FileID, Generation: tf.Generation,
 				VolsetID: tf.VolsetID}, func(d *catalog.DiskFile) error {
@@ -133,7 +135,7 @@ func sameFiles(a, b []volimage.TapeFile) bool {
 	return slices.EqualFunc(a, b, func(x, y volimage.TapeFile) bool {
 		return x.FileID == y.FileID && x.FileSetID == y.FileSetID && x.Section == y.Section && x.Sequence == y.Sequence &&
 			x.Generation == y.Generation && x.Version == y.Version && x.Created.Truncate(day).Equal(y.Created.Truncate(day)) &&
-			x.Expires.Truncate(day).Equal(y.Expires.Truncate(day)) && slices.Equal(x.Disk, y.Disk)
+			x.Expires.Truncate(day).Equal(y.Expires.Truncate(day)) && slices.Equal(x.Disk, y.Disk) && x.LBA == y.LBA
 	})
 }
 

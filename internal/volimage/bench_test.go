@@ -10,11 +10,14 @@ import (
 	"github.com/catsync/catsync/internal/catalog"
 )
 
-// BenchmarkRestoreRead measures a restore test's read of a 64 MiB encrypted,
-// compressed volume (Open + Files: checksums, GCM tags, inflate, labels,
-// directory and content digests) beside a bare sequential read of the same
-// files. Both report MB/s of image bytes on disk; plainMB/s is the tape
-// data recovered.
+// BenchmarkRestoreRead measures the restore test's read of a 64 MiB
+// encrypted, compressed volume (Open; Check: every block's GCM tag; FileAt
+// of each tape file: its labels and directory) beside a bare sequential
+// read of the same files, both from storage (the files evicted from the
+// page cache before each read, as a data store's images are) and from the
+// page cache; and, from the cache, a full read of the tape stream (Files:
+// inflate and content digests too). All report MB/s of image bytes on
+// disk; plainMB/s is the tape data the full read recovers.
 func BenchmarkRestoreRead(b *testing.B) {
 	const label = "P00001"
 	dir := b.TempDir()
@@ -32,11 +35,54 @@ func BenchmarkRestoreRead(b *testing.B) {
 	if err := WriteWith(dir, h, key, files, Options{Content: true}); err != nil {
 		b.Fatal(err)
 	}
-	st1, _ := os.Stat(filepath.Join(dir, IndexName(label)))
-	st2, _ := os.Stat(filepath.Join(dir, DataName(label)))
-	onDisk := st1.Size() + st2.Size()
+	paths := []string{filepath.Join(dir, IndexName(label)), filepath.Join(dir, DataName(label))}
+	var onDisk int64
+	for _, p := range paths {
+		st, err := os.Stat(p)
+		if err != nil {
+			b.Fatal(err)
+		}
+		onDisk += st.Size()
+	}
 
-	b.Run("OpenFiles", func(b *testing.B) {
+	restoreTest := func(b *testing.B) {
+		im, err := Open(dir, label)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := im.Check(key); err != nil {
+			b.Fatal(err)
+		}
+		for k := range files {
+			if _, err := im.FileAt(key, NextLabelLBA(files[:k], true)); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	rawRead := func(b *testing.B) {
+		if n, err := RawRead(dir, label); err != nil || n != onDisk {
+			b.Fatal(n, err)
+		}
+	}
+	for _, from := range []string{"storage", "cached"} {
+		for _, c := range []struct {
+			name string
+			read func(*testing.B)
+		}{{"RestoreTest", restoreTest}, {"RawRead", rawRead}} {
+			b.Run(from+"/"+c.name, func(b *testing.B) {
+				b.SetBytes(onDisk)
+				for b.Loop() {
+					if from == "storage" {
+						b.StopTimer()
+						evict(b, paths...)
+						b.StartTimer()
+					}
+					c.read(b)
+				}
+			})
+		}
+	}
+	b.Run("cached/FullRead", func(b *testing.B) {
 		b.SetBytes(onDisk)
 		var plain int64
 		for b.Loop() {
@@ -51,13 +97,5 @@ func BenchmarkRestoreRead(b *testing.B) {
 			plain = im.DataSize()
 		}
 		b.ReportMetric(float64(plain)*float64(b.N)/1e6/b.Elapsed().Seconds(), "plainMB/s")
-	})
-	b.Run("RawRead", func(b *testing.B) {
-		b.SetBytes(onDisk)
-		for b.Loop() {
-			if n, err := RawRead(dir, label); err != nil || n != onDisk {
-				b.Fatal(n, err)
-			}
-		}
 	})
 }

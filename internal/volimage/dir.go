@@ -71,6 +71,15 @@ func writeDirectory(w io.Writer, disk []DiskEntry, content bool) error {
 	return bw.Flush()
 }
 
+// dirSize is the length of the directory writeDirectory writes for disk.
+func dirSize(disk []DiskEntry) int64 {
+	n := int64(len("DIRECTORY  N\n") + len(strconv.Itoa(len(disk))))
+	for _, e := range disk {
+		n += int64(len(strconv.FormatInt(e.Size, 10)) + 1 + 2*sha256.Size + 1 + len(e.Name) + 1)
+	}
+	return n
+}
+
 var errDirectory = errors.New("directory")
 
 type byteReader interface {
@@ -78,64 +87,73 @@ type byteReader interface {
 	io.ByteReader
 }
 
-// readDirectory parses a directory from r, and checks the contents that
-// follow it against their digests. Preallocation is capped: the count is
-// the file's word, not a promise.
-func readDirectory(r byteReader) ([]DiskEntry, error) {
+// readEntries parses a directory's header and entries from r, and says
+// whether the disk files' content follows. Preallocation is capped: the
+// count is the file's word, not a promise.
+func readEntries(r byteReader) ([]DiskEntry, bool, error) {
 	line, err := dirLine(r)
 	if err != nil {
-		return nil, err
+		return nil, false, err
 	}
 	f := strings.Split(line, " ")
 	if len(f) != 3 || f[0] != "DIRECTORY" || !canonical(f[1]) || (f[2] != "C" && f[2] != "N") {
-		return nil, fmt.Errorf("%w header %q is not DIRECTORY <n> <C|N>", errDirectory, line)
+		return nil, false, fmt.Errorf("%w header %q is not DIRECTORY <n> <C|N>", errDirectory, line)
 	}
 	n, err := strconv.ParseInt(f[1], 10, 64)
 	if err != nil {
-		return nil, fmt.Errorf("%w count %q: %v", errDirectory, f[1], err)
+		return nil, false, fmt.Errorf("%w count %q: %v", errDirectory, f[1], err)
 	}
 	disk := make([]DiskEntry, 0, min(n, 1024))
 	for i := int64(0); i < n; i++ {
 		line, err := dirLine(r)
 		if err != nil {
-			return nil, err
+			return nil, false, err
 		}
 		size, digest, name, ok := cut3(line)
 		if !ok || !canonical(size) {
-			return nil, fmt.Errorf("%w entry %d %q is not <size> <digest> <name>", errDirectory, i+1, line)
+			return nil, false, fmt.Errorf("%w entry %d %q is not <size> <digest> <name>", errDirectory, i+1, line)
 		}
 		sz, err := strconv.ParseInt(size, 10, 64)
 		if err != nil {
-			return nil, fmt.Errorf("%w entry %d size %q: %v", errDirectory, i+1, size, err)
+			return nil, false, fmt.Errorf("%w entry %d size %q: %v", errDirectory, i+1, size, err)
 		}
 		e := DiskEntry{Name: name, Size: sz, Digest: digest}
 		if err := validEntry(e); err != nil {
-			return nil, fmt.Errorf("%w entry %d: %v", errDirectory, i+1, err)
+			return nil, false, fmt.Errorf("%w entry %d: %v", errDirectory, i+1, err)
 		}
 		disk = append(disk, e)
 	}
-	if f[2] == "C" {
-		for _, e := range disk {
-			h := sha256.New()
-			n, err := io.CopyN(h, r, e.Size)
-			if err != nil {
-				if err == io.EOF {
-					return nil, fmt.Errorf("%w: content of %s ends after %d of %d bytes", errDirectory, e.Name, n, e.Size)
-				}
-				return nil, err
+	return disk, f[2] == "C", nil
+}
+
+// checkContents reads the content following a directory, disk file by disk
+// file, against the directory's digests.
+func checkContents(r io.Reader, disk []DiskEntry) error {
+	for _, e := range disk {
+		h := sha256.New()
+		n, err := io.CopyN(h, r, e.Size)
+		if err != nil {
+			if err == io.EOF {
+				return fmt.Errorf("%w: content of %s ends after %d of %d bytes", errDirectory, e.Name, n, e.Size)
 			}
-			if got := hex.EncodeToString(h.Sum(nil)); got != e.Digest {
-				return nil, &contentError{name: e.Name, got: got, want: e.Digest}
-			}
+			return err
+		}
+		if got := hex.EncodeToString(h.Sum(nil)); got != e.Digest {
+			return &contentError{name: e.Name, got: got, want: e.Digest}
 		}
 	}
+	return nil
+}
+
+// endOfData checks that the tape file's data ends here.
+func endOfData(r io.ByteReader) error {
 	if _, err := r.ReadByte(); err != io.EOF {
 		if err != nil {
-			return nil, err
+			return err
 		}
-		return nil, fmt.Errorf("%w: data continues after the directory", errDirectory)
+		return fmt.Errorf("%w: data continues after the directory", errDirectory)
 	}
-	return disk, nil
+	return nil
 }
 
 // contentError is content that decodes well but is not what the directory

@@ -11,7 +11,8 @@ import (
 	"github.com/catsync/catsync/internal/catalog"
 )
 
-// FuzzOpenFiles feeds hostile index and data files to Open and Files: they
+// FuzzOpenFiles feeds hostile index and data files to Open, Files, Check and
+// FileAt: they
 // must fail with an *Error, never panic, and never allocate what the files
 // only declare. With fix set, the index's checksums are recomputed so that
 // the fuzzer reaches the block, label and directory parsers.
@@ -53,6 +54,14 @@ func FuzzOpenFiles(f *testing.F) {
 				k = key
 			}
 			err = im.Files(k, func(TapeFile) error { return nil })
+			if cerr := im.Check(k); err == nil {
+				err = cerr
+			}
+			for _, l := range im.locs {
+				if _, ferr := im.FileAt(k, int64(l.hdrLBA)); err == nil {
+					err = ferr
+				}
+			}
 		}
 		runtime.ReadMemStats(&after)
 		var e *Error

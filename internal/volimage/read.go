@@ -3,6 +3,7 @@ package volimage
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"compress/flate"
 	"crypto/aes"
 	"crypto/cipher"
@@ -14,6 +15,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/catsync/catsync/internal/catalog"
@@ -33,6 +35,7 @@ type Image struct {
 	streamLen int64
 	datSize   int64
 	table     []entry
+	locs      []locEntry
 }
 
 // DataSize is the number of bytes of the tape stream (before blocking).
@@ -162,12 +165,17 @@ func parseIndex(label string, raw []byte) (*Image, *Error) {
 	if c.short {
 		return bad(Truncated, -1, "index ends inside its header")
 	}
-	need := int64(c.p) + int64(n)*entrySize + sha256.Size
-	if int64(len(raw)) < need {
+	tableEnd := int64(c.p) + int64(n)*entrySize
+	if need := tableEnd + 4 + sha256.Size; int64(len(raw)) < need {
 		return bad(Truncated, -1, "index has %d bytes, its %d blocks need %d", len(raw), n, need)
 	}
+	m := binary.BigEndian.Uint32(raw[tableEnd:])
+	need := tableEnd + 4 + int64(m)*locSize + sha256.Size
+	if int64(len(raw)) < need {
+		return bad(Truncated, -1, "index has %d bytes, its %d blocks and %d tape files need %d", len(raw), n, m, need)
+	}
 	if int64(len(raw)) > need {
-		return bad(Corrupt, -1, "index has %d bytes beyond its %d blocks", int64(len(raw))-need, n)
+		return bad(Corrupt, -1, "index has %d bytes beyond its %d blocks and %d tape files", int64(len(raw))-need, n, m)
 	}
 	if sum := sha256.Sum256(raw[:len(raw)-sha256.Size]); !bytes.Equal(sum[:], raw[len(raw)-sha256.Size:]) {
 		return bad(Corrupt, -1, "index checksum does not match its contents")
@@ -223,7 +231,35 @@ func parseIndex(label string, raw []byte) (*Image, *Error) {
 	if total != streamLen {
 		return bad(Malformed, -1, "blocks hold %d bytes, the header says %d", total, streamLen)
 	}
-	return &Image{Header: h, Blocks: len(table), blockSize: int(blockSize), streamLen: int64(streamLen), table: table}, nil
+	c.take(4)
+	locs, ferr := parseLocs(label, c, int(m), streamLen)
+	if ferr != nil {
+		return nil, ferr
+	}
+	return &Image{Header: h, Blocks: len(table), blockSize: int(blockSize), streamLen: int64(streamLen), table: table, locs: locs}, nil
+}
+
+// parseLocs reads the locate table: tape files in tape order, each after
+// the labels of the one before, all inside the stream. Whether labels are
+// where it says is for the reader that goes there.
+func parseLocs(label string, c *cursor, m int, streamLen uint64) ([]locEntry, *Error) {
+	locs := make([]locEntry, m)
+	lba, off := uint64(1), uint64(labelItem) // the first HDR1 follows VOL1
+	for k := range locs {
+		l := locEntry{hdrLBA: c.u64(), hdrOff: c.u64(), eofLBA: c.u64(), eofOff: c.u64()}
+		switch {
+		case l.hdrLBA < lba || l.hdrOff < off:
+			return nil, fault(label, FileIndex, -1, Malformed, "locate table: tape file %d at LBA %d offset %d, inside the one before it", k+1, l.hdrLBA, l.hdrOff)
+		case l.eofLBA < l.hdrLBA+4 || l.eofOff < l.hdrOff+2*labelItem+2*markItem:
+			return nil, fault(label, FileIndex, -1, Malformed, "locate table: tape file %d has its EOF1 at LBA %d offset %d, inside its own header", k+1, l.eofLBA, l.eofOff)
+		}
+		locs[k] = l
+		lba, off = l.eofLBA+3, l.eofOff+2*labelItem+markItem
+		if off > streamLen {
+			return nil, fault(label, FileIndex, -1, Malformed, "locate table: tape file %d ends at offset %d, beyond the %d bytes of the stream", k+1, off, streamLen)
+		}
+	}
+	return locs, nil
 }
 
 // RawRead reads both files of label's image sequentially without checking
@@ -253,39 +289,160 @@ func RawRead(dir, label string) (int64, error) {
 // characters HDR1 carries; dates are days in UTC. The first fault is
 // returned as *Error; an error of fn is returned as it is.
 func (im *Image) Files(key []byte, fn func(TapeFile) error) error {
-	label := im.Header.Label
-	bs := &blockStream{im: im}
-	if im.Header.MediaKeyName != "" {
-		if key == nil {
-			return fault(label, FileData, -1, Decrypt, "volume is encrypted under key %s and no key was given", im.Header.MediaKeyName)
-		}
-		if len(key) != KeySize {
-			return fault(label, FileData, -1, Decrypt, "key has %d bytes, not %d", len(key), KeySize)
-		}
-		c, err := aes.NewCipher(key)
-		if err != nil {
-			return fault(label, FileData, -1, Decrypt, "%v", err)
-		}
-		bs.gcm, _ = cipher.NewGCM(c)
-	} else if key != nil {
-		return fault(label, FileData, -1, Mismatch, "a key was given but the volume is not encrypted")
-	}
-	f, err := im.fsys.Open(DataName(label))
+	v, err := im.verifier(key)
 	if err != nil {
-		return fault(label, FileData, -1, Missing, "%v", err)
+		return err
+	}
+	f, err := im.openData()
+	if err != nil {
+		return err
 	}
 	defer f.Close()
+	return im.tape(f, v, 0, 256<<10).parse(fn)
+}
+
+// FileAt reads the tape file whose HDR1 is at logical block address lba
+// (the FILESEQLABELLBA of its TFTOV entry), as a restore positions a tape:
+// the locate table gives the offsets of its HDR1 and EOF1, and only the
+// blocks holding its labels and directory are read and checked. The
+// directory's entries are returned; the content after them is not read
+// (Files reads it). An address where the index places no tape file is a
+// NotFound fault.
+func (im *Image) FileAt(key []byte, lba int64) (TapeFile, error) {
+	label := im.Header.Label
+	k, ok := slices.BinarySearchFunc(im.locs, lba, func(l locEntry, lba int64) int { return cmp.Compare(int64(l.hdrLBA), lba) })
+	if !ok {
+		return TapeFile{}, fault(label, FileIndex, -1, NotFound, "no tape file's HDR1 is at LBA %d", lba)
+	}
+	l := im.locs[k]
+	v, err := im.verifier(key)
+	if err != nil {
+		return TapeFile{}, err
+	}
+	f, err := im.openData()
+	if err != nil {
+		return TapeFile{}, err
+	}
+	defer f.Close()
+	ra, ok := f.(io.ReaderAt)
+	if !ok {
+		return TapeFile{}, fault(label, FileData, -1, Missing, "data file cannot be read at an offset")
+	}
+	t, err := im.tapeAt(ra, v, l.hdrOff, l.hdrLBA)
+	if err != nil {
+		return TapeFile{}, err
+	}
+	rec, err := t.label("HDR1")
+	if err != nil {
+		return TapeFile{}, err
+	}
+	hdr1, hdr2, d, err := t.head(rec)
+	if err != nil {
+		return TapeFile{}, err
+	}
+	disk, content, err := readEntries(d)
+	if err == nil && !content {
+		err = endOfData(d)
+	}
+	if err != nil {
+		return TapeFile{}, t.dirFault(d, hdr1.FileID, err)
+	}
+	if !content {
+		// The data ends with the directory: the tape mark after it must be
+		// where the locate table puts EOF1.
+		if t.pos != int64(l.eofOff) || t.lba != l.eofLBA {
+			return TapeFile{}, t.malformed("tape file %s: its data ends at LBA %d offset %d, the locate table puts EOF1 at LBA %d offset %d",
+				hdr1.FileID, t.lba, t.pos, l.eofLBA, l.eofOff)
+		}
+	} else if t, err = im.tapeAt(ra, v, l.eofOff, l.eofLBA); err != nil {
+		return TapeFile{}, err
+	}
+	if err := t.tail(hdr1, hdr2, int(l.eofLBA-l.hdrLBA-4)); err != nil {
+		return TapeFile{}, err
+	}
+	tf := hdr1.TapeFile
+	tf.Disk, tf.LBA = disk, int64(l.hdrLBA)
+	return tf, nil
+}
+
+// LabelLBAs are the logical block addresses of the image's HDR1 labels,
+// in tape order, as its locate table has them.
+func (im *Image) LabelLBAs() []int64 {
+	out := make([]int64, len(im.locs))
+	for i, l := range im.locs {
+		out[i] = int64(l.hdrLBA)
+	}
+	return out
+}
+
+// aead checks key against the volume and returns its cipher, nil for a
+// volume that is not encrypted.
+func (im *Image) aead(key []byte) (cipher.AEAD, error) {
+	label := im.Header.Label
+	if im.Header.MediaKeyName == "" {
+		if key != nil {
+			return nil, fault(label, FileData, -1, Mismatch, "a key was given but the volume is not encrypted")
+		}
+		return nil, nil
+	}
+	if key == nil {
+		return nil, fault(label, FileData, -1, Decrypt, "volume is encrypted under key %s and no key was given", im.Header.MediaKeyName)
+	}
+	if len(key) != KeySize {
+		return nil, fault(label, FileData, -1, Decrypt, "key has %d bytes, not %d", len(key), KeySize)
+	}
+	c, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, fault(label, FileData, -1, Decrypt, "%v", err)
+	}
+	return cipher.NewGCM(c)
+}
+
+func (im *Image) openData() (fs.File, error) {
+	f, err := im.fsys.Open(DataName(im.Header.Label))
+	if err != nil {
+		return nil, fault(im.Header.Label, FileData, -1, Missing, "%v", err)
+	}
+	return f, nil
+}
+
+// tape reads the plain stream from block first of src, which is positioned
+// at that block's offset in the data file; readAhead sizes the reads of src.
+func (im *Image) tape(src io.Reader, v *verifier, first int, readAhead int64) *tapeReader {
 	// Buffers no larger than the image: restore tests open many small ones.
-	bs.r = bufio.NewReaderSize(f, int(min(256<<10, max(im.datSize, 16))))
-	t := &tapeReader{im: im, r: bufio.NewReaderSize(bs, int(min(64<<10, max(im.streamLen, 16))))}
-	return t.parse(fn)
+	bs := &blockStream{im: im, v: v, next: first, r: bufio.NewReaderSize(src, int(min(readAhead, max(im.datSize, 16))))}
+	pos := int64(first) * int64(im.blockSize)
+	return &tapeReader{im: im, r: bufio.NewReaderSize(bs, int(min(64<<10, max(im.streamLen, 16)))), pos: pos, start: pos}
+}
+
+// tapeAt reads the plain stream from stream offset off, the item at
+// logical block address lba.
+func (im *Image) tapeAt(ra io.ReaderAt, v *verifier, off, lba uint64) (*tapeReader, error) {
+	first := int(off / uint64(im.blockSize))
+	if first >= len(im.table) {
+		return nil, fault(im.Header.Label, FileIndex, -1, Malformed, "offset %d is beyond the stream", off)
+	}
+	start := int64(im.table[first].offset)
+	// A positioned read needs a few blocks, not the read-ahead of a whole
+	// stream's.
+	t := im.tape(io.NewSectionReader(ra, start, im.datSize-start), v, first, int64(im.blockSize+sealExtra))
+	skip := int64(off) - t.pos
+	if _, err := io.CopyN(io.Discard, t.r, skip); err != nil {
+		t.start = t.pos
+		if err == io.EOF {
+			return nil, t.malformed("tape stream ends before offset %d", off)
+		}
+		return nil, err
+	}
+	t.pos, t.lba = int64(off), lba
+	return t, nil
 }
 
 // blockStream is the plain tape stream, read and checked block by block.
 type blockStream struct {
 	im     *Image
 	r      *bufio.Reader
-	gcm    cipher.AEAD
+	v      *verifier
 	next   int
 	cur    []byte
 	stored []byte
@@ -328,18 +485,9 @@ func (s *blockStream) load(i int) error {
 		}
 		return bad(Corrupt, "read: %v", err)
 	}
-	if sum := sha256.Sum256(s.stored); sum != e.sum {
-		return bad(Corrupt, "checksum of the stored block does not match the index")
-	}
-	data := s.stored
-	if s.gcm != nil {
-		aad := blockAAD(s.im.Header, i, i == len(s.im.table)-1, e.codec, int(e.plain))
-		// Decrypt in place: the stored bytes are not needed once opened.
-		out, err := s.gcm.Open(data[nonceSize:nonceSize], data[:nonceSize], data[nonceSize:], aad)
-		if err != nil {
-			return bad(Decrypt, "GCM tag does not verify under key %s: wrong key, or a block moved", s.im.Header.MediaKeyName)
-		}
-		data = out
+	data, ferr := s.v.open(i, s.stored)
+	if ferr != nil {
+		return ferr
 	}
 	if e.codec == codecDeflate {
 		s.plain = grow(s.plain, int(e.plain))
@@ -369,8 +517,9 @@ func (s *blockStream) load(i int) error {
 type tapeReader struct {
 	im    *Image
 	r     *bufio.Reader
-	pos   int64 // stream offset of the next byte
-	start int64 // stream offset of the current item
+	pos   int64  // stream offset of the next byte
+	start int64  // stream offset of the current item
+	lba   uint64 // logical block address of the next item
 	rec   []byte
 	b     [4]byte
 }
@@ -418,6 +567,7 @@ func (t *tapeReader) next(limit int) (item, []byte, error) {
 	}
 	switch {
 	case n == tapeMark:
+		t.lba++
 		return itemMark, nil, nil
 	case n == endOfMedium:
 		return itemEnd, nil, nil
@@ -439,6 +589,7 @@ func (t *tapeReader) next(limit int) (item, []byte, error) {
 	if m != n {
 		return 0, nil, t.malformed("record length %d is closed by length %d", n, m)
 	}
+	t.lba++
 	return itemRecord, rec, nil
 }
 
@@ -486,6 +637,7 @@ func (t *tapeReader) parse(fn func(TapeFile) error) error {
 		return fault(t.im.Header.Label, FileData, t.block(t.start), Mismatch, "VOL1 names volume %q", vol)
 	}
 	for seq := 1; ; seq++ {
+		lba := t.lba
 		it, rec, err := t.next(labelSize)
 		if err != nil {
 			return err
@@ -500,6 +652,7 @@ func (t *tapeReader) parse(fn func(TapeFile) error) error {
 		if err != nil {
 			return err
 		}
+		f.LBA = int64(lba)
 		if err := fn(f); err != nil {
 			return err
 		}
@@ -525,60 +678,87 @@ func (t *tapeReader) end() error {
 	return nil
 }
 
-// file reads one tape file from its HDR1 on.
+// file reads one tape file from its HDR1 on, content included.
 func (t *tapeReader) file(rec []byte) (TapeFile, error) {
-	hdr1, err := parseFileLabel("HDR1", rec)
+	hdr1, hdr2, d, err := t.head(rec)
 	if err != nil {
-		return TapeFile{}, t.malformed("%v", err)
-	}
-	if rec, err = t.label("HDR2"); err != nil {
 		return TapeFile{}, err
 	}
-	hdr2 := string(rec)
-	limit, err := parseHDR2(hdr2)
+	disk, content, err := readEntries(d)
+	if err == nil && content {
+		err = checkContents(d, disk)
+	}
+	if err == nil {
+		err = endOfData(d)
+	}
 	if err != nil {
-		return TapeFile{}, t.malformed("%v", err)
+		return TapeFile{}, t.dirFault(d, hdr1.FileID, err)
 	}
-	if err := t.mark("HDR2"); err != nil {
-		return TapeFile{}, err
-	}
-	d := &dataReader{t: t, limit: limit}
-	disk, err := readDirectory(d)
-	if err != nil {
-		var ce *contentError
-		switch {
-		case errors.As(err, &ce):
-			return TapeFile{}, fault(t.im.Header.Label, FileData, t.block(d.pos()), Mismatch, "%v", err)
-		case errors.Is(err, errDirectory):
-			return TapeFile{}, fault(t.im.Header.Label, FileData, t.block(d.pos()), Malformed, "tape file %s: %v", hdr1.FileID, err)
-		}
-		return TapeFile{}, err
-	}
-	if rec, err = t.label("EOF1"); err != nil {
-		return TapeFile{}, err
-	}
-	eof1, err := parseFileLabel("EOF1", rec)
-	if err != nil {
-		return TapeFile{}, t.malformed("%v", err)
-	}
-	if !sameLabel(eof1.TapeFile, hdr1.TapeFile) {
-		return TapeFile{}, t.malformed("EOF1 of %s does not repeat its HDR1", hdr1.FileID)
-	}
-	if eof1.Blocks != d.blocks {
-		return TapeFile{}, t.malformed("EOF1 of %s counts %d blocks, %d were read", hdr1.FileID, eof1.Blocks, d.blocks)
-	}
-	if rec, err = t.label("EOF2"); err != nil {
-		return TapeFile{}, err
-	}
-	if string(rec[4:]) != hdr2[4:] {
-		return TapeFile{}, t.malformed("EOF2 of %s does not repeat its HDR2", hdr1.FileID)
-	}
-	if err := t.mark("EOF2"); err != nil {
+	if err := t.tail(hdr1, hdr2, d.blocks); err != nil {
 		return TapeFile{}, err
 	}
 	f := hdr1.TapeFile
 	f.Disk = disk
 	return f, nil
+}
+
+// head reads HDR1 (rec), HDR2 and the tape mark opening the data, and
+// returns a reader of the data.
+func (t *tapeReader) head(rec []byte) (fileLabelFields, string, *dataReader, error) {
+	hdr1, err := parseFileLabel("HDR1", rec)
+	if err != nil {
+		return hdr1, "", nil, t.malformed("%v", err)
+	}
+	if rec, err = t.label("HDR2"); err != nil {
+		return hdr1, "", nil, err
+	}
+	hdr2 := string(rec)
+	limit, err := parseHDR2(hdr2)
+	if err != nil {
+		return hdr1, "", nil, t.malformed("%v", err)
+	}
+	if err := t.mark("HDR2"); err != nil {
+		return hdr1, "", nil, err
+	}
+	return hdr1, hdr2, &dataReader{t: t, limit: limit}, nil
+}
+
+// tail reads EOF1, EOF2 and the tape mark closing the file: they repeat
+// HDR1 and HDR2, and EOF1 counts the file's blocks.
+func (t *tapeReader) tail(hdr1 fileLabelFields, hdr2 string, blocks int) error {
+	rec, err := t.label("EOF1")
+	if err != nil {
+		return err
+	}
+	eof1, err := parseFileLabel("EOF1", rec)
+	if err != nil {
+		return t.malformed("%v", err)
+	}
+	if !sameLabel(eof1.TapeFile, hdr1.TapeFile) {
+		return t.malformed("EOF1 of %s does not repeat its HDR1", hdr1.FileID)
+	}
+	if eof1.Blocks != blocks {
+		return t.malformed("EOF1 of %s counts %d blocks, %d are on the tape", hdr1.FileID, eof1.Blocks, blocks)
+	}
+	if rec, err = t.label("EOF2"); err != nil {
+		return err
+	}
+	if string(rec[4:]) != hdr2[4:] {
+		return t.malformed("EOF2 of %s does not repeat its HDR2", hdr1.FileID)
+	}
+	return t.mark("EOF2")
+}
+
+// dirFault is the fault of a directory error at the block where d found it.
+func (t *tapeReader) dirFault(d *dataReader, fileID string, err error) error {
+	var ce *contentError
+	switch {
+	case errors.As(err, &ce):
+		return fault(t.im.Header.Label, FileData, t.block(d.pos()), Mismatch, "%v", err)
+	case errors.Is(err, errDirectory):
+		return fault(t.im.Header.Label, FileData, t.block(d.pos()), Malformed, "tape file %s: %v", fileID, err)
+	}
+	return err
 }
 
 // parseHDR2 checks HDR2 and returns its block length, the bound of the

@@ -2,9 +2,11 @@
 // LB<label>.IND index and LB<label>.DAT blocks of one tape volume in a data
 // store. The data of an image is a tape as DSM/TC writes it (ANSI labels,
 // tape marks, data blocks), cut into blocks that are each checksummed,
-// compressed and, for encrypted volumes, sealed with AES-256-GCM. Reading
-// streams the blocks and checks every one, so a restore test on the
-// secondary proves the image, its key and its labels without loading a tape.
+// compressed and, for encrypted volumes, sealed with AES-256-GCM, and a
+// locate table gives where each tape file's labels are. A restore test on
+// the secondary proves an image without loading a tape: Check verifies
+// every block as stored, FileAt reads a tape file's labels and directory
+// at the logical block address the catalog gives; Files reads it all.
 package volimage
 
 import (
@@ -43,6 +45,9 @@ type TapeFile struct {
 	Created    time.Time
 	Expires    time.Time // zero: no expiration date
 	Disk       []DiskEntry
+	// LBA is the logical block address of the HDR1, as read back (Write
+	// places files itself; NextLabelLBA says where).
+	LBA int64
 }
 
 // Block sizes of the image (plain bytes per block).
@@ -81,6 +86,7 @@ const (
 	Decrypt   Kind = "decrypt"   // GCM tag failure: wrong or missing key, moved block
 	Malformed Kind = "malformed" // the index, labels or directory break the format
 	Mismatch  Kind = "mismatch"  // consistent bytes that disagree with what was asked
+	NotFound  Kind = "not found" // no tape file at the logical block address asked
 )
 
 // Error is one fault of an image, precise enough for an operator.

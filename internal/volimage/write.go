@@ -24,6 +24,7 @@ import (
 const (
 	indexMagic = "VOLIMG01"
 	entrySize  = 8 + 4 + 4 + 1 + sha256.Size
+	locSize    = 4 * 8
 	nonceSize  = 12
 	tagSize    = 16
 	sealExtra  = nonceSize + tagSize
@@ -209,6 +210,7 @@ func writeTape(w *blocker, label string, files []TapeFile, content bool) error {
 	t := &tapeWriter{w: w}
 	t.record(vol1(label))
 	for _, f := range files {
+		loc := locEntry{hdrLBA: t.lba, hdrOff: t.off}
 		hdr1, _ := fileLabel("HDR1", f, 0)
 		t.record(hdr1)
 		t.record(fileLabel2("HDR2"))
@@ -219,10 +221,12 @@ func writeTape(w *blocker, label string, files []TapeFile, content bool) error {
 		}
 		d.flush()
 		t.mark()
+		loc.eofLBA, loc.eofOff = t.lba, t.off
 		eof1, _ := fileLabel("EOF1", f, d.blocks)
 		t.record(eof1)
 		t.record(fileLabel2("EOF2"))
 		t.mark()
+		w.locs = append(w.locs, loc)
 	}
 	t.mark()
 	t.word(endOfMedium)
@@ -251,10 +255,15 @@ func writeData(d *dataWriter, f TapeFile, content bool) error {
 	return nil
 }
 
+// tapeWriter frames records and tape marks, counting the logical block
+// address (records and tape marks from VOL1 at 0) and the stream offset of
+// the next item for the locate table.
 type tapeWriter struct {
 	w   io.Writer
 	err error
 	b   [4]byte
+	lba uint64
+	off uint64
 }
 
 func (t *tapeWriter) word(v uint32) {
@@ -265,6 +274,7 @@ func (t *tapeWriter) word(v uint32) {
 func (t *tapeWriter) write(p []byte) {
 	if t.err == nil {
 		_, t.err = t.w.Write(p)
+		t.off += uint64(len(p))
 	}
 }
 
@@ -275,9 +285,43 @@ func (t *tapeWriter) record(p []byte) {
 		t.write([]byte{0})
 	}
 	t.word(uint32(len(p)))
+	t.lba++
 }
 
-func (t *tapeWriter) mark() { t.word(tapeMark) }
+func (t *tapeWriter) mark() { t.word(tapeMark); t.lba++ }
+
+// locEntry places one tape file on the tape, as a drive's locate needs it:
+// the logical block address and stream offset of its HDR1 and of its EOF1.
+type locEntry struct{ hdrLBA, hdrOff, eofLBA, eofOff uint64 }
+
+// Fixed sizes of the framing around a tape file, for the locate table's
+// checks and NextLabelLBA.
+const (
+	labelItem = 4 + labelSize + 4 // a label record, framed
+	markItem  = 4
+	// itemsPerFile are the LBAs of a tape file besides its data blocks:
+	// HDR1 HDR2 * ... * EOF1 EOF2 *.
+	itemsPerFile = 7
+)
+
+// NextLabelLBA is the logical block address at which the HDR1 of a tape
+// file written after files would be: what DSM/TC records as the
+// FILESEQLABELLBA of its TFTOV entry. VOL1 is at 0, the first HDR1 at 1;
+// each tape file takes its labels, three tape marks and its data blocks.
+// Digests are counted at their fixed length, so entries need not carry one.
+func NextLabelLBA(files []TapeFile, content bool) int64 {
+	lba := int64(1)
+	for _, f := range files {
+		n := dirSize(f.Disk)
+		if content {
+			for _, e := range f.Disk {
+				n += e.Size
+			}
+		}
+		lba += itemsPerFile + (n+TapeBlockLength-1)/TapeBlockLength
+	}
+	return lba
+}
 
 // dataWriter cuts a tape file's data into tape blocks.
 type dataWriter struct {
@@ -328,6 +372,7 @@ type blocker struct {
 	sealed    []byte
 	gcm       cipher.AEAD
 	table     []entry
+	locs      []locEntry
 	offset    uint64
 	streamLen uint64
 }
@@ -446,6 +491,13 @@ func (b *blocker) index() []byte {
 		x = binary.BigEndian.AppendUint32(x, e.plain)
 		x = append(x, e.codec)
 		x = append(x, e.sum[:]...)
+	}
+	x = binary.BigEndian.AppendUint32(x, uint32(len(b.locs)))
+	for _, l := range b.locs {
+		x = binary.BigEndian.AppendUint64(x, l.hdrLBA)
+		x = binary.BigEndian.AppendUint64(x, l.hdrOff)
+		x = binary.BigEndian.AppendUint64(x, l.eofLBA)
+		x = binary.BigEndian.AppendUint64(x, l.eofOff)
 	}
 	sum := sha256.Sum256(x)
 	return append(x, sum[:]...)
