@@ -19,6 +19,7 @@ import (
 	"github.com/catsync/catsync/internal/config"
 	"github.com/catsync/catsync/internal/importer"
 	"github.com/catsync/catsync/internal/sim"
+	"github.com/catsync/catsync/internal/sim/simtest"
 	"github.com/catsync/catsync/internal/snapshot"
 	"github.com/catsync/catsync/internal/store"
 	"github.com/catsync/catsync/workflows"
@@ -81,6 +82,18 @@ var historyScenarios = []historyScenario{
 	}},
 }
 
+// imageScenarios run on sites whose primary writes the image of every
+// volume, for the restore test to read.
+var imageScenarios = []historyScenario{
+	{"restore_test_failed", workflows.OutcomeRestoreTestFailed, func(w *world) workflows.SyncInput {
+		plain, encrypted := w.written()
+		w.pair.ReplicateData(w.t, sim.DataReplication{Store: w.storeID, Missing: append(plain, encrypted...)[:1]})
+		in := w.input(snapshot.Full, true)
+		in.RestoreSample = 1000 // every volume
+		return in
+	}},
+}
+
 // TestWriteHistories runs every scenario on the dev server and writes its
 // history as testdata/<name>.json, for the replay test (replay_test.go).
 // It runs only when CATSYNC_WRITE_HISTORIES is set, and never overwrites a
@@ -89,13 +102,18 @@ func TestWriteHistories(t *testing.T) {
 	if os.Getenv(writeHistoriesEnv) == "" {
 		t.Skip(writeHistoriesEnv + " is not set: the histories in testdata/ stay as committed")
 	}
-	for _, sc := range historyScenarios {
+	images := map[string]bool{}
+	for _, sc := range imageScenarios {
+		images[sc.name] = true
+	}
+	for _, sc := range append(historyScenarios, imageScenarios...) {
 		t.Run(sc.name, func(t *testing.T) {
 			path := filepath.Join("testdata", sc.name+".json")
 			if _, err := os.Stat(path); err == nil {
 				t.Skipf("%s exists: delete it to write it again", path)
 			}
-			w := newWorld(t, tiny(), sim.DefaultSecondaryParams())
+			sp := sim.DefaultSecondaryParams()
+			w := newWorldWith(t, tiny(), simtest.Options{Secondary: &sp, Keys: simtest.Keystores, Images: images[sc.name]})
 			run, res, err := w.run(sc.arrange(w))
 			fails := sc.outcome == workflows.OutcomeFailed || sc.outcome == workflows.OutcomeCancelled
 			switch {

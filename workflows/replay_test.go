@@ -45,7 +45,8 @@ func TestReplay(t *testing.T) {
 		})
 	}
 	for _, o := range []string{workflows.OutcomeCompleted, workflows.OutcomeCompletedWithFailures, workflows.OutcomeCompletedWithConflicts,
-		workflows.OutcomeAbortedWithConflicts, workflows.OutcomeKeyParityFailed, workflows.OutcomeFailed, workflows.OutcomeCancelled} {
+		workflows.OutcomeAbortedWithConflicts, workflows.OutcomeKeyParityFailed, workflows.OutcomeRestoreTestFailed, workflows.OutcomeFailed,
+		workflows.OutcomeCancelled} {
 		if !outcomes[o] {
 			t.Errorf("no history in testdata ends %s", o)
 		}
