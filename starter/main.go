@@ -58,7 +58,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 		"the site's catalog: an SQLite path (or sqlite:PATH) or a postgres:// URL (default $"+config.CatalogEnv+")")
 
 	simCmd := group("sim", "Simulate a site's catalogs")
-	simCmd.AddCommand(c.simInitCmd(), c.simInitSecondaryCmd(), c.simAdvanceCmd(), c.simReplicateKeysCmd())
+	simCmd.AddCommand(c.simInitCmd(), c.simInitSecondaryCmd(), c.simAdvanceCmd(), c.simReplicateKeysCmd(), c.simReplicateDataCmd())
 	infoCmd := group("info", "Show catalog entries, as MEDIACOM INFO does")
 	infoCmd.AddCommand(c.infoTapeVolumeCmd(), c.infoTapeFileCmd(), c.infoDiskFileCmd())
 	root.AddCommand(simCmd, c.countsCmd(), infoCmd, c.syncCmd(), c.checkCmd(), c.conflictsCmd(), c.keysCmd(), c.parityCmd(), c.restoreTestCmd(), c.verifyCmd(), c.auditCmd())

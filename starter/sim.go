@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -98,11 +100,17 @@ func (c *cli) simInitCmd() *cobra.Command {
 		if _, err := c.dsn(); err != nil {
 			return err
 		}
+		if p.DataRoot, err = siteData(config.RolePrimary, "", true); err != nil {
+			return err
+		}
 		km, err := simKeys(*role, p.EncryptedGroups > 0)
 		if err != nil {
 			return err
 		}
 		defer closeKeys(km)
+		if err := imagesNeedKeys(p.DataRoot, p.EncryptedGroups > 0, km); err != nil {
+			return err
+		}
 		ctx := cmd.Context()
 		st, err := c.create(ctx)
 		if err != nil {
@@ -238,18 +246,30 @@ func (c *cli) simAdvanceCmd() *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// The primary's writes have their images in CATSYNC_PRIMARY_DATA
+			// when it is set, whatever root init kept; a secondary's own
+			// backups write none, its data root holding the primary's copies.
+			root := ""
+			if !slices.ContainsFunc(stores, func(d catalog.DataStore) bool { return d.Access == catalog.AccessSecondary }) {
+				if root, err = siteData(config.RolePrimary, "", true); err != nil {
+					return err
+				}
+			}
 			km, err := simKeys(*role, encrypts)
 			if err != nil {
 				return err
 			}
 			defer closeKeys(km)
+			if err := imagesNeedKeys(root, encrypts, km); err != nil {
+				return err
+			}
 			before := make([]int64, len(stores))
 			for i, d := range stores {
 				if before[i], err = st.LastSeq(ctx, d.ID); err != nil {
 					return err
 				}
 			}
-			if err := sim.Advance(ctx, st, days, km); err != nil {
+			if err := sim.AdvanceImages(ctx, st, days, km, root); err != nil {
 				return err
 			}
 			return advanceReport(ctx, c.out, st, stores, before, days)
@@ -280,6 +300,16 @@ func simKeys(role string, encrypts bool) (keys.Manager, error) {
 		need = "the simulated encrypted volumes need their keys; set it or pass --keys none"
 	}
 	return siteKeys(role, need)
+}
+
+// imagesNeedKeys refuses, before anything is simulated, to write the
+// images of encrypted volumes without the key manager their keys go to.
+func imagesNeedKeys(dataRoot string, encrypts bool, km keys.Manager) error {
+	if dataRoot != "" && encrypts && km == nil {
+		return fmt.Errorf("%s_DATA is set: the images of the simulated encrypted volumes are encrypted with their keys; "+
+			"give --keys primary or secondary, or unset it", config.Prefix(config.RolePrimary))
+	}
+	return nil
 }
 
 func (c *cli) simReplicateKeysCmd() *cobra.Command {
@@ -329,6 +359,89 @@ material under the same name, or filed under another BackPak id (--as).`,
 	cmd.Flags().StringVar(&alter, "alter", "", "labels whose copies get other material under the same name")
 	cmd.Flags().StringVar(&opts.As, "as", "", "file the copies under this BackPak id instead of the primary's")
 	return cmd
+}
+
+func (c *cli) simReplicateDataCmd() *cobra.Command {
+	var opts sim.DataReplication
+	var missing, stale, corrupt, truncated, misfiled string
+	cmd := &cobra.Command{
+		Use:   "replicate-data --catalog PRIMARY [--store ID] [--missing LABELS] [--stale LABELS] [--corrupt LABELS] [--truncated LABELS] [--misfiled FROM=TO,...]",
+		Short: "Copy the primary's volume images to the secondary's data stores, as NAS or LUN mirroring would",
+		Long: `Copies the image (LB<label>.IND and .DAT) of every volume of the primary catalog's
+PRIMARY data stores from their folders under CATSYNC_PRIMARY_DATA to the same folders under
+CATSYNC_SECONDARY_DATA, where the restore test reads them; copies already there are
+overwritten. The options plant the faults a restore test must find: images left out,
+stale copies (as a mirror that stopped would hold: the volume timestamp a day older; an
+encrypted one is rewritten with its key from CATSYNC_PRIMARY_KEYS), a data block's byte
+flipped, a data file cut short, or another volume's image filed under a label (--misfiled
+FROM=TO). Every label they name must be a volume with an image at the primary; nothing is
+copied otherwise.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			opts.Missing, opts.Stale = sim.ParseLabels(missing), sim.ParseLabels(stale)
+			opts.Corrupt, opts.Truncated = sim.ParseLabels(corrupt), sim.ParseLabels(truncated)
+			var err error
+			if opts.Misfiled, err = sim.ParseLabelPairs(misfiled); err != nil {
+				return fmt.Errorf("--misfiled: %w", err)
+			}
+			from, err := siteData(config.RolePrimary, "replicate-data reads the primary's volume images from its data stores' folders there (sim init and sim advance write them)", false)
+			if err != nil {
+				return err
+			}
+			to, err := siteData(config.RoleSecondary, "replicate-data copies the images into the secondary's data stores' folders there, where the restore test reads them", true)
+			if err != nil {
+				return err
+			}
+			if same, err := sameFolder(from, to); err != nil {
+				return err
+			} else if same {
+				return config.Bad(config.Prefix(config.RoleSecondary)+"_DATA", to,
+					"is the folder of "+config.Prefix(config.RolePrimary)+"_DATA: give the secondary's copies a folder of their own")
+			}
+			// Only a stale copy needs keys: it is written again.
+			if len(opts.Stale) > 0 {
+				if opts.Keys, err = siteKeys(config.RolePrimary, "--stale rewrites the images it names, an encrypted one with its key from the primary's key manager"); err != nil {
+					return err
+				}
+				defer closeKeys(opts.Keys)
+			}
+			ctx := cmd.Context()
+			st, err := c.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer st.Close()
+			res, err := sim.ReplicateData(ctx, st, from, to, opts)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(c.out, res)
+			if len(res.MissingAtPrimary) > 0 {
+				fmt.Fprintf(c.out, "missing at the primary: the images of written volumes %s\n", strings.Join(res.MissingAtPrimary, ", "))
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&opts.Store, "store", "", "only this data store's images")
+	cmd.Flags().StringVar(&missing, "missing", "", "labels whose images are left out (comma list)")
+	cmd.Flags().StringVar(&stale, "stale", "", "labels whose copies are stale: their volume timestamp a day older")
+	cmd.Flags().StringVar(&corrupt, "corrupt", "", "labels whose copies get a data block's byte flipped")
+	cmd.Flags().StringVar(&truncated, "truncated", "", "labels whose copies get their data file cut short")
+	cmd.Flags().StringVar(&misfiled, "misfiled", "", "FROM=TO pairs: the image of FROM filed as TO's (comma list)")
+	return cmd
+}
+
+// sameFolder reports whether two folders, both existing, are one.
+func sameFolder(a, b string) (bool, error) {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false, err
+	}
+	fb, err := os.Stat(b)
+	if err != nil {
+		return false, err
+	}
+	return os.SameFile(fa, fb), nil
 }
 
 // advanceReport prints the new clock and, per data store, the volumes whose

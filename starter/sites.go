@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"syscall"
 
 	"github.com/spf13/cobra"
 
@@ -141,6 +142,39 @@ func siteKeys(role, need string) (keys.Manager, error) {
 		err = fmt.Errorf("%s_KEYS is not set: %s", config.Prefix(role), need)
 	}
 	return km, err
+}
+
+// siteData returns the data root of role (CATSYNC_<ROLE>_DATA), the folder
+// of its data stores' folders of volume images: "" if it is not set,
+// unless need says why it must be. A folder the command writes (create)
+// is made if missing, so that a root that cannot be is refused, naming
+// the variable, before anything is simulated or copied.
+func siteData(role, need string, create bool) (string, error) {
+	cfg, err := config.Read()
+	if err != nil {
+		return "", err
+	}
+	root, setting := cfg.Site(role).Data, config.Prefix(role)+"_DATA"
+	if root == "" {
+		if need != "" {
+			return "", fmt.Errorf("%s is not set: %s", setting, need)
+		}
+		return "", nil
+	}
+	fi, err := os.Stat(root)
+	switch {
+	case err == nil && !fi.IsDir(), errors.Is(err, syscall.ENOTDIR):
+		return "", config.Bad(setting, root, "not a folder: point it at the folder holding the data stores' folders of volume images")
+	case errors.Is(err, fs.ErrNotExist) && !create:
+		return "", config.Bad(setting, root, "no such folder: create it, or correct "+setting)
+	case errors.Is(err, fs.ErrNotExist):
+		if err := os.MkdirAll(root, 0o755); err != nil {
+			return "", config.Wrap(setting, root, err, "the folder cannot be created: correct "+setting+", or the permissions above it")
+		}
+	case err != nil:
+		return "", config.Wrap(setting, root, err, "correct "+setting+", or the folder's permissions")
+	}
+	return root, nil
 }
 
 func closeKeys(km keys.Manager) {

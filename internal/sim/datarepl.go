@@ -93,6 +93,14 @@ func ReplicateData(ctx context.Context, primary store.Reader, fromRoot, toRoot s
 	if err != nil {
 		return res, err
 	}
+	// A copy onto the image itself would truncate it before reading it.
+	for _, id := range stores {
+		from, to := volimage.StoreDir(fromRoot, id), volimage.StoreDir(toRoot, id)
+		if sameFolder(from, to) {
+			return res, fmt.Errorf("data store %s: the secondary's folder %s is the primary's %s: copying the images onto themselves would destroy them",
+				id, to, from)
+		}
+	}
 	images := map[string]image{}
 	var order []string
 	for _, id := range stores {
@@ -175,7 +183,9 @@ func ReplicateData(ctx context.Context, primary store.Reader, fromRoot, toRoot s
 func replicatedStores(ctx context.Context, primary store.Reader, only string) ([]string, error) {
 	if only != "" {
 		ds, err := primary.DataStore(ctx, only)
-		if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("data store %s is not defined at the primary", only)
+		} else if err != nil {
 			return nil, fmt.Errorf("data store %s: %w", only, err)
 		}
 		if ds.Access != catalog.AccessPrimary {
@@ -305,6 +315,17 @@ func writeStale(ctx context.Context, group string, src image, dir string, km key
 	h := im.Header
 	h.Timestamp = h.Timestamp.Add(-24 * time.Hour)
 	return volimage.Write(dir, h, key, files)
+}
+
+// sameFolder reports whether a and b both exist and are one folder, by
+// whatever path (a link, a mount).
+func sameFolder(a, b string) bool {
+	fa, err := os.Stat(a)
+	if err != nil {
+		return false
+	}
+	fb, err := os.Stat(b)
+	return err == nil && os.SameFile(fa, fb)
 }
 
 func copyFile(from, to string) error {

@@ -116,8 +116,21 @@ func create(ctx context.Context, st store.Store, p Params, site catalog.Site, km
 }
 
 // Advance simulates n more days on a site made by Init or InitSecondary,
-// filing the keys of encrypted writes in km (nil: nowhere).
+// filing the keys of encrypted writes in km (nil: nowhere), and the
+// images of its writes under the data root the site's parameters keep.
 func Advance(ctx context.Context, st store.Store, n int, km keys.Manager) error {
+	return advance(ctx, st, n, km, nil)
+}
+
+// AdvanceImages is Advance writing the images of the days' writes under
+// dataRoot ("" writes none) rather than the root the site's parameters
+// keep, which stays as it is: the CLI takes the root from the site's
+// configuration at every run, as an operator may move or unset it.
+func AdvanceImages(ctx context.Context, st store.Store, n int, km keys.Manager, dataRoot string) error {
+	return advance(ctx, st, n, km, &dataRoot)
+}
+
+func advance(ctx context.Context, st store.Store, n int, km keys.Manager, dataRoot *string) error {
 	if n < 0 {
 		return fmt.Errorf("days to advance = %d: must not be negative", n)
 	}
@@ -126,6 +139,9 @@ func Advance(ctx context.Context, st store.Store, n int, km keys.Manager) error 
 		return err
 	}
 	e.keys = km
+	if dataRoot != nil {
+		e.p.DataRoot = *dataRoot
+	}
 	return e.run(ctx, n)
 }
 
