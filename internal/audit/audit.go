@@ -1,11 +1,14 @@
-// Package audit keeps the audit trail of catalog syncs in the secondary's
-// catalog: one record per workflow run, appended, never changed, each
-// carrying the hash of the one before, so that any edit or removal breaks
-// the chain where it happened.
+// Package audit keeps the audit trail in the secondary's catalog: one record
+// per workflow run (syncs, drills, failovers, failbacks) and per operator's
+// act (approvals, schedule changes), appended, never changed, each carrying
+// the hash of the one before, so that any edit or removal breaks the chain
+// where it happened; an anchor kept with each append shows the removal of
+// the newest.
 package audit
 
 import (
 	"context"
+	"crypto/rand"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -20,11 +23,33 @@ import (
 	"github.com/catsync/catsync/internal/store"
 )
 
-// Entry is what a run records.
+// Kinds of record: what was done.
+const (
+	KindSync     = "sync"     // a CatalogSync run (records without a kind are syncs)
+	KindDrill    = "drill"    // a DRDrill run
+	KindFailover = "failover" // a DRFailover run
+	KindFailback = "failback" // a failback run
+	KindSchedule = "schedule" // schedules created, updated, paused, resumed, triggered or deleted
+	KindApproval = "approval" // an operator's approval or refusal of a promotion
+)
+
+// Entry is what a run, or an operator's act, records.
 type Entry struct {
+	// Kind is one of the Kind constants; empty in records of syncs written
+	// before there were other kinds.
+	Kind string `json:"kind,omitempty"`
+	// ID identifies a record that is not a workflow run's (an act outside
+	// any run): give the same ID when retrying the same act, so that it is
+	// recorded once. Append makes one when neither ID nor RunID is set.
+	ID         string           `json:"id,omitempty"`
 	WorkflowID string           `json:"workflow_id"`
 	RunID      string           `json:"run_id"`
-	Trigger    string           `json:"trigger,omitempty"` // who or what started the run
+	Trigger    string           `json:"trigger,omitempty"`  // who or what started the run
+	Operator   string           `json:"operator,omitempty"` // who acted: an approval's, a schedule change's
+	Reason     string           `json:"reason,omitempty"`   // the operator's reason
+	Detail     string           `json:"detail,omitempty"`   // what was done, in words: schedules changed, findings
+	RPO        *time.Duration   `json:"rpo,omitempty"`      // a failover's recovery point: newest primary change known against newest applied
+	RTO        *time.Duration   `json:"rto,omitempty"`      // a failover's recovery time: start to promotion
 	Store      string           `json:"store"`
 	Type       string           `json:"type"`
 	Outcome    string           `json:"outcome"`
@@ -41,6 +66,39 @@ type Entry struct {
 	Finished   time.Time        `json:"finished"`
 }
 
+// kinds are the kinds Append takes.
+var kinds = map[string]bool{"": true, KindSync: true, KindDrill: true, KindFailover: true, KindFailback: true,
+	KindSchedule: true, KindApproval: true}
+
+// Key is the identity of e's record: the trail holds one record per key. A
+// run's own record is keyed by the run id, so a retried activity does not
+// record twice (and records written before there were keys keep theirs); an
+// approval or a schedule change within a run by run id "/" kind, so it does
+// not take the run's own record's place; an act outside any run by its ID.
+// An explicit ID wins.
+func Key(e Entry) string {
+	switch {
+	case e.ID != "":
+		return e.ID
+	case e.RunID == "":
+		return ""
+	case e.Kind == KindApproval || e.Kind == KindSchedule:
+		return e.RunID + "/" + e.Kind
+	}
+	return e.RunID
+}
+
+// who names e's run or act in errors.
+func who(e Entry) string {
+	switch {
+	case e.ID != "":
+		return "act " + e.ID
+	case e.RunID != "":
+		return "run " + e.RunID
+	}
+	return "an act without an id"
+}
+
 func hash(seq int64, prev, entry string) string {
 	h := sha256.New()
 	h.Write([]byte(strconv.FormatInt(seq, 10)))
@@ -51,12 +109,22 @@ func hash(seq int64, prev, entry string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-// Append records e after the newest record, in one transaction. A run that
-// already has its record (a retried activity) is not recorded twice.
+// Append records e after the newest record, in one transaction, under
+// Key(e); an entry with neither RunID nor ID is given a random ID (in the
+// record, which its hash covers). A key that already has its record (a
+// retried activity, a retried act) is not recorded twice: nothing is
+// written and the record returned has Seq 0.
 func Append(ctx context.Context, st store.Store, e Entry) (store.AuditRecord, error) {
+	if !kinds[e.Kind] {
+		return store.AuditRecord{}, fmt.Errorf("audit record of %s: unknown kind %q", who(e), e.Kind)
+	}
+	if e.ID == "" && e.RunID == "" {
+		e.ID = "act-" + rand.Text()
+	}
+	key := Key(e)
 	b, err := json.Marshal(e)
 	if err != nil {
-		return store.AuditRecord{}, err
+		return store.AuditRecord{}, fmt.Errorf("audit record of %s: %w", who(e), err)
 	}
 	var rec store.AuditRecord
 	err = st.Update(ctx, func(tx store.Tx) error {
@@ -64,48 +132,16 @@ func Append(ctx context.Context, st store.Store, e Entry) (store.AuditRecord, er
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return err
 		}
-		rec = store.AuditRecord{Seq: last.Seq + 1, RunID: e.RunID, Entry: string(b), Prev: last.Hash}
+		rec = store.AuditRecord{Seq: last.Seq + 1, Key: key, Entry: string(b), Prev: last.Hash}
 		rec.Hash = hash(rec.Seq, rec.Prev, rec.Entry)
-		_, err = tx.AppendAudit(ctx, &rec)
+		added, err := tx.AppendAudit(ctx, &rec)
+		if err == nil && !added {
+			rec = store.AuditRecord{Key: key}
+		}
 		return err
 	})
-	return rec, err
-}
-
-// BrokenError says where the chain does not hold.
-type BrokenError struct {
-	Seq    int64
-	Reason string
-}
-
-func (e *BrokenError) Error() string {
-	return fmt.Sprintf("audit trail broken at record %d: %s", e.Seq, e.Reason)
-}
-
-// Verify walks the whole trail and checks every link; fn, if set, sees
-// each record. It returns the number of records.
-func Verify(ctx context.Context, r store.Reader, fn func(store.AuditRecord, Entry) error) (int64, error) {
-	var n int64
-	prev := ""
-	err := r.ScanAudit(ctx, func(a *store.AuditRecord) error {
-		n++
-		switch {
-		case a.Seq != n:
-			return &BrokenError{a.Seq, fmt.Sprintf("sequence %d follows %d", a.Seq, n-1)}
-		case a.Prev != prev:
-			return &BrokenError{a.Seq, "does not carry the hash of the record before it"}
-		case hash(a.Seq, a.Prev, a.Entry) != a.Hash:
-			return &BrokenError{a.Seq, "its content does not match its hash"}
-		}
-		prev = a.Hash
-		var e Entry
-		if err := json.Unmarshal([]byte(a.Entry), &e); err != nil {
-			return &BrokenError{a.Seq, "entry is not readable: " + err.Error()}
-		}
-		if fn != nil {
-			return fn(*a, e)
-		}
-		return nil
-	})
-	return n, err
+	if err != nil {
+		return store.AuditRecord{}, fmt.Errorf("audit record of %s: %w", who(e), err)
+	}
+	return rec, nil
 }

@@ -44,12 +44,20 @@ type Filter struct {
 // AuditRecord is one entry of the append-only, hash-chained audit trail:
 // Hash covers Seq, Prev (the previous record's hash) and Entry.
 type AuditRecord struct {
-	Seq   int64
-	RunID string // one record per workflow run
+	Seq int64
+	// Key is the record's identity: the trail holds one record per key, so
+	// that a retried activity does not record twice (audit.Key derives it
+	// from the entry: a run's id for its own record).
+	Key   string
 	Entry string // JSON
 	Prev  string
 	Hash  string
 }
+
+// MetaAuditHead is the metadata key of the audit trail's anchor, "SEQ HASH"
+// of the newest record, set in the transaction of each append: the chain
+// alone cannot show that its newest records were deleted, the anchor can.
+const MetaAuditHead = "audit.head"
 
 // UndoRecord is one entry of an import's undo journal: what the secondary
 // held, before a strict import wrote over it, of one volume set (JSON that
@@ -115,8 +123,9 @@ type Reader interface {
 type Writer interface {
 	PutSite(ctx context.Context, s *catalog.Site) error
 	PutMeta(ctx context.Context, key, value string) error
-	// AppendAudit adds a record to the audit trail; there is no update or
-	// delete. It reports false when the run already has its record.
+	// AppendAudit adds a record to the audit trail, and sets the trail's
+	// anchor (MetaAuditHead) to it; there is no update or delete. It
+	// reports false, writing nothing, when a record has the same key.
 	AppendAudit(ctx context.Context, r *AuditRecord) (bool, error)
 	// AppendUndo adds an entry to the store's undo journal, numbering it
 	// after the last; DeleteUndo removes one entry, ClearUndo all of the

@@ -255,14 +255,14 @@ func (r *reader) Meta(ctx context.Context, key string) (string, error) {
 }
 
 func (r *reader) ScanAudit(ctx context.Context, fn func(*store.AuditRecord) error) error {
-	rows, err := r.query(ctx, "SELECT seq, run_id, entry, prev, hash FROM audit ORDER BY seq")
+	rows, err := r.query(ctx, "SELECT seq, key, entry, prev, hash FROM audit ORDER BY seq")
 	if err != nil {
 		return fmt.Errorf("read audit trail: %w", err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var a store.AuditRecord
-		if err := rows.Scan(&a.Seq, &a.RunID, &a.Entry, &a.Prev, &a.Hash); err != nil {
+		if err := rows.Scan(&a.Seq, &a.Key, &a.Entry, &a.Prev, &a.Hash); err != nil {
 			return fmt.Errorf("read audit trail: %w", err)
 		}
 		if err := fn(&a); err != nil {
@@ -274,8 +274,8 @@ func (r *reader) ScanAudit(ctx context.Context, fn func(*store.AuditRecord) erro
 
 func (r *reader) LastAudit(ctx context.Context) (store.AuditRecord, error) {
 	var a store.AuditRecord
-	err := r.row(ctx, "SELECT seq, run_id, entry, prev, hash FROM audit ORDER BY seq DESC LIMIT 1", nil,
-		&a.Seq, &a.RunID, &a.Entry, &a.Prev, &a.Hash)
+	err := r.row(ctx, "SELECT seq, key, entry, prev, hash FROM audit ORDER BY seq DESC LIMIT 1", nil,
+		&a.Seq, &a.Key, &a.Entry, &a.Prev, &a.Hash)
 	if errors.Is(err, sql.ErrNoRows) {
 		return a, fmt.Errorf("audit trail: %w", store.ErrNotFound)
 	}

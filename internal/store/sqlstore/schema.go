@@ -116,4 +116,13 @@ var migrations = []migration{
 			store_id TEXT NOT NULL, label TEXT NOT NULL, label_type TEXT NOT NULL, verified BIGINT NOT NULL,
 			PRIMARY KEY (store_id, label, label_type))`,
 	}},
+	// Records that are not a run's own (an approval within a run, an
+	// operator's act outside any) are keyed by audit.Key; a run's own
+	// record keeps its run id as key, so the rows written before keep
+	// theirs. The anchor starts at the trail's head as it stands.
+	{8, "audit record keys and anchor", []string{
+		`ALTER TABLE audit RENAME COLUMN run_id TO key`,
+		`INSERT INTO meta (key, value) SELECT 'audit.head', CAST(seq AS TEXT) || ' ' || hash FROM audit
+			WHERE seq = (SELECT MAX(seq) FROM audit)`,
+	}},
 }

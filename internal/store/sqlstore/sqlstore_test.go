@@ -2,10 +2,12 @@ package sqlstore_test
 
 import (
 	"context"
+	"errors"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/catsync/catsync/internal/audit"
 	"github.com/catsync/catsync/internal/store"
 	"github.com/catsync/catsync/internal/store/sqlstore"
 	"github.com/catsync/catsync/internal/store/sqlstore/sqltest"
@@ -35,4 +37,75 @@ func TestOpenErrorsNameTheCatalog(t *testing.T) {
 	if _, err := sqlstore.Open(context.Background(), ""); err == nil {
 		t.Error("empty DSN accepted")
 	}
+}
+
+// A trail written before records had keys (schema 7: one record per run,
+// by run_id) keeps its records, their keys and its chain, and is anchored
+// at its head by the migration, on both dialects.
+func TestAuditKeyMigration(t *testing.T) {
+	ctx := context.Background()
+	// Records as the older catsync wrote them: a run's own, keyed by run.
+	src := sqltest.Open(t, sqltest.SQLiteDSN(t))
+	for _, run := range []string{"r1", "r2", "r3"} {
+		if _, err := audit.Append(ctx, src, audit.Entry{RunID: run, Store: "DS_PROD", Type: "UPDATE", Outcome: "Completed"}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var old []store.AuditRecord
+	if err := src.ScanAudit(ctx, func(r *store.AuditRecord) error { old = append(old, *r); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	sqltest.RunDSN(t, func(t *testing.T, dsn func(testing.TB) string) {
+		name := dsn(t)
+		db, err := sqlstore.OpenVersion(ctx, name, 7)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, r := range old {
+			q := "INSERT INTO audit (seq, run_id, entry, prev, hash) VALUES (?, ?, ?, ?, ?)"
+			if strings.HasPrefix(name, "postgres") {
+				q = "INSERT INTO audit (seq, run_id, entry, prev, hash) VALUES ($1, $2, $3, $4, $5)"
+			}
+			if _, err := db.SQL().Exec(q, r.Seq, r.Key, r.Entry, r.Prev, r.Hash); err != nil {
+				t.Fatal(err)
+			}
+		}
+		db.Close()
+
+		st := sqltest.Open(t, name)
+		if v, err := st.Meta(ctx, store.MetaAuditHead); err != nil || v != "3 "+old[2].Hash {
+			t.Errorf("anchor after the migration %q, %v; want the head, record 3", v, err)
+		}
+		var keys []string
+		if n, err := audit.Verify(ctx, st, func(r store.AuditRecord, _ audit.Entry) error { keys = append(keys, r.Key); return nil }); err != nil || n != 3 {
+			t.Fatalf("verify after the migration: %d records, %v", n, err)
+		}
+		if strings.Join(keys, ",") != "r1,r2,r3" {
+			t.Errorf("keys after the migration %v, want the run ids", keys)
+		}
+		// r2 still has its record; its approval is another.
+		if rec, err := audit.Append(ctx, st, audit.Entry{RunID: "r2", Store: "DS_PROD", Outcome: "Completed"}); err != nil || rec.Seq != 0 {
+			t.Errorf("r2 recorded again: %+v, %v", rec, err)
+		}
+		rec, err := audit.Append(ctx, st, audit.Entry{Kind: audit.KindApproval, RunID: "r2", Operator: "ops1", Outcome: "Approved"})
+		if err != nil || rec.Seq != 4 || rec.Key != "r2/approval" {
+			t.Errorf("approval within r2: %+v, %v", rec, err)
+		}
+		if n, err := audit.Verify(ctx, st, nil); err != nil || n != 4 {
+			t.Errorf("verify after appending: %d records, %v", n, err)
+		}
+	})
+}
+
+// A trail without records gets no anchor from the migration, and verifies.
+func TestAuditMigrationEmptyTrail(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, newStore func(testing.TB) store.Store) {
+		st := newStore(t)
+		if _, err := st.Meta(context.Background(), store.MetaAuditHead); !errors.Is(err, store.ErrNotFound) {
+			t.Errorf("anchor of an empty trail: %v, want none", err)
+		}
+		if n, err := audit.Verify(context.Background(), st, nil); err != nil || n != 0 {
+			t.Errorf("verify an empty trail: %d, %v", n, err)
+		}
+	})
 }

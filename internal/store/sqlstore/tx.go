@@ -134,13 +134,20 @@ func (t *tx) PutMeta(ctx context.Context, key, value string) error {
 	return nil
 }
 func (t *tx) AppendAudit(ctx context.Context, r *store.AuditRecord) (bool, error) {
-	res, err := t.exec(ctx, `INSERT INTO audit (seq, run_id, entry, prev, hash) VALUES (?, ?, ?, ?, ?)
-		ON CONFLICT (run_id) DO NOTHING`, r.Seq, r.RunID, r.Entry, r.Prev, r.Hash)
+	res, err := t.exec(ctx, `INSERT INTO audit (seq, key, entry, prev, hash) VALUES (?, ?, ?, ?, ?)
+		ON CONFLICT (key) DO NOTHING`, r.Seq, r.Key, r.Entry, r.Prev, r.Hash)
 	if err != nil {
-		return false, fmt.Errorf("append audit record %d: %w", r.Seq, err)
+		return false, fmt.Errorf("append audit record %d (%s): %w", r.Seq, r.Key, err)
 	}
-	n, err := res.RowsAffected()
-	return n == 1, err
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return false, err
+	}
+	// In the same transaction, so that the anchor never names a record
+	// that is not there, nor misses one that is.
+	if err := t.PutMeta(ctx, store.MetaAuditHead, fmt.Sprintf("%d %s", r.Seq, r.Hash)); err != nil {
+		return false, fmt.Errorf("anchor audit record %d: %w", r.Seq, err)
+	}
+	return true, nil
 }
 
 func (t *tx) AppendUndo(ctx context.Context, r *store.UndoRecord) error {

@@ -510,11 +510,28 @@ func testAudit(t *testing.T, s store.Store) {
 		}
 		return added
 	}
-	if !add(store.AuditRecord{Seq: 1, RunID: "r1", Entry: "{}", Hash: "h1"}) || !add(store.AuditRecord{Seq: 2, RunID: "r2", Entry: "{}", Prev: "h1", Hash: "h2"}) {
+	if !add(store.AuditRecord{Seq: 1, Key: "r1", Entry: "{}", Hash: "h1"}) || !add(store.AuditRecord{Seq: 2, Key: "r2", Entry: "{}", Prev: "h1", Hash: "h2"}) {
 		t.Fatal("records not appended")
 	}
-	if add(store.AuditRecord{Seq: 3, RunID: "r2", Entry: "{}", Prev: "h2", Hash: "h3"}) {
+	if add(store.AuditRecord{Seq: 3, Key: "r2", Entry: "{}", Prev: "h2", Hash: "h3"}) {
 		t.Error("a second record for run r2 was appended")
+	}
+	// The anchor follows each append, and not a refused one.
+	if v, err := s.Meta(ctx, store.MetaAuditHead); err != nil || v != "2 h2" {
+		t.Errorf("anchor %q, %v; want \"2 h2\"", v, err)
+	}
+	// An append that fails writes no anchor either.
+	err := s.Update(ctx, func(tx store.Tx) error {
+		if _, err := tx.AppendAudit(ctx, &store.AuditRecord{Seq: 3, Key: "r3", Entry: "{}", Prev: "h2", Hash: "h3"}); err != nil {
+			return err
+		}
+		return errors.New("rolled back")
+	})
+	if err == nil {
+		t.Fatal("the update did not fail")
+	}
+	if v, err := s.Meta(ctx, store.MetaAuditHead); err != nil || v != "2 h2" {
+		t.Errorf("anchor after a rolled-back append %q, %v; want \"2 h2\"", v, err)
 	}
 	last, err := s.LastAudit(ctx)
 	if err != nil || last.Seq != 2 || last.Hash != "h2" {
