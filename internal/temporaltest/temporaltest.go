@@ -65,6 +65,18 @@ func Server(t testing.TB) *testsuite.DevServer {
 	if !mainRan {
 		t.Fatal("temporaltest needs the package's TestMain to call temporaltest.Main")
 	}
+	path := CLI(t)
+	once.Do(func() { server, failed = start(context.Background(), path) })
+	if failed != nil {
+		t.Fatalf("start the Temporal dev server %s: %v", path, failed)
+	}
+	return server
+}
+
+// CLI returns the path of the Temporal CLI; without it the test is
+// skipped, or fails when RequireEnv is set.
+func CLI(t testing.TB) string {
+	t.Helper()
 	path := cli()
 	if path == "" {
 		msg := fmt.Sprintf("no Temporal CLI: set %s to its binary, or build it into .bin/temporal with `make temporal`", CLIEnv)
@@ -76,11 +88,25 @@ func Server(t testing.TB) *testsuite.DevServer {
 		}
 		t.Skip(msg)
 	}
-	once.Do(func() { server, failed = start(context.Background(), path) })
-	if failed != nil {
-		t.Fatalf("start the Temporal dev server %s: %v", path, failed)
+	return path
+}
+
+// Persistent starts a dev server of the test's own on the SQLite file db,
+// for a test that stops it and starts it again on the same state (Stop,
+// then Persistent again with register false: the search attributes are
+// in the file). The caller stops it.
+func Persistent(t testing.TB, db string, register bool) *testsuite.DevServer {
+	t.Helper()
+	opts := testsuite.DevServerOptions{ExistingPath: CLI(t), LogLevel: "error", DBFilename: db,
+		ClientOptions: &client.Options{Namespace: "default"}}
+	if register {
+		opts.SearchAttributes = workflows.SearchAttributes()
 	}
-	return server
+	s, err := testsuite.StartDevServer(context.Background(), opts)
+	if err != nil {
+		t.Fatalf("start a Temporal dev server on %s: %v", db, err)
+	}
+	return s
 }
 
 // cli finds the Temporal CLI: CATSYNC_TEMPORAL_CLI, or the one `make
