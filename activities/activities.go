@@ -45,6 +45,16 @@ type Site struct {
 // Activities are the steps one site's worker runs.
 type Activities struct {
 	Site *Site
+	// Schedules acts on the data stores' Temporal schedules (nil when the
+	// worker cannot): a failover pauses those of the store it promotes.
+	Schedules ScheduleControl
+}
+
+// ScheduleControl pauses and resumes the schedules of a data store.
+type ScheduleControl interface {
+	// PauseStore pauses every schedule of the store with note, and
+	// returns their ids.
+	PauseStore(ctx context.Context, storeID, note string) ([]string, error)
 }
 
 // TaskQueue is the queue of a site's worker.

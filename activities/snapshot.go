@@ -143,7 +143,7 @@ func (a *Activities) snapshot(ctx context.Context, r store.Reader, in SnapshotIn
 		return snapshot.Ref{}, a.Site.Staging.Unusable(err)
 	}
 	return snapshot.Ref{Store: in.Store, ID: in.ID, Digest: digest, Type: in.Type, FromSeq: m.FromSeq, ToSeq: m.ToSeq,
-		Sets: m.Counts["sets"]}, nil
+		Sets: m.Counts["sets"], Taken: m.Created}, nil
 }
 
 // recordKeys gives each set a key record per encrypted volume, with what

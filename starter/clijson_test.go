@@ -18,6 +18,7 @@ import (
 	"github.com/catsync/catsync/internal/keys/parity"
 	"github.com/catsync/catsync/internal/restore"
 	"github.com/catsync/catsync/internal/safety"
+	"github.com/catsync/catsync/internal/schedule"
 )
 
 // cliJSONDoc is the contract of the --json outputs.
@@ -41,18 +42,25 @@ var jsonShapes = map[string]reflect.Type{
 	"StoreCounts":     reflect.TypeFor[inspect.StoreCounts](),
 	"RestoreReport":   reflect.TypeFor[restore.Report](),
 	"Verdict":         reflect.TypeFor[restore.Verdict](),
+	"ScheduleSummary": reflect.TypeFor[schedule.Summary](),
+	"Schedule":        reflect.TypeFor[scheduleView](),
+	"ScheduledStart":  reflect.TypeFor[scheduledStart](),
 }
 
 // jsonCommands are the commands with --json and the objects they print.
 var jsonCommands = map[string][]string{
-	"check":        {"Conflict", "Problem"},
-	"verify":       {"Drift"},
-	"parity":       {"ParityReport"},
-	"conflicts":    {"ConflictsOutput"},
-	"keys":         {"KeysOutput"},
-	"audit":        {"AuditRecord"},
-	"counts":       {"Counts"},
-	"restore-test": {"RestoreReport"},
+	"check":             {"Conflict", "Problem"},
+	"verify":            {"Drift"},
+	"parity":            {"ParityReport"},
+	"conflicts":         {"ConflictsOutput"},
+	"keys":              {"KeysOutput"},
+	"audit":             {"AuditRecord"},
+	"audit list":        {"AuditRecord"},
+	"audit show":        {"AuditRecord"},
+	"counts":            {"Counts"},
+	"restore-test":      {"RestoreReport"},
+	"schedule list":     {"ScheduleSummary"},
+	"schedule describe": {"Schedule"},
 }
 
 // docTables reads the document's tables: the commands table (command name
@@ -86,7 +94,7 @@ func docTables(t *testing.T) (commands map[string]string, objects map[string]map
 			}
 			switch {
 			case header == "command|`--json` prints|exit 0|exit 1":
-				commands[strings.Fields(strings.Trim(cells[0], "`"))[0]] = cells[1]
+				commands[commandName(cells[0])] = cells[1]
 			case header == "field|type|meaning" && object != "":
 				if objects[object] == nil {
 					objects[object] = map[string]string{}
@@ -100,6 +108,19 @@ func docTables(t *testing.T) (commands map[string]string, objects map[string]map
 		}
 	}
 	return commands, objects
+}
+
+// commandName is the command of a commands table cell, its words before
+// the flags and arguments: "audit list" of `audit list --store ID`.
+func commandName(cell string) string {
+	var words []string
+	for _, w := range strings.Fields(strings.Trim(cell, "`")) {
+		if strings.HasPrefix(w, "-") || strings.HasPrefix(w, "[") || strings.ToLower(w) != w {
+			break
+		}
+		words = append(words, w)
+	}
+	return strings.Join(words, " ")
 }
 
 // jsonType names the JSON type of a Go type as the document does.

@@ -9,7 +9,9 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
+	"go.temporal.io/sdk/client"
 
+	"github.com/catsync/catsync/internal/config"
 	"github.com/catsync/catsync/internal/snapshot"
 	"github.com/catsync/catsync/workflows"
 )
@@ -50,8 +52,7 @@ CATSYNC_SECONDARY_NAME.`,
 				return err
 			}
 			fmt.Fprintf(c.out, "workflow %s run %s\n", run.GetID(), run.GetRunID())
-			fmt.Fprintf(c.out, "Web UI: %s/namespaces/%s/workflows/%s/%s\n", strings.TrimSuffix(cfg.UI, "/"),
-				url.PathEscape(cfg.TemporalNamespace), url.PathEscape(run.GetID()), run.GetRunID())
+			fmt.Fprintf(c.out, "Web UI: %s\n", runURL(cfg, run))
 			if !wait {
 				return nil
 			}
@@ -73,6 +74,12 @@ CATSYNC_SECONDARY_NAME.`,
 	cmd.Flags().StringVar(&keyParity, "key-parity", workflows.ParityReport, "when a key is not in parity: report (outcome KeyParityFailed) or fail the run")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the sync and print its summary")
 	return cmd
+}
+
+// runURL is a run's page in the Temporal Web UI.
+func runURL(cfg *config.Config, run client.WorkflowRun) string {
+	return fmt.Sprintf("%s/namespaces/%s/workflows/%s/%s", strings.TrimSuffix(cfg.UI, "/"), url.PathEscape(cfg.TemporalNamespace),
+		url.PathEscape(run.GetID()), run.GetRunID())
 }
 
 // syncInput checks the flags of a sync, naming the one at fault.

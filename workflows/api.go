@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -56,7 +57,14 @@ const (
 	// be restored from at the secondary (its image missing, stale or
 	// damaged, its key unusable, a tape file not where the catalog says).
 	OutcomeRestoreTestFailed = "RestoreTestFailed"
-	OutcomeFailed            = "Failed"
+	// A verification (SyncInput.Verify) found the secondary as the
+	// import would make it: no record to create or update, every key in
+	// parity.
+	OutcomeVerified = "Verified"
+	// A verification found records the import would create or update:
+	// the secondary is behind the primary, or differs from it.
+	OutcomeDrift  = "Drift"
+	OutcomeFailed = "Failed"
 	// The run was cancelled; what its apply committed stays, and the next
 	// UPDATE re-imports every volume.
 	OutcomeCancelled = "Cancelled"
@@ -104,6 +112,11 @@ type SyncInput struct {
 	// (default 10); RestoreBudget ends it early (0: none).
 	RestoreSample int           `json:"restore_sample,omitempty"`
 	RestoreBudget time.Duration `json:"restore_budget,omitempty"`
+	// Verify plans a FULL snapshot against the secondary and proves the
+	// keys of every encrypted volume in it, applying nothing: the
+	// verification of a drill or a failover. It ends Verified, Drift or
+	// KeyParityFailed; the watermark stays where it was.
+	Verify bool `json:"verify,omitempty"`
 }
 
 // Step records one step of a run.
@@ -124,6 +137,7 @@ type Progress struct {
 type SyncResult struct {
 	Store     string                  `json:"store"`
 	Type      snapshot.Type           `json:"type"`
+	Verify    bool                    `json:"verify,omitempty"` // a verification: planned, nothing applied
 	Outcome   string                  `json:"outcome"`
 	Snapshot  snapshot.Ref            `json:"snapshot"`
 	Plan      activities.ImportResult `json:"plan"`
@@ -141,8 +155,37 @@ type SyncResult struct {
 	Finished time.Time      `json:"finished"`
 }
 
+// Drift is what a verification found to create or update on the
+// secondary; deletions are reported apart (PendingDeletes).
+func (r *SyncResult) Drift() int64 {
+	var n int64
+	for k, v := range r.Plan.Counts {
+		if strings.HasSuffix(k, ".create") || strings.HasSuffix(k, ".update") {
+			n += v
+		}
+	}
+	return n
+}
+
+// PendingDeletes is what a verification found to delete on the secondary:
+// volumes the primary deleted, which UPDATE imports leave for the next
+// FULL, or records the primary never had.
+func (r *SyncResult) PendingDeletes() int64 {
+	var n int64
+	for k, v := range r.Plan.Counts {
+		if strings.HasSuffix(k, ".delete") {
+			n += v
+		}
+	}
+	return n
+}
+
 // Summary is the one-line description kept in the run's memo.
 func (r *SyncResult) Summary() string {
+	if r.Verify {
+		return fmt.Sprintf("%s verification of %s: %d volume sets of the primary planned against the secondary, %d records to create or update, %d to delete, %d sets in conflict, %d of %d encrypted volumes' keys in parity",
+			r.Outcome, r.Store, r.Snapshot.Sets, r.Drift(), r.PendingDeletes(), r.Plan.Conflicts.Sets, r.Keys.OK, r.Keys.Volumes)
+	}
 	applied := r.Applied.Sets - int64(r.Conflicts.Sets) - int64(len(r.Applied.Failed))
 	return fmt.Sprintf("%s %s of %s: %d of %d volume sets applied, %d records changed, %d sets failed, %d sets in conflict, %d of %d encrypted volumes' keys in parity, watermark %d",
 		r.Outcome, r.Type, r.Store, max(applied, 0), r.Snapshot.Sets, r.Applied.Counts.Changed(),

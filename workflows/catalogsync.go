@@ -75,7 +75,7 @@ const defaultLeaseTTL = 5 * time.Minute
 // startSync validates the input, answers the progress query and shows the
 // run in the Web UI.
 func startSync(ctx workflow.Context, in SyncInput) (*syncRun, error) {
-	r := &syncRun{in: in, res: &SyncResult{Store: in.Store, Type: in.Type, Outcome: OutcomeRunning, Started: workflow.Now(ctx)},
+	r := &syncRun{in: in, res: &SyncResult{Store: in.Store, Type: in.Type, Verify: in.Verify, Outcome: OutcomeRunning, Started: workflow.Now(ctx)},
 		progress: Progress{Step: "starting"}, heartbeat: in.HeartbeatTimeout}
 	if r.heartbeat <= 0 {
 		r.heartbeat = time.Minute
@@ -115,6 +115,12 @@ func (r *syncRun) steps(ctx workflow.Context) (*SyncResult, error) {
 		if err := step(ctx); err != nil {
 			return r.fail(ctx, err)
 		}
+	}
+	if r.in.Verify {
+		if err := r.keys(ctx); err != nil {
+			return r.fail(ctx, err)
+		}
+		return r.done(ctx, r.verified())
 	}
 	// A strict run applies nothing when the plan found conflicts; the
 	// watermark stays where it was.
@@ -364,6 +370,17 @@ func (r *syncRun) finish(ctx workflow.Context) error {
 	return workflow.ExecuteActivity(shortStep(ctx, r.in.Secondary), a.Finish, in).Get(ctx, &r.res.Watermark)
 }
 
+// verified is the outcome of a verification.
+func (r *syncRun) verified() string {
+	switch {
+	case r.res.Keys.Failed():
+		return OutcomeKeyParityFailed
+	case r.res.Drift() > 0 || r.res.Plan.Conflicts.Total > 0:
+		return OutcomeDrift
+	}
+	return OutcomeVerified
+}
+
 // outcome is the outcome of a run that applied its snapshot.
 func (r *syncRun) outcome() string {
 	switch {
@@ -480,6 +497,10 @@ func (r *syncRun) auditEntry(ctx workflow.Context, errText string) audit.Entry {
 	if info.ParentWorkflowExecution != nil {
 		e.Trigger = "workflow " + info.ParentWorkflowExecution.ID
 	}
+	if r.in.Verify {
+		e.Counts = res.Plan.Counts // what the import would do: nothing was applied
+		e.Detail = "verification: a FULL snapshot planned against the secondary, nothing applied"
+	}
 	if res.Conflicts.Total > 0 {
 		e.Conflicts = &res.Conflicts
 	}
@@ -514,6 +535,8 @@ func (in *SyncInput) validate() error {
 		return fmt.Errorf("sync input: primary and secondary are both %s", in.Primary)
 	case in.KeyParity != "" && in.KeyParity != ParityReport && in.KeyParity != ParityFail:
 		return fmt.Errorf("sync input: key_parity %q must be %s or %s", in.KeyParity, ParityReport, ParityFail)
+	case in.Verify && in.Type != snapshot.Full:
+		return fmt.Errorf("sync input: verify plans a FULL snapshot: type %q must be FULL", in.Type)
 	}
 	if err := importer.CheckNodePairs(in.NodePairs); err != nil {
 		return fmt.Errorf("sync input: %w", err)

@@ -27,6 +27,7 @@ import (
 	"github.com/catsync/catsync/internal/config"
 	"github.com/catsync/catsync/internal/keys"
 	"github.com/catsync/catsync/internal/keys/keyconf"
+	"github.com/catsync/catsync/internal/schedule"
 	"github.com/catsync/catsync/internal/snapshot"
 	"github.com/catsync/catsync/internal/store"
 	"github.com/catsync/catsync/internal/store/sqlstore"
@@ -168,7 +169,7 @@ func Start(ctx context.Context, c client.Client, cfg *config.Config) (*Workers, 
 			site.Source = snapshot.Area{Root: cfg.Source, Env: config.Prefix(role) + "_SOURCE"}
 		}
 		aw := worker.New(c, activities.TaskQueue(sc.Name), worker.Options{})
-		aw.RegisterActivity(&activities.Activities{Site: site})
+		aw.RegisterActivity(&activities.Activities{Site: site, Schedules: schedules{c}})
 		if err := w.start(aw); err != nil {
 			return nil, err
 		}
@@ -176,6 +177,8 @@ func Start(ctx context.Context, c client.Client, cfg *config.Config) (*Workers, 
 	if cfg.Workflows {
 		ww := worker.New(c, workflows.TaskQueue, worker.Options{})
 		ww.RegisterWorkflow(workflows.CatalogSync)
+		ww.RegisterWorkflow(workflows.DRDrill)
+		ww.RegisterWorkflow(workflows.DRFailover)
 		if err := w.start(ww); err != nil {
 			return nil, err
 		}
@@ -204,4 +207,11 @@ func (w *Workers) Stop() {
 		k.Close()
 	}
 	w.workers, w.stores, w.keys = nil, nil, nil
+}
+
+// schedules acts on the data stores' Temporal schedules for the activities.
+type schedules struct{ c client.Client }
+
+func (s schedules) PauseStore(ctx context.Context, storeID, note string) ([]string, error) {
+	return schedule.PauseStore(ctx, s.c, storeID, note)
 }

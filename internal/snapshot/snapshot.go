@@ -114,6 +114,9 @@ type Ref struct {
 	FromSeq int64  `json:"from_seq"`
 	ToSeq   int64  `json:"to_seq"`
 	Sets    int64  `json:"sets"`
+	// Taken is when the primary was read: the point in time the snapshot
+	// holds, what a recovery point is measured from.
+	Taken time.Time `json:"taken,omitzero"`
 }
 
 func sum(b []byte) string {

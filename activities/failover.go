@@ -1,0 +1,124 @@
+package activities
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/catsync/catsync/internal/catalog"
+	"github.com/catsync/catsync/internal/importer"
+	"github.com/catsync/catsync/internal/snapshot"
+	"github.com/catsync/catsync/internal/store"
+)
+
+// LeaseState is the lease of a data store as a failover sees it: held by a
+// running import, or free.
+type LeaseState struct {
+	Held    bool            `json:"held"`
+	Holder  importer.Holder `json:"holder,omitzero"`
+	Expires time.Time       `json:"expires,omitzero"`
+}
+
+// ReadLease tells whether an import holds the store's lease, and whose.
+func (a *Activities) ReadLease(ctx context.Context, storeID string) (LeaseState, error) {
+	l, ok, err := importer.ReadLease(ctx, a.Site.Catalog, storeID)
+	if err != nil || !ok {
+		return LeaseState{}, err
+	}
+	now := time.Now().UTC()
+	if !l.Released.IsZero() || !now.Before(l.Expires) {
+		return LeaseState{}, nil
+	}
+	return LeaseState{Held: true, Holder: l.Holder, Expires: l.Expires}, nil
+}
+
+// StagedState is what the secondary holds of a data store when the primary
+// cannot be asked: the snapshots of its staging area that rebuild the
+// store, oldest first, the last one the newest state applied.
+type StagedState struct {
+	Chain     []snapshot.Ref     `json:"chain"`
+	Watermark importer.Watermark `json:"watermark"`
+}
+
+// Last is the newest snapshot of the chain, zero when there is none.
+func (s StagedState) Last() snapshot.Ref {
+	if len(s.Chain) == 0 {
+		return snapshot.Ref{}
+	}
+	return s.Chain[len(s.Chain)-1]
+}
+
+// StagedState reads the chain of the store's staging area and the applied
+// watermark.
+func (a *Activities) StagedState(ctx context.Context, storeID string) (StagedState, error) {
+	var out StagedState
+	var err error
+	if out.Watermark, err = importer.ReadWatermark(ctx, a.Site.Catalog, storeID); err != nil {
+		return out, err
+	}
+	ids, err := a.staging().Chain(storeID)
+	if err != nil {
+		return out, err
+	}
+	for _, id := range ids {
+		m, digest, err := snapshot.ReadManifest(a.staging().Dir(storeID, id), "")
+		if err != nil {
+			return out, err
+		}
+		out.Chain = append(out.Chain, snapshot.Ref{Store: storeID, ID: id, Digest: digest, Type: m.Type, FromSeq: m.FromSeq,
+			ToSeq: m.ToSeq, Sets: m.Counts["sets"], Taken: m.Created})
+	}
+	return out, nil
+}
+
+// PromoteResult is what a promotion changed.
+type PromoteResult struct {
+	Store   string `json:"store"`
+	Volumes int64  `json:"volumes"` // volumes of the store made PRIMARY
+	// Already tells that the store was PRIMARY before: a retried
+	// promotion changes nothing.
+	Already bool `json:"already,omitempty"`
+}
+
+// Promote makes the secondary's data store PRIMARY, and every volume of it,
+// in one transaction: backups, volume creation and cleanup are allowed at
+// this site from then on, and imports into the store are refused.
+func (a *Activities) Promote(ctx context.Context, storeID string) (PromoteResult, error) {
+	res := PromoteResult{Store: storeID}
+	err := a.Site.Catalog.Update(ctx, func(tx store.Tx) error {
+		ds, err := tx.DataStore(ctx, storeID)
+		if err != nil {
+			return fmt.Errorf("data store %s on %s: %w", storeID, a.Site.Name, err)
+		}
+		switch ds.Access {
+		case catalog.AccessPrimary:
+			res.Already = true
+			return nil
+		case catalog.AccessSecondary:
+		default:
+			return catalog.ConfigErrorf("data store %s on %s has domain access %s: only a SECONDARY store is promoted", storeID, a.Site.Name, ds.Access)
+		}
+		ds.Access = catalog.AccessPrimary
+		if err := tx.PutDataStore(ctx, &ds); err != nil {
+			return err
+		}
+		var vols []catalog.Volume
+		if err := tx.ScanVolumes(ctx, store.Filter{StoreID: storeID}, func(v *catalog.Volume) error {
+			if v.Access != catalog.AccessPrimary {
+				vols = append(vols, *v)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		for i := range vols {
+			vols[i].Access = catalog.AccessPrimary
+			if err := tx.PutVolume(ctx, &vols[i]); err != nil {
+				return err
+			}
+		}
+		res.Volumes = int64(len(vols))
+		return nil
+	})
+	return res, classify(err)
+}
