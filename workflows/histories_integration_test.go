@@ -76,6 +76,12 @@ var historyScenarios = []historyScenario{
 		}
 		return w.input(snapshot.Full, true)
 	}},
+	{"verified", workflows.OutcomeVerified, func(w *world) workflows.SyncInput {
+		w.mustSync(w.input(snapshot.Full, true))
+		in := w.input(snapshot.Full, true)
+		in.Verify = true
+		return in
+	}},
 	{"cancelled", workflows.OutcomeCancelled, func(w *world) workflows.SyncInput {
 		w.serveWith(config.RoleSecondary, &cancelledApply{w.activities(config.RoleSecondary), w.c})
 		return w.input(snapshot.Full, true)
@@ -92,6 +98,43 @@ var imageScenarios = []historyScenario{
 		in.RestoreSample = 1000 // every volume
 		return in
 	}},
+}
+
+// drScenarios are runs of the DR workflows, on sites whose primary writes
+// images: start starts the run; it must end with outcome.
+var drScenarios = []struct {
+	name, outcome string
+	start         func(*world) client.WorkflowRun
+}{
+	{"drill_passed", workflows.OutcomeDrillPassed, func(w *world) client.WorkflowRun {
+		return w.startDR(workflows.DRDrill, workflows.DrillInput{Store: w.storeID, Primary: w.cfg.Primary.Name, Secondary: w.cfg.Secondary.Name,
+			CatalogFiles: true})
+	}},
+	{"failover_approved", workflows.OutcomeFailedOver, func(w *world) client.WorkflowRun {
+		in := w.failoverInput()
+		in.Approval = &workflows.Approval{Approve: true, Operator: "jdoe", Reason: "primary site lost"}
+		return w.startDR(workflows.DRFailover, in)
+	}},
+	{"failover_refused", workflows.OutcomeRefused, func(w *world) client.WorkflowRun {
+		in := w.failoverInput()
+		in.Approval = &workflows.Approval{Approve: false, Operator: "jdoe", Reason: "the primary is back"}
+		return w.startDR(workflows.DRFailover, in)
+	}},
+	{"failover_timed_out", workflows.OutcomeApprovalTimedOut, func(w *world) client.WorkflowRun {
+		in := w.failoverInput()
+		in.ApprovalTimeout = time.Second
+		return w.startDR(workflows.DRFailover, in)
+	}},
+}
+
+// startDR starts a DR workflow on the world.
+func (w *world) startDR(wf any, in any) client.WorkflowRun {
+	w.t.Helper()
+	run, err := w.c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{TaskQueue: workflows.TaskQueue}, wf, in)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return run
 }
 
 // TestWriteHistories runs every scenario on the dev server and writes its
@@ -124,14 +167,23 @@ func TestWriteHistories(t *testing.T) {
 			case err == nil && res.Outcome != sc.outcome:
 				t.Fatalf("the run ended %s, want %s", res.Outcome, sc.outcome)
 			}
-			b, err := temporalproto.CustomJSONMarshalOptions{Indent: " "}.Marshal(w.history(run))
-			if err != nil {
-				t.Fatal(err)
+			w.writeHistory(path, run)
+		})
+	}
+	for _, sc := range drScenarios {
+		t.Run(sc.name, func(t *testing.T) {
+			path := filepath.Join("testdata", sc.name+".json")
+			if _, err := os.Stat(path); err == nil {
+				t.Skipf("%s exists: delete it to write it again", path)
 			}
-			if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
-				t.Fatal(err)
+			w := newWorldWith(t, tiny(), simtest.Options{Keys: simtest.Keystores, Images: true})
+			w.pair.ReplicateData(t, sim.DataReplication{})
+			run := sc.start(w)
+			var res struct{ Outcome string }
+			if err := run.Get(context.Background(), &res); err != nil || res.Outcome != sc.outcome {
+				t.Fatalf("the run ended %s (%v), want %s", res.Outcome, err, sc.outcome)
 			}
-			t.Logf("wrote %s: %d bytes", path, len(b)+1)
+			w.writeHistory(path, run)
 		})
 	}
 }
@@ -245,4 +297,17 @@ func (l lateConflict) Plan(ctx context.Context, in activities.ImportInput) (acti
 		return res, err
 	}
 	return res, l.Site.Catalog.Update(ctx, func(tx store.Tx) error { return otherStoreVolume(l.label)(ctx, tx) })
+}
+
+// writeHistory writes the history of run as path.
+func (w *world) writeHistory(path string, run client.WorkflowRun) {
+	w.t.Helper()
+	b, err := temporalproto.CustomJSONMarshalOptions{Indent: " "}.Marshal(w.history(run))
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	if err := os.WriteFile(path, append(b, '\n'), 0o644); err != nil {
+		w.t.Fatal(err)
+	}
+	w.t.Logf("wrote %s: %d bytes", path, len(b)+1)
 }

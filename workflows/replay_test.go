@@ -6,9 +6,11 @@ import (
 	"strings"
 	"testing"
 
+	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/catsync/catsync/workflows"
 )
@@ -38,23 +40,29 @@ func TestReplay(t *testing.T) {
 		t.Run(strings.TrimSuffix(filepath.Base(path), ".json"), func(t *testing.T) {
 			r := worker.NewWorkflowReplayer()
 			r.RegisterWorkflow(workflows.CatalogSync)
-			if err := r.ReplayWorkflowHistoryFromJSONFile(nil, path); err != nil {
+			r.RegisterWorkflow(workflows.DRDrill)
+			r.RegisterWorkflow(workflows.DRFailover)
+			h := readHistory(t, path)
+			// The run's own id: child workflow ids are made from it.
+			start := h.Events[0].GetWorkflowExecutionStartedEventAttributes()
+			if err := r.ReplayWorkflowHistoryWithOptions(nil, h, worker.ReplayWorkflowHistoryOptions{
+				OriginalExecution: workflow.Execution{ID: start.GetWorkflowId(), RunID: start.GetOriginalExecutionRunId()}}); err != nil {
 				t.Fatal(err)
 			}
-			outcomes[historyOutcome(t, path)] = true
+			outcomes[historyOutcome(t, path, h)] = true
 		})
 	}
 	for _, o := range []string{workflows.OutcomeCompleted, workflows.OutcomeCompletedWithFailures, workflows.OutcomeCompletedWithConflicts,
 		workflows.OutcomeAbortedWithConflicts, workflows.OutcomeKeyParityFailed, workflows.OutcomeRestoreTestFailed, workflows.OutcomeFailed,
-		workflows.OutcomeCancelled} {
+		workflows.OutcomeCancelled, workflows.OutcomeVerified, workflows.OutcomeDrillPassed, workflows.OutcomeFailedOver, workflows.OutcomeRefused,
+		workflows.OutcomeApprovalTimedOut} {
 		if !outcomes[o] {
 			t.Errorf("no history in testdata ends %s", o)
 		}
 	}
 }
 
-// historyOutcome is the outcome of the run a history file holds.
-func historyOutcome(t *testing.T, path string) string {
+func readHistory(t *testing.T, path string) *historypb.History {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -65,6 +73,12 @@ func historyOutcome(t *testing.T, path string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return h
+}
+
+// historyOutcome is the outcome of the run history h of path holds.
+func historyOutcome(t *testing.T, path string, h *historypb.History) string {
+	t.Helper()
 	last := h.Events[len(h.Events)-1]
 	if last.GetWorkflowExecutionFailedEventAttributes() != nil {
 		return workflows.OutcomeFailed
@@ -72,7 +86,7 @@ func historyOutcome(t *testing.T, path string) string {
 	if last.GetWorkflowExecutionCanceledEventAttributes() != nil {
 		return workflows.OutcomeCancelled
 	}
-	var res workflows.SyncResult
+	var res struct{ Outcome string } // every workflow's result has its outcome
 	if err := converter.GetDefaultDataConverter().FromPayloads(last.GetWorkflowExecutionCompletedEventAttributes().GetResult(), &res); err != nil {
 		t.Fatalf("the last event of %s is %s, not the run's result: %v", path, last.GetEventType(), err)
 	}
