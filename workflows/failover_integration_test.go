@@ -3,11 +3,15 @@ package workflows_test
 import (
 	"context"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/temporal"
 
+	"github.com/catsync/catsync/activities"
 	"github.com/catsync/catsync/internal/audit"
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/config"
@@ -292,4 +296,71 @@ func hasFindingOf(findings []string, part string) bool {
 		}
 	}
 	return false
+}
+
+// stuckApply is a secondary whose first apply never ends by itself: it
+// heartbeats until its run is cancelled. Later applies are the real ones.
+type stuckApply struct {
+	*activities.Activities
+	started chan struct{}
+	once    *atomic.Bool
+}
+
+func (s stuckApply) Apply(ctx context.Context, in activities.ImportInput) (activities.ImportResult, error) {
+	if s.once.Swap(true) {
+		return s.Activities.Apply(ctx, in)
+	}
+	close(s.started)
+	for ctx.Err() == nil {
+		activity.RecordHeartbeat(ctx)
+		time.Sleep(50 * time.Millisecond)
+	}
+	return activities.ImportResult{}, temporal.NewCanceledError()
+}
+
+// A failover told to cancel a sync it finds running cancels it, waits for
+// it to record itself Cancelled and free the store, then imports.
+func TestFailoverCancelsARunningSync(t *testing.T) {
+	w := failoverWorld(t)
+	w.advance(1)
+	w.replicateKeys(sim.KeyReplication{})
+	w.pair.ReplicateData(t, sim.DataReplication{})
+	started := make(chan struct{})
+	w.serveWith(config.RoleSecondary, &stuckApply{w.activities(config.RoleSecondary), started, new(atomic.Bool)})
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	sync, err := workflows.StartSync(ctx, w.c, w.input(snapshot.Update, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-started:
+	case <-ctx.Done():
+		t.Fatal("the sync never reached its apply")
+	}
+	in := w.failoverInput()
+	in.Running, in.ApprovalTimeout = workflows.RunningCancel, time.Second
+	res := w.waitFailover(w.startFailover(in))
+	if err := sync.Get(ctx, nil); !temporal.IsCanceledError(err) {
+		t.Fatalf("the running sync ended %v, want cancelled", err)
+	}
+	if !hasFindingOf(res.Findings, "import "+sync.GetID()+" (run "+sync.GetRunID()+") was running: cancelled") ||
+		res.Update == nil || res.Update.Outcome != workflows.OutcomeCompleted || res.Outcome != workflows.OutcomeApprovalTimedOut {
+		t.Fatalf("%s", res.Summary())
+	}
+	if e := w.lastAuditOf(sync.GetRunID()); e.Outcome != workflows.OutcomeCancelled {
+		t.Fatalf("the cancelled sync is recorded %q", e.Outcome)
+	}
+}
+
+// lastAuditOf is the audit record of run.
+func (w *world) lastAuditOf(runID string) audit.Entry {
+	w.t.Helper()
+	var out audit.Entry
+	for _, e := range w.auditSince(0) {
+		if e.RunID == runID {
+			out = e
+		}
+	}
+	return out
 }

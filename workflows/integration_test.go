@@ -120,7 +120,7 @@ func (w *world) activities(role string) *activities.Activities {
 			Staging: snapshot.Area{Root: w.cfg.Primary.Staging}, Keys: w.primKeys}}
 	}
 	return &activities.Activities{Site: &activities.Site{Name: w.cfg.Secondary.Name, Catalog: w.sec,
-		Staging: snapshot.Area{Root: w.cfg.Secondary.Staging}, Source: snapshot.Area{Root: w.cfg.Source}, Keys: w.secKeys}}
+		Staging: snapshot.Area{Root: w.cfg.Secondary.Staging}, Source: snapshot.Area{Root: w.cfg.Source}, Keys: w.secKeys, Data: w.cfg.Secondary.Data}}
 }
 
 // serveWith restarts the workers: the site of role runs acts (its
