@@ -6,8 +6,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/catsync/catsync/internal/audit"
+	"github.com/catsync/catsync/internal/importer"
 	"github.com/catsync/catsync/internal/schedule"
 	"github.com/catsync/catsync/internal/store"
 	"github.com/catsync/catsync/internal/store/sqlstore/sqltest"
@@ -166,4 +168,33 @@ func TestScheduleRefused(t *testing.T) {
 	mustFail(t, []string{"unknown command", "reschedule"}, "schedule", "reschedule")
 	mustFail(t, []string{"SCHEDULE_ID"}, "schedule", "pause")
 	mustFail(t, []string{"not both"}, "schedule", "pause", "x", "--store", "DS_PROD")
+}
+
+// One import per data store holds across schedules and manual runs: a
+// scheduled run that finds the store's lease held is refused at the lease,
+// naming the holder, and imports nothing.
+func TestScheduledRunRefusedAtTheLease(t *testing.T) {
+	c := devClient(t)
+	prim, sec, cfg := smallPair(t)
+	mustRun(t, "sim", "replicate-keys", "--catalog", prim)
+	serveSites(t, c, cfg)
+	t.Setenv("CATSYNC_SECONDARY_CATALOG", sec)
+	t.Setenv("USER", "tester")
+	daily := "catsync-DS_PROD-daily-update"
+	t.Cleanup(func() { _ = c.ScheduleClient().GetHandle(context.Background(), daily).Delete(context.Background()) })
+	mustRun(t, "schedule", "apply", "--file", writeFile(t, schedulesFile))
+
+	manual := importer.Holder{WorkflowID: "catalogsync-DS_PROD", RunID: "0190b4c2-5d5e-7a39-9c1e-3f2a4b6c8d0e"}
+	must(t, importer.TakeLease(context.Background(), sqltest.Open(t, sec), "DS_PROD", manual, time.Now(), time.Hour))
+	before, err := store.Digest(context.Background(), sqltest.Open(t, sec))
+	must(t, err)
+	_, errs, code := catsync(t, "schedule", "trigger", daily, "--wait")
+	if code != 1 || !strings.Contains(errs, "catalogsync-DS_PROD") || !strings.Contains(errs, manual.RunID) {
+		t.Fatalf("trigger while a manual run holds the store: exit %d\n%s", code, errs)
+	}
+	after, err := store.Digest(context.Background(), sqltest.Open(t, sec))
+	must(t, err)
+	if after != before {
+		t.Fatal("the refused scheduled run changed the secondary")
+	}
 }
