@@ -2,11 +2,15 @@ package activities
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"time"
 
+	"go.temporal.io/sdk/activity"
+
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/importer"
+	"github.com/catsync/catsync/internal/safety"
 	"github.com/catsync/catsync/internal/snapshot"
 	"github.com/catsync/catsync/internal/store"
 )
@@ -80,11 +84,24 @@ type PromoteResult struct {
 	Already bool `json:"already,omitempty"`
 }
 
+// PromoteInput names the data store a failover promotes, and who approved.
+type PromoteInput struct {
+	Store    string `json:"store"`
+	Operator string `json:"operator"`
+}
+
 // Promote makes the secondary's data store PRIMARY, and every volume of it,
-// in one transaction: backups, volume creation and cleanup are allowed at
-// this site from then on, and imports into the store are refused.
-func (a *Activities) Promote(ctx context.Context, storeID string) (PromoteResult, error) {
+// in one transaction that also records the failover in the site's
+// metadata: backups, volume creation and cleanup are allowed at this site
+// from then on, and imports into the store are refused, saying why.
+func (a *Activities) Promote(ctx context.Context, in PromoteInput) (PromoteResult, error) {
+	storeID := in.Store
 	res := PromoteResult{Store: storeID}
+	marker := safety.FailedOver{Store: storeID, Operator: in.Operator, At: time.Now().UTC()}
+	if activity.IsActivity(ctx) {
+		run := activity.GetInfo(ctx).WorkflowExecution
+		marker.WorkflowID, marker.RunID = run.ID, run.RunID
+	}
 	err := a.Site.Catalog.Update(ctx, func(tx store.Tx) error {
 		ds, err := tx.DataStore(ctx, storeID)
 		if err != nil {
@@ -100,6 +117,10 @@ func (a *Activities) Promote(ctx context.Context, storeID string) (PromoteResult
 		}
 		ds.Access = catalog.AccessPrimary
 		if err := tx.PutDataStore(ctx, &ds); err != nil {
+			return err
+		}
+		b, _ := json.Marshal(marker)
+		if err := tx.PutMeta(ctx, safety.FailedOverKey(storeID), string(b)); err != nil {
 			return err
 		}
 		var vols []catalog.Volume

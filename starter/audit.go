@@ -105,14 +105,14 @@ func (c *cli) auditListCmd(use string) *cobra.Command {
 	var asJSON bool
 	var f auditFilter
 	cmd := &cobra.Command{
-		Use:   use + " --catalog SECONDARY [--store ID] [--kind K] [--outcome O] [--since T] [--until T]",
+		Use:   use + " [--catalog SECONDARY] [--store ID] [--kind K] [--outcome O] [--since T] [--until T]",
 		Short: "List the runs and acts recorded in a secondary's audit trail, its hash chain checked",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if err := f.parse(); err != nil {
 				return err
 			}
-			st, err := c.open(cmd.Context())
+			st, err := c.openTrail(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -193,7 +193,7 @@ func rpoRTO(e audit.Entry) string {
 func (c *cli) auditShowCmd() *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
-		Use:   "show SEQ --catalog SECONDARY",
+		Use:   "show SEQ [--catalog SECONDARY]",
 		Short: "Show one record of a secondary's audit trail, whole, and whether the chain holds",
 		Args:  oneArg("SEQ"),
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -201,7 +201,7 @@ func (c *cli) auditShowCmd() *cobra.Command {
 			if err != nil || seq < 1 {
 				return fmt.Errorf("audit show: SEQ %q is not a record number (1, 2, ...)", args[0])
 			}
-			st, err := c.open(cmd.Context())
+			st, err := c.openTrail(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -316,11 +316,11 @@ func printAuditRecord(w io.Writer, r *auditRecord) {
 
 func (c *cli) auditVerifyCmd() *cobra.Command {
 	return &cobra.Command{
-		Use:   "verify --catalog SECONDARY",
+		Use:   "verify [--catalog SECONDARY]",
 		Short: "Walk a secondary's audit trail and report every record edited, deleted, inserted or reordered; exit 1 if any",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			st, err := c.open(cmd.Context())
+			st, err := c.openTrail(cmd.Context())
 			if err != nil {
 				return err
 			}

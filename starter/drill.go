@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -10,7 +11,7 @@ import (
 )
 
 func (c *cli) drillCmd() *cobra.Command {
-	var storeID string
+	var storeID, operator string
 	var sample int
 	var budget time.Duration
 	var wait bool
@@ -45,7 +46,7 @@ prints the report and exits 1 when the drill found anything.`,
 			}
 			defer tc.Close()
 			in := workflows.DrillInput{Store: storeID, Primary: cfg.Primary.Name, Secondary: cfg.Secondary.Name,
-				CatalogFiles: imp.catalogFiles, NodePairs: imp.pairs, RestoreSample: sample, RestoreBudget: budget}
+				CatalogFiles: imp.catalogFiles, NodePairs: imp.pairs, RestoreSample: sample, RestoreBudget: budget, Operator: operator}
 			run, err := workflows.StartDrill(cmd.Context(), tc, in)
 			if err != nil {
 				return err
@@ -69,6 +70,7 @@ prints the report and exits 1 when the drill found anything.`,
 	imp.bind(cmd, "import and verify DISKFILE entries: yes or no", `node pairs rewriting DISKFILE names, e.g. '\PRIM=\PRIMDR'`)
 	cmd.Flags().IntVar(&sample, "sample", 0, fmt.Sprintf("volumes the restore test samples (default %d)", workflows.DrillSample))
 	cmd.Flags().DurationVar(&budget, "budget", 0, "time the restore test may take (0: no limit)")
+	cmd.Flags().StringVar(&operator, "operator", os.Getenv("USER"), "who runs the drill, for the audit trail (default $USER)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the drill and print its report")
 	return cmd
 }

@@ -194,7 +194,7 @@ func printFailover(w io.Writer, r *workflows.FailoverResult) {
 		fmt.Fprintf(w, "verification: %s\n", v.Summary())
 	}
 	for _, k := range r.Keys {
-		fmt.Fprintf(w, "key parity:   %s\n", k.Summary())
+		fmt.Fprintf(w, "key parity:   staged snapshot %s: %s\n", k.Snapshot, k.Summary())
 	}
 	if r.Restore != nil {
 		fmt.Fprintf(w, "restore test: %s\n", r.Restore.Summary())

@@ -21,7 +21,7 @@ func TestDrillAndFailoverCommands(t *testing.T) {
 
 	out, errs, code := catsync(t, "drill", "--store", "DS_PROD", "--wait")
 	if code != 1 || !strings.Contains(out, "DrillFailed of DS_PROD") || !strings.Contains(out, "FINDING: restore test skipped") ||
-		!strings.Contains(out, "verification: Verified verification of DS_PROD") || !strings.Contains(errs, "drill of DS_PROD: 1 findings") {
+		!strings.Contains(out, "verification: verification of DS_PROD: Verified") || !strings.Contains(errs, "drill of DS_PROD: 1 findings") {
 		t.Fatalf("drill: exit %d\n%s\n%s", code, out, errs)
 	}
 

@@ -122,6 +122,23 @@ func (c *cli) create(ctx context.Context) (*sqlstore.DB, error) {
 	return serve.OpenCatalog(ctx, setting, dsn)
 }
 
+// openTrail opens the catalog holding the audit trail: --catalog, else
+// CATSYNC_CATALOG, else the secondary's, where the trail is kept.
+func (c *cli) openTrail(ctx context.Context) (*sqlstore.DB, error) {
+	dsn, setting, err := c.catalogSetting()
+	if err == nil {
+		return openSite(ctx, dsn, setting)
+	}
+	cfg, cerr := config.Read()
+	if cerr != nil {
+		return nil, cerr
+	}
+	if cfg.Secondary.Catalog == "" {
+		return nil, fmt.Errorf("no catalog: the audit trail is the secondary's: give --catalog SECONDARY or set %s_CATALOG", config.Prefix(config.RoleSecondary))
+	}
+	return openSite(ctx, cfg.Secondary.Catalog, config.Prefix(config.RoleSecondary)+"_CATALOG")
+}
+
 // open opens the --catalog store of an existing site.
 func (c *cli) open(ctx context.Context) (*sqlstore.DB, error) {
 	dsn, setting, err := c.catalogSetting()

@@ -18,8 +18,10 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/catsync/catsync/internal/audit"
+	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/config"
 	"github.com/catsync/catsync/internal/schedule"
+	"github.com/catsync/catsync/internal/store"
 	"github.com/catsync/catsync/internal/store/sqlstore"
 	"github.com/catsync/catsync/workflows"
 )
@@ -122,6 +124,9 @@ site names from CATSYNC_PRIMARY_NAME and CATSYNC_SECONDARY_NAME.`,
 				return err
 			}
 			defer st.Close()
+			if err := storesDefined(ctx, st, wants); err != nil {
+				return err
+			}
 			rep, err := schedule.Apply(ctx, tc, wants, prune)
 			if rep != nil {
 				printApply(s.cli, rep, wants)
@@ -551,4 +556,27 @@ func (s *scheduleCLI) deleteCmd() *cobra.Command {
 			return s.record(ctx, st, id, v.Store, "deleted", "deleted "+id+" ("+v.When+")", "")
 		},
 	}
+}
+
+// storesDefined refuses schedules of data stores the secondary does not
+// have SECONDARY: each run of them would fail at its check.
+func storesDefined(ctx context.Context, sec store.Reader, wants []schedule.Want) error {
+	var errs []error
+	seen := map[string]bool{}
+	for _, w := range wants {
+		if seen[w.Store] {
+			continue
+		}
+		seen[w.Store] = true
+		ds, err := sec.DataStore(ctx, w.Store)
+		switch {
+		case errors.Is(err, store.ErrNotFound):
+			errs = append(errs, fmt.Errorf("stores.%s: data store %s is not defined on the secondary: define it there with domain access SECONDARY, or leave it out of the file", w.Store, w.Store))
+		case err != nil:
+			return err
+		case ds.Access != catalog.AccessSecondary:
+			errs = append(errs, fmt.Errorf("stores.%s: data store %s has domain access %s on the secondary: imports into it are refused (a failover?), so its schedules are not applied", w.Store, w.Store, ds.Access))
+		}
+	}
+	return errors.Join(errs...)
 }

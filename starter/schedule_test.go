@@ -182,6 +182,13 @@ func TestScheduledRunRefusedAtTheLease(t *testing.T) {
 	t.Setenv("USER", "tester")
 	daily := "catsync-DS_PROD-daily-update"
 	t.Cleanup(func() { _ = c.ScheduleClient().GetHandle(context.Background(), daily).Delete(context.Background()) })
+	// A store the secondary does not have is refused, naming it, and
+	// nothing is applied.
+	mustFail(t, []string{"stores.DS_ARCH: data store DS_ARCH is not defined on the secondary"}, "schedule", "apply", "--file",
+		writeFile(t, schedulesFile+"  DS_ARCH:\n    daily_update: {at: \"07:15\"}\n"))
+	if ids, err := schedule.StoreSchedules(context.Background(), c, "DS_PROD"); err != nil || len(ids) != 0 {
+		t.Fatalf("a refused apply created %v (%v)", ids, err)
+	}
 	mustRun(t, "schedule", "apply", "--file", writeFile(t, schedulesFile))
 
 	manual := importer.Holder{WorkflowID: "catalogsync-DS_PROD", RunID: "0190b4c2-5d5e-7a39-9c1e-3f2a4b6c8d0e"}

@@ -134,6 +134,14 @@ func printSummary(c *cli, res *workflows.SyncResult) {
 	} else if r.Volumes > 0 {
 		fmt.Fprintf(c.out, "keys: %s\n", r.Summary())
 	}
+	if r := &res.Restore; r.Sampled > 0 || r.Skipped != "" {
+		fmt.Fprintf(c.out, "restore test: %s\n", r.Summary())
+		for _, v := range r.Verdicts {
+			if v.Problem != "" {
+				fmt.Fprintf(c.out, "NOT RESTORABLE: %s\n", cell(v.String()))
+			}
+		}
+	}
 	fmt.Fprintf(c.out, "watermark %d", res.Watermark.Seq)
 	if res.Watermark.Reimport {
 		fmt.Fprint(c.out, " (the next UPDATE re-imports every volume)")

@@ -183,8 +183,8 @@ func (r *SyncResult) PendingDeletes() int64 {
 // Summary is the one-line description kept in the run's memo.
 func (r *SyncResult) Summary() string {
 	if r.Verify {
-		return fmt.Sprintf("%s verification of %s: %d volume sets of the primary planned against the secondary, %d records to create or update, %d to delete, %d sets in conflict, %d of %d encrypted volumes' keys in parity",
-			r.Outcome, r.Store, r.Snapshot.Sets, r.Drift(), r.PendingDeletes(), r.Plan.Conflicts.Sets, r.Keys.OK, r.Keys.Volumes)
+		return fmt.Sprintf("verification of %s: %s: %d volume sets of the primary planned against the secondary, %d records to create or update, %d to delete, %d sets in conflict, %d of %d encrypted volumes' keys in parity",
+			r.Store, r.Outcome, r.Snapshot.Sets, r.Drift(), r.PendingDeletes(), r.Plan.Conflicts.Sets, r.Keys.OK, r.Keys.Volumes)
 	}
 	applied := r.Applied.Sets - int64(r.Conflicts.Sets) - int64(len(r.Applied.Failed))
 	return fmt.Sprintf("%s %s of %s: %d of %d volume sets applied, %d records changed, %d sets failed, %d sets in conflict, %d of %d encrypted volumes' keys in parity, watermark %d",

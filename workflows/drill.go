@@ -31,6 +31,9 @@ type DrillInput struct {
 	// DrillSample); RestoreBudget ends it early (0: none).
 	RestoreSample int           `json:"restore_sample,omitempty"`
 	RestoreBudget time.Duration `json:"restore_budget,omitempty"`
+	// Operator is who started the drill, for the audit trail ("" for a
+	// schedule's).
+	Operator string `json:"operator,omitempty"`
 }
 
 // DrillSample is a drill's default restore-test sample: large, as a drill
@@ -131,7 +134,9 @@ func DRDrill(ctx workflow.Context, in DrillInput) (*DrillResult, error) {
 		res.Outcome = OutcomeDrillFailed
 	}
 	res.Finished = workflow.Now(ctx)
-	if err := workflow.ExecuteActivity(shortStep(ctx, in.Secondary), a.Record, res.auditEntry(ctx)).Get(ctx, nil); err != nil {
+	e := res.auditEntry(ctx)
+	e.Operator = in.Operator
+	if err := workflow.ExecuteActivity(shortStep(ctx, in.Secondary), a.Record, e).Get(ctx, nil); err != nil {
 		return nil, err
 	}
 	attrs := []temporal.SearchAttributeUpdate{OutcomeKey.ValueSet(res.Outcome)}

@@ -106,7 +106,7 @@ type FailoverResult struct {
 	// Keys (one report per staged snapshot of the store) and Restore are
 	// the key parity and the restore test run at the secondary alone, when
 	// the primary is down.
-	Keys     []parity.Report           `json:"keys,omitempty"`
+	Keys     []StagedParity            `json:"keys,omitempty"`
 	Restore  *restore.Report           `json:"restore,omitempty"`
 	Approval *Approval                 `json:"approval,omitempty"`
 	Promoted *activities.PromoteResult `json:"promoted,omitempty"`
@@ -273,22 +273,40 @@ func (f *failover) primaryAnswers(ctx workflow.Context) bool {
 	pctx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{TaskQueue: activities.TaskQueue(f.in.Primary),
 		ScheduleToStartTimeout: f.in.PrimaryTimeout, StartToCloseTimeout: time.Minute, RetryPolicy: &temporal.RetryPolicy{MaximumAttempts: 1}})
 	if err := workflow.ExecuteActivity(pctx, a.Describe, f.in.Store).Get(ctx, nil); err != nil {
+		why := Reason(err)
+		if temporal.IsTimeoutError(err) {
+			why = "no worker of site " + f.in.Primary + " took the question"
+		}
 		f.res.PrimaryDown = true
 		f.res.Findings = append(f.res.Findings, fmt.Sprintf("the primary did not answer within %s (%s): failing over from what the secondary holds",
-			f.in.PrimaryTimeout, Reason(err)))
+			f.in.PrimaryTimeout, why))
 		return false
 	}
 	return true
 }
 
+// leaseRaces bounds how often the final import, refused at the store's
+// lease by an import that started meanwhile, waits for it and tries again.
+const leaseRaces = 3
+
 // finalImport runs the last UPDATE import, with the restore test; a
-// failed one leaves the failover to what the secondary holds.
+// failed one leaves the failover to what the secondary holds. An import
+// that took the store between the failover's look at its lease and its own
+// import is waited for (or cancelled) like one found running.
 func (f *failover) finalImport(ctx workflow.Context) bool {
 	in := f.sync(snapshot.Update)
 	in.RestoreSample, in.RestoreBudget = f.in.RestoreSample, f.in.RestoreBudget
-	res, err := childSync(ctx, workflow.GetInfo(ctx).WorkflowExecution.ID+"-update", in)
+	id := workflow.GetInfo(ctx).WorkflowExecution.ID + "-update"
+	res, err := childSync(ctx, id, in)
+	for try := 1; err != nil && isType(err, activities.TypeLeaseHeld) && try < leaseRaces; try++ {
+		if werr := f.awaitImports(ctx); werr != nil {
+			err = werr
+			break
+		}
+		res, err = childSync(ctx, fmt.Sprintf("%s-%d", id, try+1), in)
+	}
 	if err != nil {
-		f.res.Findings = append(f.res.Findings, "final UPDATE import failed: "+Reason(err))
+		f.res.Findings = append(f.res.Findings, "final UPDATE import failed, the primary answering: "+Reason(err))
 		return false
 	}
 	f.res.Update = res
@@ -333,7 +351,7 @@ func (f *failover) fromStaged(ctx workflow.Context) error {
 		if err := workflow.ExecuteActivity(longStep(ctx, f.in.Secondary, time.Minute), a.KeyParity, ref).Get(ctx, &r); err != nil {
 			return err
 		}
-		f.res.Keys = append(f.res.Keys, r)
+		f.res.Keys = append(f.res.Keys, StagedParity{Snapshot: ref.ID, Report: r})
 		if r.Failed() {
 			f.res.Findings = append(f.res.Findings, fmt.Sprintf("key parity of staged snapshot %s: %s", ref.ID, r.Summary()))
 		}
@@ -381,14 +399,16 @@ func (f *failover) decide(ctx workflow.Context) (*FailoverResult, error) {
 		return f.end(ctx, OutcomeRefused)
 	}
 	var p activities.PromoteResult
-	if err := workflow.ExecuteActivity(shortStep(ctx, f.in.Secondary), a.Promote, f.in.Store).Get(ctx, &p); err != nil {
+	if err := workflow.ExecuteActivity(shortStep(ctx, f.in.Secondary), a.Promote,
+		activities.PromoteInput{Store: f.in.Store, Operator: f.answer.Operator}).Get(ctx, &p); err != nil {
 		return nil, err
 	}
 	f.res.Promoted = &p
 	rto := workflow.Now(ctx).Sub(f.res.Started)
 	f.res.RTO = &rto
 	if err := workflow.ExecuteActivity(shortStep(ctx, f.in.Secondary), a.PauseSchedules,
-		activities.PauseInput{Store: f.in.Store, Note: "failed over to " + f.in.Secondary + " by " + workflow.GetInfo(ctx).WorkflowExecution.ID}).Get(ctx, &f.res.Paused); err != nil {
+		activities.PauseInput{Store: f.in.Store, Note: "failed over to " + f.in.Secondary + " by " + workflow.GetInfo(ctx).WorkflowExecution.ID,
+			Operator: f.answer.Operator}).Get(ctx, &f.res.Paused); err != nil {
 		f.res.Findings = append(f.res.Findings, "the store's schedules could not be paused: "+Reason(err)+"; pause them by hand")
 	}
 	return f.end(ctx, OutcomeFailedOver)
@@ -429,7 +449,7 @@ func (f *failover) approvalEntry(ctx workflow.Context) audit.Entry {
 func (f *failover) auditEntry(ctx workflow.Context) audit.Entry {
 	info, r := workflow.GetInfo(ctx), f.res
 	e := audit.Entry{Kind: audit.KindFailover, WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
-		Store: r.Store, Type: "FAILOVER", Outcome: r.Outcome, RPO: r.RPO, RTO: r.RTO, Detail: strings.Join(r.Findings, "; "),
+		Store: r.Store, Type: "FAILOVER", Outcome: r.Outcome, RPO: r.RPO, RTO: r.RTO, Detail: r.detail(),
 		Started: r.Started, Finished: r.Finished, Restore: r.Restore}
 	if r.Approval != nil {
 		e.Operator, e.Reason = r.Approval.Operator, r.Approval.Reason
@@ -443,5 +463,30 @@ func (f *failover) auditEntry(ctx workflow.Context) audit.Entry {
 	if v := r.Verify; v != nil && (v.Keys.Volumes > 0 || v.Keys.Domain != "") {
 		e.Keys = &v.Keys
 	}
+	if len(r.Keys) > 0 {
+		k := r.Keys[len(r.Keys)-1].Report // the newest staged snapshot's; the others are in the detail
+		e.Keys = &k
+	}
 	return e
+}
+
+// detail is what the failover did and found, in words, for its audit record.
+func (r *FailoverResult) detail() string {
+	var parts []string
+	if p := r.Promoted; p != nil {
+		parts = append(parts, fmt.Sprintf("promoted data store %s and %d volumes to PRIMARY", p.Store, p.Volumes))
+	}
+	if len(r.Paused) > 0 {
+		parts = append(parts, "paused schedules "+strings.Join(r.Paused, ", "))
+	}
+	for _, k := range r.Keys {
+		parts = append(parts, fmt.Sprintf("key parity of staged snapshot %s: %s", k.Snapshot, k.Report.Summary()))
+	}
+	return strings.Join(append(parts, r.Findings...), "; ")
+}
+
+// StagedParity is the key parity of one staged snapshot.
+type StagedParity struct {
+	Snapshot string `json:"snapshot"`
+	parity.Report
 }

@@ -177,14 +177,19 @@ stores:
 		t.Fatalf("after the failover: store %s, volumes %v", access, vols)
 	}
 	got := w.auditSince(before)
-	if k := kinds(got); k != "sync Completed, sync Verified, approval Approved, failover FailedOver" {
+	if k := kinds(got); k != "sync Completed, sync Verified, approval Approved, schedule Paused, failover FailedOver" {
 		t.Fatalf("audit records: %s", k)
 	}
-	if f := got[len(got)-1]; f.Operator != "jdoe" || f.Reason != "primary site lost" || f.RTO == nil || f.RPO == nil {
+	if p := got[len(got)-2]; p.Operator != "jdoe" || !strings.Contains(p.Detail, "paused catsync-DS_PROD-daily-update") {
+		t.Fatalf("schedule record %+v", p)
+	}
+	if f := got[len(got)-1]; f.Operator != "jdoe" || f.Reason != "primary site lost" || f.RTO == nil || f.RPO == nil ||
+		!strings.Contains(f.Detail, "promoted data store DS_PROD and") || !strings.Contains(f.Detail, "paused schedules catsync-DS_PROD-") {
 		t.Fatalf("failover record %+v", f)
 	}
-	if _, err := w.sync(w.input(snapshot.Update, true)); err == nil {
-		t.Fatal("an import into the promoted store was not refused")
+	if _, err := w.sync(w.input(snapshot.Update, true)); err == nil || !strings.Contains(err.Error(), "CONFIG_FAILED_OVER: data store DS_PROD was failed over") ||
+		strings.Contains(err.Error(), "CONFIG_SHARED_CATALOG") {
+		t.Fatalf("an import into the promoted store: %v", err)
 	}
 	if len(res.Paused) != len(wants) {
 		t.Fatalf("paused %v, want the store's %d schedules", res.Paused, len(wants))

@@ -83,7 +83,7 @@ func TestFailoverApprovalTimesOut(t *testing.T) {
 // a second answer is rejected.
 func TestFailoverApprovedByUpdate(t *testing.T) {
 	env, records := failoverEnv(t)
-	env.OnActivity(a.Promote, mock.Anything, "DS_PROD").Return(activities.PromoteResult{Store: "DS_PROD", Volumes: 12}, nil)
+	env.OnActivity(a.Promote, mock.Anything, activities.PromoteInput{Store: "DS_PROD", Operator: "jdoe"}).Return(activities.PromoteResult{Store: "DS_PROD", Volumes: 12}, nil)
 	env.OnActivity(a.PauseSchedules, mock.Anything, mock.Anything).Return([]string{"catsync-DS_PROD-daily-update"}, nil)
 	var rejected, accepted, second error
 	update := func(ap Approval, into *error) {

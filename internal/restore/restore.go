@@ -88,7 +88,7 @@ func (v Verdict) String() string {
 		s += "; tape file " + v.File
 	}
 	if v.Block > 0 {
-		s += fmt.Sprintf("; block %d", v.Block)
+		s += fmt.Sprintf("; image block %d (from 1)", v.Block)
 	}
 	return s
 }
@@ -135,7 +135,18 @@ func (r Report) Summary() string {
 	if r.BudgetSpent {
 		s += fmt.Sprintf(", budget spent with %d left", r.Left)
 	}
-	return s + fmt.Sprintf("; %.1f%% of %d volumes verified within %s", 100*r.Fraction, r.Volumes, r.Window)
+	return s + fmt.Sprintf("; %.1f%% of %d volumes verified in the last %s", 100*r.Fraction, r.Volumes, days(r.Window))
+}
+
+// days writes a window of whole days as days, anything else as it is.
+func days(d time.Duration) string {
+	if d > 0 && d%(24*time.Hour) == 0 {
+		if n := d / (24 * time.Hour); n > 1 {
+			return fmt.Sprintf("%d days", n)
+		}
+		return "day"
+	}
+	return d.String()
 }
 
 // maxVerdicts bounds the verdicts a report lists; all are counted.
@@ -419,7 +430,13 @@ func imageFault(v Verdict, err error) (Verdict, error) {
 	if !errors.As(err, &ie) {
 		return v, err
 	}
-	v.Detail, v.Block = ie.Error(), max(ie.Block+1, 0)
+	// The block goes in its own field, counted from 1 as the verdict
+	// prints it: the detail names the file, the fault and its reason.
+	file := volimage.DataName(ie.Label)
+	if ie.File == volimage.FileIndex {
+		file = volimage.IndexName(ie.Label)
+	}
+	v.Detail, v.Block = fmt.Sprintf("%s: %s: %s", file, ie.Kind, ie.Reason), max(ie.Block+1, 0)
 	switch ie.Kind {
 	case volimage.Missing:
 		v.Problem = ImageMissing

@@ -3,11 +3,13 @@ package safety
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/store"
@@ -25,7 +27,39 @@ const (
 	// Replicated entries do not go to a VOLCAT or FILECAT that local
 	// backups of the secondary use.
 	ConfigSharedCatalog Rule = "CONFIG_SHARED_CATALOG"
+	// The data store was failed over to the secondary: it is PRIMARY
+	// there, and nothing is imported into it until a failback.
+	ConfigFailedOver Rule = "CONFIG_FAILED_OVER"
 )
+
+// FailedOver is the secondary's record of a failover of one of its data
+// stores, kept in its metadata from the promotion on.
+type FailedOver struct {
+	Store      string    `json:"store"`
+	WorkflowID string    `json:"workflow_id"`
+	RunID      string    `json:"run_id"`
+	At         time.Time `json:"at"`
+	Operator   string    `json:"operator,omitempty"`
+}
+
+// FailedOverKey is the metadata key of a data store's FailedOver record.
+func FailedOverKey(storeID string) string { return "failover." + storeID }
+
+// ReadFailedOver returns the store's FailedOver record, if it has one.
+func ReadFailedOver(ctx context.Context, r store.Reader, storeID string) (FailedOver, bool, error) {
+	v, err := r.Meta(ctx, FailedOverKey(storeID))
+	if errors.Is(err, store.ErrNotFound) {
+		return FailedOver{}, false, nil
+	}
+	if err != nil {
+		return FailedOver{}, false, err
+	}
+	var f FailedOver
+	if err := json.Unmarshal([]byte(v), &f); err != nil {
+		return FailedOver{}, false, fmt.Errorf("metadata %s: %w", FailedOverKey(storeID), err)
+	}
+	return f, true, nil
+}
 
 // Primary is what the configuration check needs to know of the primary
 // site: small, and the same whatever the catalog's size.
@@ -121,6 +155,21 @@ func CheckConfig(ctx context.Context, r store.Reader, p Primary, s Setup) ([]Pro
 	case err != nil:
 		return nil, err
 	case ds.Access != catalog.AccessSecondary:
+		// A store failed over here is PRIMARY by design: say that, and
+		// nothing else, as the other rules only restate it.
+		f, ok, err := ReadFailedOver(ctx, r, s.StoreID)
+		if err != nil {
+			return nil, err
+		}
+		if ok && ds.Access == catalog.AccessPrimary {
+			by := f.WorkflowID
+			if f.Operator != "" {
+				by += ", approved by " + f.Operator
+			}
+			add(ConfigFailedOver, "data store %s was failed over to %s at %s (%s): it is PRIMARY here and takes no import", s.StoreID, site.Node,
+				f.At.UTC().Format(time.RFC3339), by)
+			return out, nil
+		}
 		add(ConfigStoreAccess, "data store %s on the secondary %s has domain access %s: imports need SECONDARY", s.StoreID, site.Node, ds.Access)
 	}
 

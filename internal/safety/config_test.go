@@ -2,9 +2,11 @@ package safety_test
 
 import (
 	"context"
+	"encoding/json"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/safety"
@@ -85,6 +87,16 @@ func TestCheckConfig(t *testing.T) {
 			{name: "store not SECONDARY on the secondary", plant: func(ctx context.Context, tx store.Tx) error {
 				return tx.PutDataStore(ctx, &catalog.DataStore{ID: "DS_PROD", Access: catalog.AccessPrimary, Status: catalog.StoreActive})
 			}, want: []safety.Rule{safety.ConfigStoreAccess}, detail: "imports need SECONDARY"},
+			// A store failed over here is PRIMARY by design: one problem
+			// that says so, whatever else its promotion makes look wrong.
+			{name: "store failed over to the secondary", plant: func(ctx context.Context, tx store.Tx) error {
+				b, _ := json.Marshal(safety.FailedOver{Store: "DS_PROD", WorkflowID: "catsync-failover-DS_PROD", Operator: "jdoe",
+					At: time.Date(2026, 12, 2, 3, 4, 5, 0, time.UTC)})
+				return firstErr([]error{tx.PutDataStore(ctx, &catalog.DataStore{ID: "DS_PROD", Access: catalog.AccessPrimary, Status: catalog.StoreActive}),
+					tx.PutMeta(ctx, safety.FailedOverKey("DS_PROD"), string(b)),
+					group(ctx, tx, func(g *catalog.VolumeGroup) { g.Filecat = `\SECD.FCDEF` })})
+			}, want: []safety.Rule{safety.ConfigFailedOver},
+				detail: `data store DS_PROD was failed over to \SECD at 2026-12-02T03:04:05Z (catsync-failover-DS_PROD, approved by jdoe): it is PRIMARY here and takes no import`},
 			{name: "secondary's search list has the primary's catalogs", plant: func(ctx context.Context, tx store.Tx) error {
 				return site(ctx, tx, func(s *catalog.Site) { s.SearchList = append(s.SearchList, `\PRIM.VCPROD`) })
 			}, want: []safety.Rule{safety.ConfigSearchList}, detail: `includes catalogs of the primary \PRIM`},

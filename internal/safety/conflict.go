@@ -89,6 +89,10 @@ var Rules = map[Rule]RuleInfo{
 		Explain: "a data store is replicated from the domain that has it PRIMARY to one that has it SECONDARY, under the same id; SECONDARY is what makes the secondary reject backups into it",
 		Action:  "define the data store with the same id on the secondary with domain access SECONDARY (and PRIMARY on the primary)",
 	},
+	ConfigFailedOver: {
+		Explain: "a failover promoted the secondary's data store to PRIMARY: this site owns it now, its backups write into it, and an import would overwrite them",
+		Action:  "leave it: this is the failover working. To replicate again, fail back: make the old primary's store SECONDARY and sync it from this site, then switch the roles back (catsync audit list --kind failover shows the failover)",
+	},
 	ConfigSearchList: {
 		Explain: "a tape label must be unique in the DSM/TC system search space; when primary and secondary share a system search list every replicated label already exists there, so volumes cannot be duplicated",
 		Action:  "give the secondary a system search list of its own that does not include the primary's catalogs (and the other way round)",
