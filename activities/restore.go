@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/catsync/catsync/internal/keys/parity"
 	"github.com/catsync/catsync/internal/restore"
 	"github.com/catsync/catsync/internal/snapshot"
 )
@@ -24,7 +25,12 @@ func (a *Activities) RestoreTest(ctx context.Context, in RestoreInput) (restore.
 		return restore.Report{}, classify(err)
 	}
 	in.Options.Store = in.Ref.Store
-	site := restore.Site{Catalog: a.Site.Catalog, Keys: a.Site.Keys, Data: a.Site.Data, Group: staged.Manifest.Producer.BackPakID}
+	own, err := a.Site.Catalog.Site(ctx)
+	if err != nil {
+		return restore.Report{}, err
+	}
+	site := restore.Site{Catalog: a.Site.Catalog, Keys: a.Site.Keys, Data: a.Site.Data, Group: staged.Manifest.Producer.BackPakID,
+		Readable: append([]string{own.BackPakID}, parity.Readable(own)...)}
 	rep, err := restore.Run(ctx, site, in.Options, time.Now().UTC(), func(done int) { heartbeat(ctx, done) })
 	return rep, classify(err)
 }

@@ -56,7 +56,7 @@ func primarySets(t *testing.T, p *pair, n int) []*snapshot.VolumeSet {
 	if !errors.Is(err, errStop) {
 		t.Fatalf("want %d volume sets with tape files: %v", n, err)
 	}
-	if err := recordKeys(ctx, p.prim.Site.Keys, "BPPRIM01", sets); err != nil {
+	if err := recordKeys(ctx, p.prim.Site.Keys, catalog.Site{BackPakID: "BPPRIM01"}, sets); err != nil {
 		t.Fatal(err)
 	}
 	return sets

@@ -107,7 +107,7 @@ func (a *Activities) snapshot(ctx context.Context, r store.Reader, in SnapshotIn
 	var pending []*snapshot.VolumeSet
 	var pendingKeys []catalog.VolumeKey
 	flush := func() error {
-		if err := recordKeys(ctx, a.Site.Keys, site.BackPakID, pending); err != nil {
+		if err := recordKeys(ctx, a.Site.Keys, site, pending); err != nil {
 			return err
 		}
 		for i, set := range pending {
@@ -147,15 +147,16 @@ func (a *Activities) snapshot(ctx context.Context, r store.Reader, in SnapshotIn
 }
 
 // recordKeys gives each set a key record per encrypted volume, with what
-// the primary's key manager holds of it under the site's BackPak id, in one
-// lookup for all the sets. With no key manager the records carry names
+// the primary's key manager holds of it under the site's BackPak id (or,
+// for a volume another domain wrote, under that domain's id, one of the
+// site's key-manager entries), in one lookup for all the sets. With no key manager the records carry names
 // only, and parity will say so.
-func recordKeys(ctx context.Context, m keys.Manager, group string, sets []*snapshot.VolumeSet) error {
+func recordKeys(ctx context.Context, m keys.Manager, site catalog.Site, sets []*snapshot.VolumeSet) error {
 	var vols []catalog.Volume
 	for _, s := range sets {
 		vols = append(vols, s.Volumes...)
 	}
-	recorded, err := parity.Record(ctx, m, group, vols)
+	recorded, err := parity.Record(ctx, m, site.BackPakID, parity.Readable(site), vols)
 	if err != nil {
 		return err
 	}

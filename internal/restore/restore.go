@@ -63,8 +63,11 @@ type Site struct {
 	// Data is the root of the data stores' folders.
 	Data string
 	// Group is the BackPak id the volumes' keys are filed under: the
-	// primary's.
-	Group string
+	// primary's. A key not there is looked for under each of Readable:
+	// the ids of the other domains whose tapes the site reads (a volume
+	// written before a failover keeps its key under its writer's id).
+	Group    string
+	Readable []string
 }
 
 // Verdict is the test of one volume: passed, or its first problem with the
@@ -491,6 +494,14 @@ func volumeKey(ctx context.Context, site Site, name string) ([]byte, error) {
 		return nil, &keyError{"the secondary has no key manager (CATSYNC_SECONDARY_KEYS)"}
 	}
 	info, err := keys.Find(ctx, site.Keys, site.Group, name)
+	for _, g := range site.Readable {
+		if !errors.Is(err, keys.ErrNotFound) {
+			break
+		}
+		if g != site.Group {
+			info, err = keys.Find(ctx, site.Keys, g, name)
+		}
+	}
 	if errors.Is(err, keys.ErrNotFound) {
 		return nil, &keyError{fmt.Sprintf("key %s is not in the secondary's key manager under BackPak id %s", name, site.Group)}
 	}

@@ -20,6 +20,10 @@ type Key struct {
 	Algorithm   string            `json:"algorithm,omitempty"`
 	Length      int               `json:"length,omitempty"`
 	Fingerprint string            `json:"fingerprint,omitempty"`
+	// Group is the BackPak id the key is filed under, when not the
+	// producer's own: a volume written by another domain (before a
+	// failover, say) keeps its key under that domain's id.
+	Group string `json:"group,omitempty"`
 }
 
 // Volume is the key of the volume the key belongs to.

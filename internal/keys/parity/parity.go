@@ -113,6 +113,8 @@ var ErrNoKeyManager = errors.New("the secondary has encrypted volumes to check b
 // Lookup (and one more per other BackPak id for the keys not found).
 type Checker struct {
 	m        keys.Manager
+	sec      catalog.Site
+	unknown  []string // BackPak ids of keys the domain has no entry for, reported
 	group    string   // the primary's BackPak id
 	others   []string // where a misfiled key may be
 	recorded bool     // the primary had a key manager
@@ -134,7 +136,7 @@ const DefaultBatch = 1000
 // (recorded false: the primary had no key manager), against m, the key
 // manager of the secondary site sec. batch <= 0 means DefaultBatch.
 func New(m keys.Manager, sec catalog.Site, primaryID string, recorded bool, batch int) *Checker {
-	c := &Checker{m: m, group: primaryID, recorded: recorded, batch: cmp.Or(max(batch, 0), DefaultBatch),
+	c := &Checker{m: m, sec: sec, group: primaryID, recorded: recorded, batch: cmp.Or(max(batch, 0), DefaultBatch),
 		listed: MaxListed, r: Report{BackPakID: primaryID}}
 	ids, entries := []string{sec.BackPakID}, []string{}
 	for _, e := range sec.KeyManagers {
@@ -178,19 +180,51 @@ func (c *Checker) flush(ctx context.Context) error {
 	if len(c.pending) == 0 {
 		return nil
 	}
-	names := make([]string, 0, len(c.pending))
+	// One lookup per BackPak id the keys are filed under: the primary's,
+	// or another domain's for volumes it wrote.
+	byGroup := map[string][]pending{}
+	var groups []string
 	for _, p := range c.pending {
+		g := c.groupOf(p.key)
+		if _, ok := byGroup[g]; !ok {
+			groups = append(groups, g)
+		}
+		byGroup[g] = append(byGroup[g], p)
+	}
+	for _, g := range groups {
+		if err := c.flushGroup(ctx, g, byGroup[g]); err != nil {
+			return err
+		}
+	}
+	c.pending = c.pending[:0]
+	return nil
+}
+
+// groupOf is the BackPak id a key is filed under.
+func (c *Checker) groupOf(k snapshot.Key) string { return cmp.Or(k.Group, c.group) }
+
+func (c *Checker) flushGroup(ctx context.Context, group string, ps []pending) error {
+	if group != c.group && !c.sec.KnowsBackPakID(group) && !slices.Contains(c.unknown, group) {
+		c.unknown = append(c.unknown, group)
+		c.r.Domain = strings.TrimPrefix(c.r.Domain+"; ", "; ") + fmt.Sprintf("the secondary domain %s of %s has no key-manager entry with BackPak id %s, under which the keys of volumes written by that domain are filed",
+			c.sec.DomainID, c.sec.Node, group)
+	}
+	names := make([]string, 0, len(ps))
+	for _, p := range ps {
 		names = append(names, p.key.Name)
 	}
-	found, err := c.m.Lookup(ctx, c.group, names)
+	found, err := c.m.Lookup(ctx, group, names)
 	if err != nil {
-		return fmt.Errorf("look up keys under %s: %w", c.group, err)
+		return fmt.Errorf("look up keys under %s: %w", group, err)
 	}
 	elsewhere := map[string]keys.Info{}
 	missing := slices.DeleteFunc(names, func(n string) bool { _, ok := found[n]; return ok })
-	for _, g := range c.others {
+	for _, g := range append([]string{c.group}, c.others...) {
 		if len(missing) == 0 {
 			break
+		}
+		if g == group {
+			continue
 		}
 		there, err := c.m.Lookup(ctx, g, missing)
 		if err != nil {
@@ -199,10 +233,9 @@ func (c *Checker) flush(ctx context.Context) error {
 		maps.Copy(elsewhere, there)
 		missing = slices.DeleteFunc(missing, func(n string) bool { _, ok := there[n]; return ok })
 	}
-	for _, p := range c.pending {
+	for _, p := range ps {
 		c.judge(p, found, elsewhere)
 	}
-	c.pending = c.pending[:0]
 	return nil
 }
 
@@ -210,21 +243,22 @@ func (c *Checker) flush(ctx context.Context) error {
 // fixes them: the key must be found, active, and the same material.
 func (c *Checker) judge(p pending, found, elsewhere map[string]keys.Info) {
 	k := p.key
+	group := c.groupOf(k)
 	c.r.Volumes++
 	info, ok := found[k.Name]
 	var problem Problem
 	var detail string
 	switch {
 	case !ok && elsewhere[k.Name].ID != "":
-		problem, detail = Misfiled, fmt.Sprintf("filed under BackPak id %s, not %s", elsewhere[k.Name].Group, c.group)
+		problem, detail = Misfiled, fmt.Sprintf("filed under BackPak id %s, not %s", elsewhere[k.Name].Group, group)
 	case !ok:
-		problem, detail = Missing, "no key of this name under BackPak id "+c.group
+		problem, detail = Missing, "no key of this name under BackPak id "+group
 	case info.State != keys.Active:
 		problem, detail = Inactive, fmt.Sprintf("state %s at the secondary", info.State)
 	case !c.recorded:
 		problem, detail = Unrecorded, "the primary recorded no fingerprints: its worker has no key manager"
 	case k.State == "":
-		problem, detail = Unrecorded, "the primary's key manager had no key of this name under "+c.group+" when the snapshot was taken"
+		problem, detail = Unrecorded, "the primary's key manager had no key of this name under "+group+" when the snapshot was taken"
 	case k.Fingerprint == "":
 		problem, detail = Unrecorded, fmt.Sprintf("the key was %s at the primary and gave no fingerprint", k.State)
 	case info.Fingerprint != k.Fingerprint:
@@ -246,11 +280,26 @@ func (c *Checker) judge(p pending, found, elsewhere map[string]keys.Info) {
 	}
 }
 
+// Readable are the BackPak ids of the other domains whose keys a site
+// reads, those of its key-manager entries: where Record looks for the key
+// of a volume another domain wrote.
+func Readable(site catalog.Site) []string {
+	var out []string
+	for _, e := range site.KeyManagers {
+		if e.BackPakID != site.BackPakID && !slices.Contains(out, e.BackPakID) {
+			out = append(out, e.BackPakID)
+		}
+	}
+	return out
+}
+
 // Record returns what m holds, under the primary's BackPak id group, of the
 // keys of the encrypted volumes among vols: one record per volume with a
-// media key name, found in one Lookup. With m nil the records carry names
-// only.
-func Record(ctx context.Context, m keys.Manager, group string, vols []catalog.Volume) ([]snapshot.Key, error) {
+// media key name, found in one Lookup. A key not there is looked for under
+// each id of others in turn (the BackPak ids of the domains whose tapes the
+// site reads: those of its key-manager entries), and its record names the
+// id it was found under. With m nil the records carry names only.
+func Record(ctx context.Context, m keys.Manager, group string, others []string, vols []catalog.Volume) ([]snapshot.Key, error) {
 	var names []string
 	for _, v := range vols {
 		if v.MediaKeyName != "" {
@@ -260,11 +309,23 @@ func Record(ctx context.Context, m keys.Manager, group string, vols []catalog.Vo
 	if len(names) == 0 {
 		return nil, nil
 	}
-	var found map[string]keys.Info
+	found := map[string]keys.Info{}
 	if m != nil {
 		var err error
 		if found, err = m.Lookup(ctx, group, names); err != nil {
 			return nil, fmt.Errorf("record the keys of encrypted volumes: %w", err)
+		}
+		missing := slices.DeleteFunc(slices.Clone(names), func(n string) bool { _, ok := found[n]; return ok })
+		for _, g := range others {
+			if len(missing) == 0 || g == group {
+				continue
+			}
+			there, err := m.Lookup(ctx, g, missing)
+			if err != nil {
+				return nil, fmt.Errorf("record the keys of encrypted volumes under %s: %w", g, err)
+			}
+			maps.Copy(found, there)
+			missing = slices.DeleteFunc(missing, func(n string) bool { _, ok := there[n]; return ok })
 		}
 	}
 	out := make([]snapshot.Key, 0, len(names))
@@ -275,6 +336,9 @@ func Record(ctx context.Context, m keys.Manager, group string, vols []catalog.Vo
 		k := snapshot.Key{Label: v.Label, LabelType: v.LabelType, Name: v.MediaKeyName}
 		if info, ok := found[v.MediaKeyName]; ok {
 			k.State, k.Algorithm, k.Length, k.Fingerprint = info.State, info.Algorithm, info.Length, info.Fingerprint
+			if info.Group != group {
+				k.Group = info.Group
+			}
 		}
 		out = append(out, k)
 	}

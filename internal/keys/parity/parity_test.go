@@ -199,3 +199,45 @@ func TestFindingsBounded(t *testing.T) {
 		t.Fatalf("total %d, listed %d, %q, %v", r.Total, len(r.Findings), r.Summary(), err)
 	}
 }
+
+// After a failover the writer of a store's volumes changes: a key filed by
+// another domain is recorded under that domain's id (Record looks under
+// the ids the site reads), and checked there; a domain without an entry
+// for that id is told, naming it.
+func TestKeysOfAnotherDomain(t *testing.T) {
+	ctx := context.Background()
+	w := newWorld(t, 2)
+	// T00009 was written by a third domain BPDR0001, filed there under its
+	// own id and replicated to the other site likewise.
+	info, err := w.prim.Create(ctx, "BPDR0001", "K_T00009")
+	if err != nil {
+		t.Fatal(err)
+	}
+	material, _ := w.prim.Material(ctx, info.ID)
+	if _, err := w.sec.Register(ctx, "BPDR0001", info.Name, material); err != nil {
+		t.Fatal(err)
+	}
+	producer := catalog.Site{BackPakID: "BPPRIM01", KeyManagers: []catalog.KeyManagerEntry{{BackPakID: "BPDR0001", Server: "kms:5696"}}}
+	vols := []catalog.Volume{{Label: "T00000", LabelType: catalog.Labeled, MediaKeyName: "K_T00000"},
+		{Label: "T00009", LabelType: catalog.Labeled, MediaKeyName: "K_T00009"}}
+	recs, err := Record(ctx, w.prim, producer.BackPakID, Readable(producer), vols)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if recs[0].Group != "" || recs[1].Group != "BPDR0001" || recs[1].Fingerprint != info.Fingerprint {
+		t.Fatalf("records %+v", recs)
+	}
+	w.records = recs
+	site := secondary
+	site.KeyManagers = append(site.KeyManagers, catalog.KeyManagerEntry{BackPakID: "BPDR0001", Server: "kms:5696"})
+	if r := w.check(t, site, true, 0); r.Failed() || r.OK != 2 {
+		t.Fatalf("%+v", r)
+	}
+	if r := w.check(t, secondary, true, 0); r.OK != 2 || !strings.Contains(r.Domain, "no key-manager entry with BackPak id BPDR0001") {
+		t.Fatalf("domain without the writer's id: %+v", r)
+	}
+	// Without the id to read, the key is not found under the producer's.
+	if recs, _ := Record(ctx, w.prim, producer.BackPakID, nil, vols); recs[1].State != "" {
+		t.Fatalf("found without looking under BPDR0001: %+v", recs[1])
+	}
+}

@@ -63,7 +63,7 @@ func proveStore(ctx context.Context, primary, secondary Site, storeID string, ba
 	chk := New(secondary.Keys, ssite, psite.BackPakID, primary.Keys != nil, batch)
 	chk.ListAll()
 	for part := range slices.Chunk(vols, batch) {
-		recorded, err := Record(ctx, primary.Keys, psite.BackPakID, part)
+		recorded, err := Record(ctx, primary.Keys, psite.BackPakID, Readable(psite), part)
 		if err != nil {
 			return Report{}, fmt.Errorf("primary key manager: %w", err)
 		}
