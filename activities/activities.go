@@ -53,8 +53,9 @@ type Activities struct {
 // ScheduleControl pauses and resumes the schedules of a data store.
 type ScheduleControl interface {
 	// PauseStore pauses every schedule of the store with note, and
-	// returns their ids.
+	// returns their ids; UnpauseStore resumes them.
 	PauseStore(ctx context.Context, storeID, note string) ([]string, error)
+	UnpauseStore(ctx context.Context, storeID, note string) ([]string, error)
 }
 
 // TaskQueue is the queue of a site's worker.

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/activity"
@@ -85,9 +87,12 @@ type PromoteResult struct {
 }
 
 // PromoteInput names the data store a failover promotes, and who approved.
+// Failback says the promotion gives the store back to its old primary: no
+// failover is recorded then, and any record of one is cleared.
 type PromoteInput struct {
 	Store    string `json:"store"`
 	Operator string `json:"operator"`
+	Failback bool   `json:"failback,omitempty"`
 }
 
 // Promote makes the secondary's data store PRIMARY, and every volume of it,
@@ -119,9 +124,15 @@ func (a *Activities) Promote(ctx context.Context, in PromoteInput) (PromoteResul
 		if err := tx.PutDataStore(ctx, &ds); err != nil {
 			return err
 		}
-		b, _ := json.Marshal(marker)
-		if err := tx.PutMeta(ctx, safety.FailedOverKey(storeID), string(b)); err != nil {
-			return err
+		if in.Failback {
+			if err := tx.PutMeta(ctx, safety.FailedOverKey(storeID), ""); err != nil {
+				return err
+			}
+		} else {
+			b, _ := json.Marshal(marker)
+			if err := tx.PutMeta(ctx, safety.FailedOverKey(storeID), string(b)); err != nil {
+				return err
+			}
 		}
 		var vols []catalog.Volume
 		if err := tx.ScanVolumes(ctx, store.Filter{StoreID: storeID}, func(v *catalog.Volume) error {
@@ -139,6 +150,86 @@ func (a *Activities) Promote(ctx context.Context, in PromoteInput) (PromoteResul
 			}
 		}
 		res.Volumes = int64(len(vols))
+		return nil
+	})
+	return res, classify(err)
+}
+
+// DemoteInput names the data store a site gives up to the other.
+type DemoteInput struct {
+	Store string `json:"store"`
+}
+
+// DemoteResult is what a demotion changed.
+type DemoteResult struct {
+	Store   string `json:"store"`
+	Volumes int64  `json:"volumes"` // volumes of the store made SECONDARY
+	// Mapped are the store's volume groups given themselves as original
+	// name: each receives the entries of the group of the same name at the
+	// site that owns the store now.
+	Mapped  []string `json:"mapped,omitempty"`
+	Already bool     `json:"already,omitempty"`
+}
+
+// Demote makes a site's data store SECONDARY, with its volumes, in one
+// transaction, for a failback: the site then takes imports of the store
+// from the one that owns it, into the same catalogs (a store's own VOLCAT
+// and FILECAT, as BackPak advises isolating them), its volume groups
+// mapped to the owner's groups of the same names where they name no
+// original yet; any record of a failover to this site is cleared.
+func (a *Activities) Demote(ctx context.Context, in DemoteInput) (DemoteResult, error) {
+	res := DemoteResult{Store: in.Store}
+	err := a.Site.Catalog.Update(ctx, func(tx store.Tx) error {
+		ds, err := tx.DataStore(ctx, in.Store)
+		if err != nil {
+			return fmt.Errorf("data store %s on %s: %w", in.Store, a.Site.Name, err)
+		}
+		switch ds.Access {
+		case catalog.AccessSecondary:
+			res.Already = true
+			return nil
+		case catalog.AccessPrimary:
+		default:
+			return catalog.ConfigErrorf("data store %s on %s has domain access %s: only a PRIMARY store is demoted", in.Store, a.Site.Name, ds.Access)
+		}
+		ds.Access = catalog.AccessSecondary
+		if err := tx.PutDataStore(ctx, &ds); err != nil {
+			return err
+		}
+		if err := tx.PutMeta(ctx, safety.FailedOverKey(in.Store), ""); err != nil {
+			return err
+		}
+		var vols []catalog.Volume
+		groups := map[string]bool{}
+		if err := tx.ScanVolumes(ctx, store.Filter{StoreID: in.Store}, func(v *catalog.Volume) error {
+			groups[v.Group] = true
+			if v.Access != catalog.AccessSecondary {
+				vols = append(vols, *v)
+			}
+			return nil
+		}); err != nil {
+			return err
+		}
+		for i := range vols {
+			vols[i].Access = catalog.AccessSecondary
+			if err := tx.PutVolume(ctx, &vols[i]); err != nil {
+				return err
+			}
+		}
+		res.Volumes = int64(len(vols))
+		for _, name := range slices.Sorted(maps.Keys(groups)) {
+			g, err := tx.VolumeGroup(ctx, name)
+			if err != nil {
+				return fmt.Errorf("volume group %s of data store %s: %w", name, in.Store, err)
+			}
+			if g.OriginalName == "" {
+				g.OriginalName = g.Name
+				if err := tx.PutVolumeGroup(ctx, &g); err != nil {
+					return err
+				}
+				res.Mapped = append(res.Mapped, g.Name)
+			}
+		}
 		return nil
 	})
 	return res, classify(err)

@@ -24,21 +24,36 @@ type PauseInput struct {
 // import into a store this site now owns, records the change in the audit
 // trail as every schedule change is, and returns their ids.
 func (a *Activities) PauseSchedules(ctx context.Context, in PauseInput) ([]string, error) {
+	return a.setSchedules(ctx, in, true)
+}
+
+// UnpauseSchedules resumes the store's schedules once a failback gave the
+// store back to the primary, recorded likewise.
+func (a *Activities) UnpauseSchedules(ctx context.Context, in PauseInput) ([]string, error) {
+	return a.setSchedules(ctx, in, false)
+}
+
+func (a *Activities) setSchedules(ctx context.Context, in PauseInput, pause bool) ([]string, error) {
 	if a.Schedules == nil {
-		return nil, classify(catalog.ConfigErrorf("the worker of %s has no Temporal client to pause the schedules of %s with", a.Site.Name, in.Store))
+		return nil, classify(catalog.ConfigErrorf("the worker of %s has no Temporal client to change the schedules of %s with", a.Site.Name, in.Store))
 	}
-	ids, err := a.Schedules.PauseStore(ctx, in.Store, in.Note)
+	// The outcomes are the schedule CLI's, for one filter of both.
+	verb, act, change := "paused", "paused", a.Schedules.PauseStore
+	if !pause {
+		verb, act, change = "unpaused", "unpaused", a.Schedules.UnpauseStore
+	}
+	ids, err := change(ctx, in.Store, in.Note)
 	if err != nil || len(ids) == 0 {
 		return ids, err
 	}
-	e := audit.Entry{Kind: audit.KindSchedule, Store: in.Store, Operator: in.Operator, Outcome: "Paused",
-		Detail: "paused " + strings.Join(ids, ", ") + ": " + in.Note, Started: time.Now().UTC(), Finished: time.Now().UTC()}
+	e := audit.Entry{Kind: audit.KindSchedule, Store: in.Store, Operator: in.Operator, Outcome: verb,
+		Detail: act + " " + strings.Join(ids, ", ") + ": " + in.Note, Started: time.Now().UTC(), Finished: time.Now().UTC()}
 	if activity.IsActivity(ctx) {
 		run := activity.GetInfo(ctx).WorkflowExecution
 		e.WorkflowID, e.RunID = run.ID, run.RunID
 	}
 	if _, err := audit.Append(ctx, a.Site.Catalog, e); err != nil {
-		return ids, fmt.Errorf("schedules of %s paused, but not recorded: %w", in.Store, err)
+		return ids, fmt.Errorf("schedules of %s %s, but not recorded: %w", in.Store, act, err)
 	}
 	return ids, nil
 }

@@ -70,7 +70,7 @@ prints the report and exits 1 when the drill found anything.`,
 	imp.bind(cmd, "import and verify DISKFILE entries: yes or no", `node pairs rewriting DISKFILE names, e.g. '\PRIM=\PRIMDR'`)
 	cmd.Flags().IntVar(&sample, "sample", 0, fmt.Sprintf("volumes the restore test samples (default %d)", workflows.DrillSample))
 	cmd.Flags().DurationVar(&budget, "budget", 0, "time the restore test may take (0: no limit)")
-	cmd.Flags().StringVar(&operator, "operator", os.Getenv("USER"), "who runs the drill, for the audit trail (default $USER)")
+	cmd.Flags().StringVar(&operator, "operator", os.Getenv("USER"), "who runs the drill, for the audit trail (USER's value by default)")
 	cmd.Flags().BoolVar(&wait, "wait", false, "wait for the drill and print its report")
 	return cmd
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 
 	"github.com/catsync/catsync/workflows"
 )
@@ -81,7 +82,13 @@ and RTO the failover measured.`,
 			}
 			fmt.Fprintf(c.errOut, "%s failover %s run %s\nWeb UI: %s\n", verb, run.GetID(), run.GetRunID(), runURL(cfg, run))
 			if in.Approval == nil || joined {
-				if err := c.askApproval(cmd.Context(), tc, run, storeID, operator, reason, in.Approval); err != nil {
+				if err := c.askApproval(cmd.Context(), tc, run, storeID, operator, reason, in.Approval, func(v converter.EncodedValue) (asked, error) {
+					var r workflows.FailoverResult
+					err := v.Get(&r)
+					return asked{what: "failover", question: "Promote the secondary's data store " + storeID + " and its volumes to PRIMARY, and pause its schedules",
+						waiting: func() bool { return r.Outcome == workflows.OutcomeAwaitingApproval },
+						ended:   func() bool { return r.Finished.After(r.Started) }, print: func(w io.Writer) { printFailover(w, &r) }}, err
+				}); err != nil {
 					return err
 				}
 			}
@@ -121,17 +128,28 @@ func startFailover(ctx context.Context, tc client.Client, in workflows.FailoverI
 	return run, false, err
 }
 
-// askApproval waits until the failover has its findings, shows them and
-// sends the operator's answer: the one given, or the one typed.
-func (c *cli) askApproval(ctx context.Context, tc client.Client, run client.WorkflowRun, storeID, operator, reason string, given *workflows.Approval) error {
-	var rep workflows.FailoverResult
+// asked is what an approval prompt needs of a run's report.
+type asked struct {
+	what     string // "failover", "failback"
+	question string // the promotion asked for
+	waiting  func() bool
+	ended    func() bool
+	print    func(io.Writer)
+}
+
+// askApproval waits until the run has its findings, shows them and sends
+// the operator's answer: the one given, or the one typed. report decodes
+// the run's report query into what the prompt needs.
+func (c *cli) askApproval(ctx context.Context, tc client.Client, run client.WorkflowRun, storeID, operator, reason string, given *workflows.Approval,
+	report func(converter.EncodedValue) (asked, error)) error {
+	var rep asked
 	for {
 		v, err := tc.QueryWorkflow(ctx, run.GetID(), run.GetRunID(), workflows.ReportQuery)
 		if err == nil {
-			if err := v.Get(&rep); err != nil {
+			if rep, err = report(v); err != nil {
 				return err
 			}
-			if rep.Outcome == workflows.OutcomeAwaitingApproval || rep.Finished.After(rep.Started) {
+			if rep.waiting() || rep.ended() {
 				break
 			}
 		}
@@ -141,17 +159,17 @@ func (c *cli) askApproval(ctx context.Context, tc client.Client, run client.Work
 		case <-time.After(time.Second):
 		}
 	}
-	if rep.Outcome != workflows.OutcomeAwaitingApproval {
+	if !rep.waiting() {
 		return nil // answered already, or ended: its result says how
 	}
-	printFailover(c.errOut, &rep)
+	rep.print(c.errOut)
 	ap := given
 	if ap == nil {
 		in := bufio.NewReader(stdin)
-		fmt.Fprintf(c.errOut, "Promote the secondary's data store %s and its volumes to PRIMARY, and pause its schedules?\nType %s to approve, no to refuse: ", storeID, storeID)
+		fmt.Fprintf(c.errOut, "%s?\nType %s to approve, no to refuse: ", rep.question, storeID)
 		answer, err := in.ReadString('\n')
 		if err != nil && answer == "" {
-			return fmt.Errorf("no answer read (%v): the failover still waits; answer with --approve or --refuse", err)
+			return fmt.Errorf("no answer read (%v): the %s still waits; answer with --approve or --refuse", err, rep.what)
 		}
 		answer = strings.TrimSpace(answer)
 		switch {
@@ -160,13 +178,13 @@ func (c *cli) askApproval(ctx context.Context, tc client.Client, run client.Work
 		case strings.EqualFold(answer, "no"):
 			ap = &workflows.Approval{Approve: false, Operator: operator, Reason: reason}
 		default:
-			return fmt.Errorf("answer %q is neither %s nor no: nothing sent, the failover still waits", answer, storeID)
+			return fmt.Errorf("answer %q is neither %s nor no: nothing sent, the %s still waits", answer, storeID, rep.what)
 		}
 		if strings.TrimSpace(ap.Reason) == "" {
 			fmt.Fprint(c.errOut, "Reason (kept in the audit trail): ")
 			r, _ := in.ReadString('\n')
 			if ap.Reason = strings.TrimSpace(r); ap.Reason == "" {
-				return fmt.Errorf("no reason given: nothing sent, the failover still waits")
+				return fmt.Errorf("no reason given: nothing sent, the %s still waits", rep.what)
 			}
 		}
 	}

@@ -1,9 +1,13 @@
 package main
 
 import (
+	"context"
 	"strings"
 	"testing"
 
+	"github.com/catsync/catsync/internal/catalog"
+	"github.com/catsync/catsync/internal/store"
+	"github.com/catsync/catsync/internal/store/sqlstore/sqltest"
 	"github.com/catsync/catsync/workflows"
 )
 
@@ -53,4 +57,23 @@ func TestDrillAndFailoverCommands(t *testing.T) {
 	if !strings.Contains(rows, "Approved") || !strings.Contains(rows, "tester") {
 		t.Fatalf("audit of the approval:\n%s", rows)
 	}
+
+	// The primary is back, and knows the DR domain's keys: fail back.
+	drSite, err := sqltest.Open(t, sec).Site(context.Background())
+	must(t, err)
+	editSite(t, prim, func(ctx context.Context, tx store.Tx) error {
+		s, err := tx.Site(ctx)
+		if err != nil {
+			return err
+		}
+		s.KeyManagers = append(s.KeyManagers, catalog.KeyManagerEntry{BackPakID: drSite.BackPakID, Server: "kms.dr:5696"})
+		return tx.PutSite(ctx, &s)
+	})
+	mustFail(t, []string{"--reason is required"}, "failback", "--store", "DS_PROD", "--approve")
+	out, errs, code = catsync(t, "failback", "--store", "DS_PROD", "--approve", "--reason", "primary repaired")
+	if code != 0 || !strings.Contains(out, "FailedBack failback of DS_PROD") || !strings.Contains(out, "sync back:    Completed FULL of DS_PROD") ||
+		!strings.Contains(out, "first direction: verification of DS_PROD: Verified") {
+		t.Fatalf("failback: exit %d\n%s\n%s", code, out, errs)
+	}
+	syncedRun(t, 0, workflows.OutcomeCompleted, "--type", "update")
 }

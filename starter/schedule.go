@@ -44,7 +44,7 @@ drill, never in DSM/TC's expiration window. A schedules file (docs/schedules.md)
 what they are; apply makes Temporal hold them. Every change is recorded in the
 secondary's audit trail (--catalog, default $CATSYNC_SECONDARY_CATALOG) with --operator.
 Temporal comes from TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE.`
-	cmd.PersistentFlags().StringVar(&s.operator, "operator", os.Getenv("USER"), "who makes the change, for the audit trail (default $USER)")
+	cmd.PersistentFlags().StringVar(&s.operator, "operator", os.Getenv("USER"), "who makes the change, for the audit trail (USER's value by default)")
 	cmd.AddCommand(s.applyCmd(), s.listCmd(), s.describeCmd(), s.pauseCmd(true), s.pauseCmd(false), s.triggerCmd(), s.deleteCmd())
 	return cmd
 }

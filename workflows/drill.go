@@ -168,14 +168,15 @@ const maxListed = 10
 // restored, or no restore test at all.
 func importFindings(r *SyncResult) []string {
 	var out []string
+	name := string(r.Type) + " import"
 	if r.Conflicts.Total > 0 {
-		out = append(out, "UPDATE import: "+r.Conflicts.Summary())
+		out = append(out, name+": "+r.Conflicts.Summary())
 	}
 	if n := len(r.Applied.Failed); n > 0 {
-		out = append(out, fmt.Sprintf("UPDATE import: %d volume sets failed to import", n))
+		out = append(out, fmt.Sprintf("%s: %d volume sets failed to import", name, n))
 	}
 	if r.Keys.Failed() {
-		out = append(out, "UPDATE import: key parity: "+r.Keys.Summary())
+		out = append(out, name+": key parity: "+r.Keys.Summary())
 	}
 	return append(out, restoreFindings(r.Restore)...)
 }

@@ -1,8 +1,11 @@
 package workflows
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
 	"time"
 
@@ -157,7 +160,7 @@ func (r *FailoverResult) Summary() string {
 // refusal or no answer changes nothing. RPO and RTO are measured, and every
 // answer and the failover itself are in the audit trail.
 func DRFailover(ctx workflow.Context, in FailoverInput) (*FailoverResult, error) {
-	f := &failover{in: in, res: &FailoverResult{Store: in.Store, Outcome: OutcomeRunning, Started: workflow.Now(ctx)}, answer: in.Approval}
+	f := &failover{in: in, res: &FailoverResult{Store: in.Store, Outcome: OutcomeRunning, Started: workflow.Now(ctx)}}
 	if err := f.start(ctx); err != nil {
 		return nil, err
 	}
@@ -174,9 +177,9 @@ func DRFailover(ctx workflow.Context, in FailoverInput) (*FailoverResult, error)
 
 // failover is one run of DRFailover.
 type failover struct {
-	in     FailoverInput
-	res    *FailoverResult
-	answer *Approval
+	in   FailoverInput
+	res  *FailoverResult
+	gate *gate
 }
 
 func (f *failover) start(ctx workflow.Context) error {
@@ -210,21 +213,9 @@ func (f *failover) start(ctx workflow.Context) error {
 	if err := workflow.SetQueryHandler(ctx, ReportQuery, func() (*FailoverResult, error) { return f.res, nil }); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, ApproveUpdate, func(ctx workflow.Context, ap Approval) (string, error) {
-		f.answer = &ap
-		if ap.Approve {
-			return "approved: the secondary's data store " + in.Store + " is being promoted", nil
-		}
-		return "refused: nothing is changed", nil
-	}, workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, ap Approval) error {
-		switch {
-		case f.answer != nil:
-			return fmt.Errorf("the failover of %s was already answered by %s", in.Store, f.answer.Operator)
-		case f.res.Outcome != OutcomeAwaitingApproval:
-			return fmt.Errorf("the failover of %s is not waiting for approval yet (%s): ask again once its findings are in", in.Store, f.res.Outcome)
-		}
-		return ap.validate()
-	}}); err != nil {
+	f.gate = &gate{what: "failover of " + in.Store, answer: in.Approval,
+		approved: "approved: the secondary's data store " + in.Store + " is being promoted", refused: "refused: nothing is changed"}
+	if err := f.gate.register(ctx, func() string { return f.res.Outcome }); err != nil {
 		return err
 	}
 	return workflow.UpsertTypedSearchAttributes(ctx, StoreKey.ValueSet(in.Store), TypeKey.ValueSet("FAILOVER"), OutcomeKey.ValueSet(OutcomeRunning))
@@ -326,6 +317,12 @@ func (f *failover) verify(ctx workflow.Context) {
 	}
 	f.res.Verify = res
 	f.res.Findings = append(f.res.Findings, verifyFindings(res)...)
+	// Normal between FULL imports, but a promotion would keep them, and a
+	// failback would carry them back to the primary.
+	if n := res.PendingDeletes(); n > 0 {
+		f.res.Findings = append(f.res.Findings, fmt.Sprintf("%d records the primary deleted are still at the secondary (UPDATE imports leave deletions to a FULL): run a FULL sync of %s before approving, or they stay",
+			n, f.in.Store))
+	}
 	rpo := time.Duration(0)
 	if res.Drift() > 0 {
 		rpo = max(res.Snapshot.Taken.Sub(f.res.Update.Snapshot.Taken), 0)
@@ -381,26 +378,24 @@ func (f *failover) decide(ctx workflow.Context) (*FailoverResult, error) {
 	if err := workflow.UpsertMemo(ctx, map[string]any{"summary": f.res.Summary()}); err != nil {
 		return nil, err
 	}
-	if f.answer == nil {
-		answered, err := workflow.AwaitWithTimeout(ctx, f.in.ApprovalTimeout, func() bool { return f.answer != nil })
-		if err != nil {
-			return nil, err
-		}
-		if !answered {
-			f.res.Findings = append(f.res.Findings, fmt.Sprintf("no answer within %s: nothing was changed", f.in.ApprovalTimeout))
-			return f.end(ctx, OutcomeApprovalTimedOut)
-		}
-	}
-	f.res.Approval = f.answer
-	if err := f.record(ctx, f.approvalEntry(ctx)); err != nil {
+	answer, err := f.gate.await(ctx, f.in.ApprovalTimeout)
+	if err != nil {
 		return nil, err
 	}
-	if !f.answer.Approve {
+	if answer == nil {
+		f.res.Findings = append(f.res.Findings, fmt.Sprintf("no answer within %s: nothing was changed", f.in.ApprovalTimeout))
+		return f.end(ctx, OutcomeApprovalTimedOut)
+	}
+	f.res.Approval = answer
+	if err := f.record(ctx, approvalEntry(ctx, answer, f.in.Store, "FAILOVER", f.res.Findings, f.res.RPO)); err != nil {
+		return nil, err
+	}
+	if !answer.Approve {
 		return f.end(ctx, OutcomeRefused)
 	}
 	var p activities.PromoteResult
 	if err := workflow.ExecuteActivity(shortStep(ctx, f.in.Secondary), a.Promote,
-		activities.PromoteInput{Store: f.in.Store, Operator: f.answer.Operator}).Get(ctx, &p); err != nil {
+		activities.PromoteInput{Store: f.in.Store, Operator: answer.Operator}).Get(ctx, &p); err != nil {
 		return nil, err
 	}
 	f.res.Promoted = &p
@@ -408,7 +403,7 @@ func (f *failover) decide(ctx workflow.Context) (*FailoverResult, error) {
 	f.res.RTO = &rto
 	if err := workflow.ExecuteActivity(shortStep(ctx, f.in.Secondary), a.PauseSchedules,
 		activities.PauseInput{Store: f.in.Store, Note: "failed over to " + f.in.Secondary + " by " + workflow.GetInfo(ctx).WorkflowExecution.ID,
-			Operator: f.answer.Operator}).Get(ctx, &f.res.Paused); err != nil {
+			Operator: answer.Operator}).Get(ctx, &f.res.Paused); err != nil {
 		f.res.Findings = append(f.res.Findings, "the store's schedules could not be paused: "+Reason(err)+"; pause them by hand")
 	}
 	return f.end(ctx, OutcomeFailedOver)
@@ -433,16 +428,53 @@ func (f *failover) record(ctx workflow.Context, e audit.Entry) error {
 	return workflow.ExecuteActivity(shortStep(ctx, f.in.Secondary), a.Record, e).Get(ctx, nil)
 }
 
-// approvalEntry records the operator's answer.
-func (f *failover) approvalEntry(ctx workflow.Context) audit.Entry {
+// approvalEntry records an operator's answer to a run of type typ.
+func approvalEntry(ctx workflow.Context, ap *Approval, store, typ string, findings []string, rpo *time.Duration) audit.Entry {
 	info := workflow.GetInfo(ctx)
 	outcome := "Refused"
-	if f.answer.Approve {
+	if ap.Approve {
 		outcome = "Approved"
 	}
 	return audit.Entry{Kind: audit.KindApproval, WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
-		Store: f.in.Store, Type: "FAILOVER", Outcome: outcome, Operator: f.answer.Operator, Reason: f.answer.Reason,
-		Detail: strings.Join(f.res.Findings, "; "), RPO: f.res.RPO, Started: workflow.Now(ctx), Finished: workflow.Now(ctx)}
+		Store: store, Type: typ, Outcome: outcome, Operator: ap.Operator, Reason: ap.Reason,
+		Detail: strings.Join(findings, "; "), RPO: rpo, Started: workflow.Now(ctx), Finished: workflow.Now(ctx)}
+}
+
+// gate is the operator's approval of a run: the ApproveUpdate, taken once,
+// and only while the run waits for it (its outcome AwaitingApproval), so
+// that the operator answers what the run found.
+type gate struct {
+	what              string // "failover of DS_PROD", for errors
+	approved, refused string // what the Update answers
+	answer            *Approval
+}
+
+func (g *gate) register(ctx workflow.Context, outcome func() string) error {
+	return workflow.SetUpdateHandlerWithOptions(ctx, ApproveUpdate, func(ctx workflow.Context, ap Approval) (string, error) {
+		g.answer = &ap
+		if ap.Approve {
+			return g.approved, nil
+		}
+		return g.refused, nil
+	}, workflow.UpdateHandlerOptions{Validator: func(ctx workflow.Context, ap Approval) error {
+		switch {
+		case g.answer != nil:
+			return fmt.Errorf("the %s was already answered by %s", g.what, g.answer.Operator)
+		case outcome() != OutcomeAwaitingApproval:
+			return fmt.Errorf("the %s is not waiting for approval yet (%s): ask again once its findings are in", g.what, outcome())
+		}
+		return ap.validate()
+	}})
+}
+
+// await waits at most timeout for the answer; nil when none came.
+func (g *gate) await(ctx workflow.Context, timeout time.Duration) (*Approval, error) {
+	if g.answer == nil {
+		if _, err := workflow.AwaitWithTimeout(ctx, timeout, func() bool { return g.answer != nil }); err != nil {
+			return nil, err
+		}
+	}
+	return g.answer, nil
 }
 
 // auditEntry is what the audit trail keeps of the failover.
@@ -464,7 +496,7 @@ func (f *failover) auditEntry(ctx workflow.Context) audit.Entry {
 		e.Keys = &v.Keys
 	}
 	if len(r.Keys) > 0 {
-		k := r.Keys[len(r.Keys)-1].Report // the newest staged snapshot's; the others are in the detail
+		k := mergeParity(r.Keys) // every staged snapshot's, summed; each is in the detail
 		e.Keys = &k
 	}
 	return e
@@ -483,6 +515,23 @@ func (r *FailoverResult) detail() string {
 		parts = append(parts, fmt.Sprintf("key parity of staged snapshot %s: %s", k.Snapshot, k.Report.Summary()))
 	}
 	return strings.Join(append(parts, r.Findings...), "; ")
+}
+
+// mergeParity sums the key parity of staged snapshots into one report.
+func mergeParity(ps []StagedParity) parity.Report {
+	out := parity.Report{BackPakID: ps[0].BackPakID}
+	for _, p := range ps {
+		out.Volumes, out.OK, out.Total = out.Volumes+p.Volumes, out.OK+p.OK, out.Total+p.Total
+		out.Domain = cmp.Or(out.Domain, p.Domain)
+		for _, k := range slices.Sorted(maps.Keys(p.ByProblem)) {
+			if out.ByProblem == nil {
+				out.ByProblem = map[parity.Problem]int{}
+			}
+			out.ByProblem[k] += p.ByProblem[k]
+		}
+		out.Findings = append(out.Findings, p.Findings[:min(len(p.Findings), max(parity.MaxListed-len(out.Findings), 0))]...)
+	}
+	return out
 }
 
 // StagedParity is the key parity of one staged snapshot.

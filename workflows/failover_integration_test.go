@@ -177,7 +177,7 @@ stores:
 		t.Fatalf("after the failover: store %s, volumes %v", access, vols)
 	}
 	got := w.auditSince(before)
-	if k := kinds(got); k != "sync Completed, sync Verified, approval Approved, schedule Paused, failover FailedOver" {
+	if k := kinds(got); k != "sync Completed, sync Verified, approval Approved, schedule paused, failover FailedOver" {
 		t.Fatalf("audit records: %s", k)
 	}
 	if p := got[len(got)-2]; p.Operator != "jdoe" || !strings.Contains(p.Detail, "paused catsync-DS_PROD-daily-update") {

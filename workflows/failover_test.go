@@ -168,3 +168,30 @@ func TestFailoverWaitsOutALeaseOfNoRun(t *testing.T) {
 		t.Fatalf("the final import started %s after the failover, before three reads of the lease", waited)
 	}
 }
+
+// A failback whose switch of roles is refused leaves the store with its
+// owner: the returning site was demoted and synced, nothing else changes.
+func TestFailbackRefusedKeepsTheOwner(t *testing.T) {
+	env, records := failoverEnv(t)
+	env.RegisterWorkflow(DRFailback)
+	env.OnActivity(a.Demote, mock.Anything, activities.DemoteInput{Store: "DS_PROD"}).Return(
+		activities.DemoteResult{Store: "DS_PROD", Volumes: 12, Mapped: []string{"VG_PROD_1"}}, nil).Once()
+	in := FailbackInput{Store: "DS_PROD", Returning: "prim", Owner: "secd", CatalogFiles: true,
+		Approval: &Approval{Approve: false, Operator: "jdoe", Reason: "not tonight"}}
+	env.ExecuteWorkflow(DRFailback, in)
+	var res FailbackResult
+	if err := env.GetWorkflowResult(&res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Outcome != OutcomeRefused || res.Promoted != nil || res.Released != nil || res.Back == nil || res.Verify == nil {
+		t.Fatalf("%s", res.Summary())
+	}
+	env.AssertNotCalled(t, "Promote", mock.Anything, mock.Anything)
+	var got []string
+	for _, e := range *records {
+		got = append(got, e.Kind+" "+e.Outcome)
+	}
+	if strings.Join(got, ", ") != "approval Refused, failback Refused" || !strings.Contains((*records)[1].Detail, "VG_PROD_1 mapped") {
+		t.Fatalf("audit records %v: %+v", got, *records)
+	}
+}

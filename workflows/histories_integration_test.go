@@ -120,6 +120,14 @@ var drScenarios = []struct {
 		in.Approval = &workflows.Approval{Approve: false, Operator: "jdoe", Reason: "the primary is back"}
 		return w.startDR(workflows.DRFailover, in)
 	}},
+	{"failback_approved", workflows.OutcomeFailedBack, func(w *world) client.WorkflowRun {
+		in := w.failoverInput()
+		in.Approval = &workflows.Approval{Approve: true, Operator: "jdoe", Reason: "primary site lost"}
+		w.waitFailover(w.startFailover(in))
+		w.knowDR()
+		return w.startDR(workflows.DRFailback, workflows.FailbackInput{Store: w.storeID, Returning: w.cfg.Primary.Name, Owner: w.cfg.Secondary.Name,
+			CatalogFiles: true, Approval: &workflows.Approval{Approve: true, Operator: "jdoe", Reason: "primary site repaired"}})
+	}},
 	{"failover_timed_out", workflows.OutcomeApprovalTimedOut, func(w *world) client.WorkflowRun {
 		in := w.failoverInput()
 		in.ApprovalTimeout = time.Second

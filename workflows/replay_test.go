@@ -42,6 +42,7 @@ func TestReplay(t *testing.T) {
 			r.RegisterWorkflow(workflows.CatalogSync)
 			r.RegisterWorkflow(workflows.DRDrill)
 			r.RegisterWorkflow(workflows.DRFailover)
+			r.RegisterWorkflow(workflows.DRFailback)
 			h := readHistory(t, path)
 			// The run's own id: child workflow ids are made from it.
 			start := h.Events[0].GetWorkflowExecutionStartedEventAttributes()
@@ -55,7 +56,7 @@ func TestReplay(t *testing.T) {
 	for _, o := range []string{workflows.OutcomeCompleted, workflows.OutcomeCompletedWithFailures, workflows.OutcomeCompletedWithConflicts,
 		workflows.OutcomeAbortedWithConflicts, workflows.OutcomeKeyParityFailed, workflows.OutcomeRestoreTestFailed, workflows.OutcomeFailed,
 		workflows.OutcomeCancelled, workflows.OutcomeVerified, workflows.OutcomeDrillPassed, workflows.OutcomeFailedOver, workflows.OutcomeRefused,
-		workflows.OutcomeApprovalTimedOut} {
+		workflows.OutcomeApprovalTimedOut, workflows.OutcomeFailedBack} {
 		if !outcomes[o] {
 			t.Errorf("no history in testdata ends %s", o)
 		}

@@ -51,6 +51,10 @@ type Config struct {
 	// Where the secondary's worker reads the primary's outbox (a share, or
 	// the same folder when both run here); the primary's staging by default.
 	Source string `envconfig:"CATSYNC_SECONDARY_SOURCE"`
+	// PrimarySource is where the primary's worker reads the secondary's
+	// snapshots once a failback reverses the direction (default:
+	// CATSYNC_SECONDARY_STAGING).
+	PrimarySource string `envconfig:"CATSYNC_PRIMARY_SOURCE"`
 	// Which sites this process serves: primary, secondary or both.
 	Serve []string `envconfig:"CATSYNC_SERVE" default:"primary,secondary"`
 	// Whether this process also runs workflows (queue "catsync"); read by
@@ -91,6 +95,9 @@ func Read() (*Config, error) {
 	}
 	if c.Source == "" {
 		c.Source = c.Primary.Staging
+	}
+	if c.PrimarySource == "" {
+		c.PrimarySource = c.Secondary.Staging
 	}
 	c.Workflows = true
 	if v := os.Getenv(WorkflowsEnv); v != "" {

@@ -48,7 +48,7 @@ func FailedOverKey(storeID string) string { return "failover." + storeID }
 // ReadFailedOver returns the store's FailedOver record, if it has one.
 func ReadFailedOver(ctx context.Context, r store.Reader, storeID string) (FailedOver, bool, error) {
 	v, err := r.Meta(ctx, FailedOverKey(storeID))
-	if errors.Is(err, store.ErrNotFound) {
+	if errors.Is(err, store.ErrNotFound) || err == nil && v == "" { // "": cleared by a failback
 		return FailedOver{}, false, nil
 	}
 	if err != nil {

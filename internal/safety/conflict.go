@@ -91,7 +91,7 @@ var Rules = map[Rule]RuleInfo{
 	},
 	ConfigFailedOver: {
 		Explain: "a failover promoted the secondary's data store to PRIMARY: this site owns it now, its backups write into it, and an import would overwrite them",
-		Action:  "leave it: this is the failover working. To replicate again, fail back: make the old primary's store SECONDARY and sync it from this site, then switch the roles back (catsync audit list --kind failover shows the failover)",
+		Action:  "leave it: this is the failover working. To replicate again once the old primary is back, run catsync failback --store ID (catsync audit list --kind failover shows the failover)",
 	},
 	ConfigSearchList: {
 		Explain: "a tape label must be unique in the DSM/TC system search space; when primary and secondary share a system search list every replicated label already exists there, so volumes cannot be duplicated",

@@ -165,8 +165,11 @@ func Start(ctx context.Context, c client.Client, cfg *config.Config) (*Workers, 
 		// The areas carry the variables naming them, for their errors.
 		site := &activities.Site{Name: sc.Name, Catalog: st, Staging: snapshot.Area{Root: sc.Staging, Env: config.Prefix(role) + "_STAGING"}, Keys: km,
 			Data: sc.Data}
-		if role == config.RoleSecondary {
-			site.Source = snapshot.Area{Root: cfg.Source, Env: config.Prefix(role) + "_SOURCE"}
+		// Each site reads the other's outbox: the secondary always, the
+		// primary once a failback reverses the direction.
+		site.Source = snapshot.Area{Root: cfg.Source, Env: config.Prefix(role) + "_SOURCE"}
+		if role == config.RolePrimary {
+			site.Source.Root = cmp.Or(cfg.PrimarySource, cfg.Secondary.Staging)
 		}
 		aw := worker.New(c, activities.TaskQueue(sc.Name), worker.Options{})
 		aw.RegisterActivity(&activities.Activities{Site: site, Schedules: schedules{c}})
@@ -179,6 +182,7 @@ func Start(ctx context.Context, c client.Client, cfg *config.Config) (*Workers, 
 		ww.RegisterWorkflow(workflows.CatalogSync)
 		ww.RegisterWorkflow(workflows.DRDrill)
 		ww.RegisterWorkflow(workflows.DRFailover)
+		ww.RegisterWorkflow(workflows.DRFailback)
 		if err := w.start(ww); err != nil {
 			return nil, err
 		}
@@ -214,4 +218,8 @@ type schedules struct{ c client.Client }
 
 func (s schedules) PauseStore(ctx context.Context, storeID, note string) ([]string, error) {
 	return schedule.PauseStore(ctx, s.c, storeID, note)
+}
+
+func (s schedules) UnpauseStore(ctx context.Context, storeID, note string) ([]string, error) {
+	return schedule.UnpauseStore(ctx, s.c, storeID, note)
 }
