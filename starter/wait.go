@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"os"
+	"strings"
 	"time"
 
 	enumspb "go.temporal.io/api/enums/v1"
@@ -31,14 +33,19 @@ func waitSync(ctx context.Context, tc client.Client, run client.WorkflowRun, in 
 	var res workflows.SyncResult
 	done := make(chan error, 1)
 	go func() { done <- run.Get(ctx, &res) }()
-	wt := &watch{tc: tc, run: run, in: in, w: w, attempts: map[string]int32{}, queued: map[string]time.Time{}, told: map[string]bool{}}
+	wt := &watch{tc: tc, run: run, in: in, w: w, attempts: map[string]int32{}, queued: map[string]time.Time{}, told: map[string]bool{},
+		bar: isTerminal(w)}
 	tick := time.NewTicker(waitEvery)
 	defer tick.Stop()
 	for {
 		select {
 		case err := <-done:
+			if wt.bar && wt.step != "" {
+				fmt.Fprintln(wt.w)
+			}
 			return res, err
 		case <-tick.C:
+			wt.progress(ctx)
 			wt.look(ctx)
 		}
 	}
@@ -53,6 +60,49 @@ type watch struct {
 	attempts map[string]int32     // the last attempt told, by activity id
 	queued   map[string]time.Time // when each step or run turn was first seen queued
 	told     map[string]bool      // those whose queue was told unpolled
+	step     string               // the last step told by the progress line
+	bar      bool                 // w is a terminal: the progress line redraws in place
+}
+
+// syncSteps are the steps of a CatalogSync, for the progress bar.
+var syncSteps = []string{"check", "lease", "watermark", "snapshot", "transfer", "plan", "apply", "keys", "restore", "finish", "record"}
+
+// progress tells the run's step from its progress query: a bar redrawn in
+// place on a terminal, a line when the step changes otherwise.
+func (wt *watch) progress(ctx context.Context) {
+	v, err := wt.tc.QueryWorkflow(ctx, wt.run.GetID(), wt.run.GetRunID(), workflows.ProgressQuery)
+	if err != nil {
+		return // not started yet, or a passing fault
+	}
+	var p workflows.Progress
+	if v.Get(&p) != nil || p.Step == "" {
+		return
+	}
+	done := len(p.Steps)
+	if done > 0 && p.Steps[done-1].Finished.IsZero() {
+		done--
+	}
+	if wt.bar {
+		wt.step = p.Step
+		n := len(syncSteps)
+		fill := min(done*20/n, 20)
+		fmt.Fprintf(wt.w, "\r[%s%s] %d/%d %-12s", strings.Repeat("#", fill), strings.Repeat(".", 20-fill), min(done, n), n, p.Step)
+		return
+	}
+	if p.Step != wt.step {
+		wt.step = p.Step
+		fmt.Fprintf(wt.w, "step %s (%d done)\n", p.Step, done)
+	}
+}
+
+// isTerminal tells whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // look describes the run once and tells what is new.

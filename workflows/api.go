@@ -119,6 +119,19 @@ type SyncInput struct {
 	Verify bool `json:"verify,omitempty"`
 }
 
+// title is the one-line summary the Web UI shows for a run of in.
+func (in SyncInput) title() string {
+	kind := "sync"
+	if in.Verify {
+		kind = "verification"
+	}
+	files := "without DISKFILEs"
+	if in.CatalogFiles {
+		files = "with DISKFILEs"
+	}
+	return fmt.Sprintf("%s %s of %s, %s to %s, %s", in.Type, kind, in.Store, in.Primary, in.Secondary, files)
+}
+
 // Step records one step of a run.
 type Step struct {
 	Name     string    `json:"name"`

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"hash/fnv"
@@ -153,6 +154,21 @@ func (r *syncRun) currentProgress() (Progress, error) {
 func (r *syncRun) begin(ctx workflow.Context, name string) {
 	r.progress.Step = name
 	r.res.Steps = append(r.res.Steps, Step{Name: name, Started: workflow.Now(ctx)})
+	workflow.SetCurrentDetails(ctx, r.details())
+}
+
+// details is what the Web UI shows of the run as it goes: the steps done,
+// the one running.
+func (r *syncRun) details() string {
+	var b strings.Builder
+	for _, st := range r.res.Steps {
+		if st.Finished.IsZero() {
+			fmt.Fprintf(&b, "- **%s**: running\n", st.Name)
+		} else {
+			fmt.Fprintf(&b, "- %s: %s\n", st.Name, st.Finished.Sub(st.Started).Round(time.Millisecond))
+		}
+	}
+	return b.String()
 }
 
 func (r *syncRun) end(ctx workflow.Context) {
@@ -171,10 +187,11 @@ func (r *syncRun) importInput() activities.ImportInput {
 func (r *syncRun) check(ctx workflow.Context) error {
 	r.begin(ctx, "check")
 	defer r.end(ctx)
-	if err := workflow.ExecuteActivity(shortStep(ctx, r.in.Primary), a.Describe, r.in.Store).Get(ctx, &r.primary); err != nil {
+	if err := workflow.ExecuteActivity(summarized(shortStep(ctx, r.in.Primary), "Describe %s on the primary %s", r.in.Store, r.in.Primary),
+		a.Describe, r.in.Store).Get(ctx, &r.primary); err != nil {
 		return err
 	}
-	return workflow.ExecuteActivity(shortStep(ctx, r.in.Secondary), a.CheckConfig,
+	return workflow.ExecuteActivity(summarized(shortStep(ctx, r.in.Secondary), "Check the configuration of %s on the secondary", r.in.Store), a.CheckConfig,
 		activities.CheckInput{Primary: r.primary, Options: r.options()}).Get(ctx, nil)
 }
 
@@ -192,7 +209,7 @@ func (r *syncRun) takeLease(ctx workflow.Context) error {
 	if in.TTL <= 0 {
 		in.TTL = defaultLeaseTTL
 	}
-	if err := workflow.ExecuteActivity(shortStep(ctx, r.in.Secondary), a.TakeLease, in).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(summarized(shortStep(ctx, r.in.Secondary), "Take the lease of %s: one import at a time", r.in.Store), a.TakeLease, in).Get(ctx, nil); err != nil {
 		return err
 	}
 	r.lease = &in
@@ -208,7 +225,7 @@ func (r *syncRun) takeLease(ctx workflow.Context) error {
 // TTL, and every write of the apply checks it.
 func (r *syncRun) keepLease(ctx workflow.Context) {
 	for workflow.Sleep(ctx, r.lease.TTL/3) == nil {
-		err := workflow.ExecuteActivity(shortStep(ctx, r.in.Secondary), a.RenewLease, *r.lease).Get(ctx, nil)
+		err := workflow.ExecuteActivity(summarized(shortStep(ctx, r.in.Secondary), "Renew the lease of %s", r.in.Store), a.RenewLease, *r.lease).Get(ctx, nil)
 		if isType(err, activities.TypeLeaseLost) {
 			r.lost = err
 			r.cancelSteps()
@@ -224,7 +241,7 @@ func (r *syncRun) releaseLease(ctx workflow.Context) {
 	}
 	r.stopLease()
 	ctx, _ = workflow.NewDisconnectedContext(ctx)
-	if err := workflow.ExecuteActivity(shortStep(ctx, r.in.Secondary), a.ReleaseLease, *r.lease).Get(ctx, nil); err != nil {
+	if err := workflow.ExecuteActivity(summarized(shortStep(ctx, r.in.Secondary), "Release the lease of %s", r.in.Store), a.ReleaseLease, *r.lease).Get(ctx, nil); err != nil {
 		workflow.GetLogger(ctx).Warn("the lease was not released: it expires on its own", "store", r.in.Store, "error", err)
 	}
 }
@@ -239,7 +256,7 @@ func isType(err error, typ string) bool {
 func (r *syncRun) watermark(ctx workflow.Context) error {
 	r.begin(ctx, "watermark")
 	defer r.end(ctx)
-	err := workflow.ExecuteActivity(shortStep(ctx, r.in.Secondary), a.ReadWatermark, r.in.Store).Get(ctx, &r.applied)
+	err := workflow.ExecuteActivity(summarized(shortStep(ctx, r.in.Secondary), "Read the watermark of %s", r.in.Store), a.ReadWatermark, r.in.Store).Get(ctx, &r.applied)
 	r.res.Watermark = r.applied // until finish moves it, the watermark is where it was
 	return err
 }
@@ -255,7 +272,12 @@ func (r *syncRun) snapshot(ctx workflow.Context) error {
 	}
 	in := activities.SnapshotInput{ID: workflow.GetInfo(ctx).WorkflowExecution.RunID, Store: r.in.Store, Type: r.in.Type,
 		After: after, CatalogFiles: r.in.CatalogFiles}
-	return workflow.ExecuteActivity(longStep(ctx, r.in.Primary, r.heartbeat), a.Snapshot, in).Get(ctx, &r.res.Snapshot)
+	what := "every volume set"
+	if r.in.Type == snapshot.Update {
+		what = fmt.Sprintf("the volume sets changed after change %d", after)
+	}
+	return workflow.ExecuteActivity(summarized(longStep(ctx, r.in.Primary, r.heartbeat), "Snapshot %s of %s: %s", r.in.Type, r.in.Store, what),
+		a.Snapshot, in).Get(ctx, &r.res.Snapshot)
 }
 
 // transferAndPlan copies the snapshot to the secondary's staging area and
@@ -279,7 +301,8 @@ func (r *syncRun) transferAndPlan(ctx workflow.Context) error {
 func (r *syncRun) transfer(ctx workflow.Context) error {
 	r.begin(ctx, "transfer")
 	defer r.end(ctx)
-	return workflow.ExecuteActivity(longStep(ctx, r.in.Secondary, 0), a.Transfer, r.res.Snapshot).Get(ctx, nil)
+	return workflow.ExecuteActivity(summarized(longStep(ctx, r.in.Secondary, 0), "Transfer: %d volume sets, changes (%d, %d]",
+		r.res.Snapshot.Sets, r.res.Snapshot.FromSeq, r.res.Snapshot.ToSeq), a.Transfer, r.res.Snapshot).Get(ctx, nil)
 }
 
 // plan validates every record of the staged snapshot, checks every volume
@@ -287,7 +310,8 @@ func (r *syncRun) transfer(ctx workflow.Context) error {
 func (r *syncRun) plan(ctx workflow.Context) error {
 	r.begin(ctx, "plan")
 	defer r.end(ctx)
-	return workflow.ExecuteActivity(longStep(ctx, r.in.Secondary, r.heartbeat), a.Plan, r.importInput()).Get(ctx, &r.res.Plan)
+	return workflow.ExecuteActivity(summarized(longStep(ctx, r.in.Secondary, r.heartbeat), "Plan: %d volume sets, safety checks and diff",
+		r.res.Snapshot.Sets), a.Plan, r.importInput()).Get(ctx, &r.res.Plan)
 }
 
 // apply imports the staged snapshot volume set by volume set.
@@ -297,7 +321,8 @@ func (r *syncRun) apply(ctx workflow.Context) error {
 	r.wrote = true
 	// A cancel stops the apply at a set boundary: the run waits for it
 	// to stop, so that it records what was applied.
-	ctx = workflow.WithWaitForCancellation(longStep(ctx, r.in.Secondary, r.heartbeat), true)
+	ctx = workflow.WithWaitForCancellation(summarized(longStep(ctx, r.in.Secondary, r.heartbeat), "Apply: %d volume sets, %d records to change, %d conflicts",
+		r.res.Plan.Sets, r.res.Plan.Counts.Changed(), r.res.Plan.Conflicts.Total), true)
 	if err := workflow.ExecuteActivity(ctx, a.Apply, r.importInput()).Get(ctx, &r.res.Applied); err != nil {
 		return err
 	}
@@ -330,7 +355,8 @@ func (r *syncRun) strictConflict(ctx workflow.Context, err error) (activities.Im
 func (r *syncRun) keys(ctx workflow.Context) error {
 	r.begin(ctx, "keys")
 	defer r.end(ctx)
-	if err := workflow.ExecuteActivity(longStep(ctx, r.in.Secondary, r.heartbeat), a.KeyParity, r.res.Snapshot).Get(ctx, &r.res.Keys); err != nil {
+	if err := workflow.ExecuteActivity(summarized(longStep(ctx, r.in.Secondary, r.heartbeat), "Key parity of the encrypted volumes of %d volume sets",
+		r.res.Snapshot.Sets), a.KeyParity, r.res.Snapshot).Get(ctx, &r.res.Keys); err != nil {
 		return err
 	}
 	if r.res.Keys.Failed() && r.in.KeyParity == ParityFail {
@@ -350,7 +376,8 @@ func (r *syncRun) restore(ctx workflow.Context) error {
 	defer r.end(ctx)
 	in := activities.RestoreInput{Ref: r.res.Snapshot, Options: restore.Options{Sample: r.in.RestoreSample, Budget: r.in.RestoreBudget,
 		Seed: seed(workflow.GetInfo(ctx).WorkflowExecution.RunID)}}
-	return workflow.ExecuteActivity(longStep(ctx, r.in.Secondary, r.heartbeat), a.RestoreTest, in).Get(ctx, &r.res.Restore)
+	return workflow.ExecuteActivity(summarized(longStep(ctx, r.in.Secondary, r.heartbeat), "Restore test of %s: a sample of %d volumes",
+		r.in.Store, cmp.Or(r.in.RestoreSample, restore.DefaultSample)), a.RestoreTest, in).Get(ctx, &r.res.Restore)
 }
 
 // seed draws a run's random sample from its run id: the same on replay.
@@ -367,7 +394,8 @@ func (r *syncRun) finish(ctx workflow.Context) error {
 	defer r.end(ctx)
 	in := activities.FinishInput{Ref: r.res.Snapshot, Failed: r.res.Conflicts.Total > 0 || len(r.res.Applied.Failed) > 0 || r.res.Keys.Failed(),
 		Lease: r.lease}
-	return workflow.ExecuteActivity(shortStep(ctx, r.in.Secondary), a.Finish, in).Get(ctx, &r.res.Watermark)
+	return workflow.ExecuteActivity(summarized(shortStep(ctx, r.in.Secondary), "Finish: watermark to change %d", r.res.Snapshot.ToSeq),
+		a.Finish, in).Get(ctx, &r.res.Watermark)
 }
 
 // verified is the outcome of a verification.
@@ -405,7 +433,8 @@ func (r *syncRun) record(ctx workflow.Context) error {
 
 // audit appends the run, and errText when it failed, to the audit trail.
 func (r *syncRun) audit(ctx workflow.Context, errText string) error {
-	return workflow.ExecuteActivity(shortStep(ctx, r.in.Secondary), a.Record, r.auditEntry(ctx, errText)).Get(ctx, nil)
+	e := r.auditEntry(ctx, errText)
+	return workflow.ExecuteActivity(summarized(shortStep(ctx, r.in.Secondary), "Record %s in the audit trail", e.Outcome), a.Record, e).Get(ctx, nil)
 }
 
 // done ends a run that did not fail: it records it, then shows the outcome
@@ -416,6 +445,7 @@ func (r *syncRun) done(ctx workflow.Context, outcome string) (*SyncResult, error
 		return r.fail(ctx, err)
 	}
 	r.progress.Step = "done"
+	workflow.SetCurrentDetails(ctx, r.details()+"\n"+r.res.Summary())
 	attrs := []temporal.SearchAttributeUpdate{OutcomeKey.ValueSet(r.res.Outcome), ChangesKey.ValueSet(r.res.Applied.Counts.Changed())}
 	if r.res.Restore.Sampled > 0 {
 		attrs = append(attrs, RestorableKey.ValueSet(r.res.Restore.Fraction))
@@ -454,7 +484,7 @@ func (r *syncRun) fail(ctx workflow.Context, err error) (*SyncResult, error) {
 	case !r.wrote:
 	case r.version != workflow.DefaultVersion:
 		var u activities.Unfinished
-		if workflow.ExecuteActivity(shortStep(ctx, r.in.Secondary), a.Unfinished, r.res.Snapshot).Get(ctx, &u) == nil {
+		if workflow.ExecuteActivity(summarized(shortStep(ctx, r.in.Secondary), "Read what the apply committed"), a.Unfinished, r.res.Snapshot).Get(ctx, &u) == nil {
 			r.res.Applied, r.res.Watermark = u.Applied, u.Watermark
 			r.res.Conflicts = u.Applied.Conflicts
 		}
@@ -468,7 +498,9 @@ func (r *syncRun) fail(ctx workflow.Context, err error) (*SyncResult, error) {
 		attrs, why = append(attrs, ChangesKey.ValueSet(r.res.Applied.Counts.Changed())), Reason(err)
 	}
 	_ = workflow.UpsertTypedSearchAttributes(ctx, attrs...)
-	_ = workflow.UpsertMemo(ctx, map[string]any{"summary": fmt.Sprintf("%s %s of %s at %s: %s", outcome, r.in.Type, r.in.Store, at, why)})
+	summary := fmt.Sprintf("%s %s of %s at %s: %s", outcome, r.in.Type, r.in.Store, at, why)
+	workflow.SetCurrentDetails(ctx, r.details()+"\n"+summary)
+	_ = workflow.UpsertMemo(ctx, map[string]any{"summary": summary})
 	_ = r.audit(ctx, fmt.Sprintf("at %s: %s", at, why))
 	return nil, err
 }

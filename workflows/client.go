@@ -25,6 +25,7 @@ func StartSync(ctx context.Context, c client.Client, in SyncInput) (client.Workf
 	}
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                       SyncID(in.Store),
+		StaticSummary:            in.title(),
 		TaskQueue:                TaskQueue,
 		WorkflowIDReusePolicy:    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		WorkflowIDConflictPolicy: enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,
@@ -52,6 +53,7 @@ func StartDrill(ctx context.Context, c client.Client, in DrillInput) (client.Wor
 	}
 	run, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{
 		ID:                                       DrillID(in.Store),
+		StaticSummary:                            "DR drill of " + in.Store,
 		TaskQueue:                                TaskQueue,
 		WorkflowIDReusePolicy:                    enumspb.WORKFLOW_ID_REUSE_POLICY_ALLOW_DUPLICATE,
 		WorkflowIDConflictPolicy:                 enumspb.WORKFLOW_ID_CONFLICT_POLICY_FAIL,

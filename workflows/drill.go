@@ -154,7 +154,8 @@ func DRDrill(ctx workflow.Context, in DrillInput) (*DrillResult, error) {
 
 // childSync runs a CatalogSync as a child of the workflow.
 func childSync(ctx workflow.Context, id string, in SyncInput) (*SyncResult, error) {
-	ctx = workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: id, TaskQueue: TaskQueue})
+	ctx = workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{WorkflowID: id, TaskQueue: TaskQueue,
+		StaticSummary: in.title() + ", for " + workflow.GetInfo(ctx).WorkflowType.Name})
 	var res *SyncResult
 	err := workflow.ExecuteChildWorkflow(ctx, CatalogSync, in).Get(ctx, &res)
 	return res, err

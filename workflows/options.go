@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"fmt"
 	"time"
 
 	"go.temporal.io/sdk/temporal"
@@ -35,5 +36,14 @@ func longStep(ctx workflow.Context, site string, heartbeat time.Duration) workfl
 			MaximumAttempts: 20, NonRetryableErrorTypes: nonRetryable},
 	}
 	o.HeartbeatTimeout = heartbeat
+	return workflow.WithActivityOptions(ctx, o)
+}
+
+// summarized gives the activities ctx schedules the one-line summary the
+// Web UI shows in the run's timeline, so that it reads without opening an
+// event.
+func summarized(ctx workflow.Context, format string, args ...any) workflow.Context {
+	o := workflow.GetActivityOptions(ctx)
+	o.Summary = fmt.Sprintf(format, args...)
 	return workflow.WithActivityOptions(ctx, o)
 }

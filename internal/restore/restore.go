@@ -40,12 +40,15 @@ const (
 	DiskFileMissing   = "DISKFILE_MISSING"   // a DISKFILE entry is not in its tape file's directory, or has another size
 )
 
+// DefaultSample is the number of volumes a restore test samples unless told.
+const DefaultSample = 10
+
 // Options shape one restore test.
 type Options struct {
 	Store string
 	// Labels, when given, are the volumes to test; otherwise a sample.
 	Labels []string
-	// Sample is how many volumes a sample holds (default 10).
+	// Sample is how many volumes a sample holds (default DefaultSample).
 	Sample int
 	// Budget ends the test early, with what it did reported (0: none).
 	Budget time.Duration
@@ -157,7 +160,7 @@ const maxVerdicts = 500
 
 // Run tests opts.Store on site at now, calling progress after each volume.
 func Run(ctx context.Context, site Site, opts Options, now time.Time, progress func(done int)) (Report, error) {
-	opts.Sample = cmp.Or(opts.Sample, 10)
+	opts.Sample = cmp.Or(opts.Sample, DefaultSample)
 	opts.Window = cmp.Or(opts.Window, 30*24*time.Hour)
 	rep := Report{Store: opts.Store, Window: opts.Window, ByProblem: map[string]int{}}
 	st := site.Catalog

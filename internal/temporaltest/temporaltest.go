@@ -10,8 +10,10 @@ package temporaltest
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"testing"
 
@@ -145,4 +147,24 @@ func start(ctx context.Context, path string) (*testsuite.DevServer, error) {
 		ExistingPath: path, LogLevel: "error", SearchAttributes: workflows.SearchAttributes(),
 		ClientOptions: &client.Options{Namespace: "default"},
 	})
+}
+
+// WithUI starts a dev server of its own with the Web UI on a free port,
+// catsync's search attributes registered, for a test that drives the UI;
+// it returns the server and the UI's base URL. The test's end stops it.
+func WithUI(t testing.TB) (*testsuite.DevServer, string) {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := strconv.Itoa(l.Addr().(*net.TCPAddr).Port)
+	l.Close()
+	s, err := testsuite.StartDevServer(context.Background(), testsuite.DevServerOptions{ExistingPath: CLI(t), LogLevel: "error",
+		SearchAttributes: workflows.SearchAttributes(), ClientOptions: &client.Options{Namespace: "default"}, EnableUI: true, UIPort: port})
+	if err != nil {
+		t.Fatalf("start a Temporal dev server with its Web UI: %v", err)
+	}
+	t.Cleanup(func() { s.Stop() })
+	return s, "http://127.0.0.1:" + port
 }
