@@ -1,5 +1,6 @@
 // Command catsync-worker runs catsync's Temporal workers: the activities of
-// the sites it serves (CATSYNC_SERVE) and the workflows.
+// the sites it serves (CATSYNC_SERVE) and the workflows, and its metrics
+// and health probes on CATSYNC_METRICS_ADDRESS.
 package main
 
 import (
@@ -10,10 +11,12 @@ import (
 	"os/signal"
 	"syscall"
 
+	"go.temporal.io/sdk/client"
 	tlog "go.temporal.io/sdk/log"
 
 	"github.com/catsync/catsync/internal/config"
 	"github.com/catsync/catsync/internal/serve"
+	"github.com/catsync/catsync/internal/telemetry"
 )
 
 func main() {
@@ -31,7 +34,15 @@ func run() error {
 	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	c, err := serve.Dial(ctx, cfg, tlog.NewStructuredLogger(logger))
+	// The SDK's metrics are the client's: made before it, served by Start.
+	var metrics *telemetry.Metrics
+	if cfg.MetricsAddress != "" {
+		if metrics, err = telemetry.NewMetrics(logger); err != nil {
+			return err
+		}
+		defer metrics.Shutdown(context.Background())
+	}
+	c, err := serve.DialWith(ctx, cfg, client.Options{Logger: tlog.NewStructuredLogger(logger), MetricsHandler: metrics.Temporal()})
 	if err != nil {
 		return err
 	}
@@ -39,13 +50,13 @@ func run() error {
 	if err := serve.EnsureSearchAttributes(ctx, c, cfg.TemporalNamespace); err != nil {
 		return err
 	}
-	w, err := serve.Start(ctx, c, cfg)
+	w, err := serve.StartWith(ctx, c, cfg, metrics)
 	if err != nil {
 		return err
 	}
 	defer w.Stop()
 	logger.Info("catsync worker running", "serve", cfg.Serve, "primary", cfg.Primary.Name, "secondary", cfg.Secondary.Name,
-		"workflows", cfg.Workflows)
+		"workflows", cfg.Workflows, "metrics", w.MetricsAddress())
 	<-ctx.Done()
 	logger.Info("catsync worker stopping")
 	return nil

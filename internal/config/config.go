@@ -6,9 +6,11 @@ import (
 	"cmp"
 	"encoding/base64"
 	"fmt"
+	"net"
 	"net/url"
 	"os"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/kelseyhightower/envconfig"
@@ -67,6 +69,10 @@ type Config struct {
 	// MasterKey seals the embedded keystores' material: 32 bytes, given in
 	// CATSYNC_KEYSTORE_MASTER_KEY in base64; nil when that is not set.
 	MasterKey []byte `ignored:"true"`
+
+	// MetricsAddress is where the worker serves its Prometheus metrics
+	// and health probes (HOST:PORT); empty: no endpoint.
+	MetricsAddress string `envconfig:"CATSYNC_METRICS_ADDRESS"`
 }
 
 // Variables read outside envconfig's struct tags, named in messages.
@@ -75,6 +81,7 @@ const (
 	MasterKeyEnv = "CATSYNC_KEYSTORE_MASTER_KEY"
 	WorkflowsEnv = "CATSYNC_WORKFLOWS"
 	UIEnv        = "CATSYNC_UI_URL"
+	MetricsEnv   = "CATSYNC_METRICS_ADDRESS"
 	// DefaultUI is the dev server's Web UI (scripts/dev-server).
 	DefaultUI = "http://localhost:8233"
 )
@@ -109,6 +116,13 @@ func Read() (*Config, error) {
 	c.UI = cmp.Or(strings.TrimSpace(os.Getenv(UIEnv)), DefaultUI)
 	if u, err := url.Parse(c.UI); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, Bad(UIEnv, c.UI, "want the Temporal Web UI's base URL, such as "+DefaultUI)
+	}
+	if c.MetricsAddress = strings.TrimSpace(c.MetricsAddress); c.MetricsAddress != "" {
+		// A bare port or host would fail only at listen time, less plainly.
+		host, port, err := net.SplitHostPort(c.MetricsAddress)
+		if n, perr := strconv.Atoi(port); err != nil || perr != nil || n < 0 || n > 65535 || strings.ContainsAny(host, "/ ") {
+			return nil, Bad(MetricsEnv, c.MetricsAddress, "want HOST:PORT to serve the metrics and health probes on, such as 127.0.0.1:9464 (unset: none)")
+		}
 	}
 	// Read here, not through envconfig: its errors quote the value, and a
 	// secret must not reach a log.

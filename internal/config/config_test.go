@@ -11,7 +11,7 @@ import (
 // vars are the variables the tests set.
 var vars = []string{"TEMPORAL_ADDRESS", "CATSYNC_PRIMARY_NAME", "CATSYNC_SECONDARY_NAME", "CATSYNC_PRIMARY_CATALOG",
 	"CATSYNC_PRIMARY_STAGING", "CATSYNC_SECONDARY_CATALOG", "CATSYNC_SECONDARY_STAGING", "CATSYNC_SECONDARY_SOURCE",
-	"CATSYNC_SERVE", "CATSYNC_WORKFLOWS", CatalogEnv, MasterKeyEnv}
+	"CATSYNC_SERVE", "CATSYNC_WORKFLOWS", CatalogEnv, MasterKeyEnv, MetricsEnv}
 
 func setAll(t *testing.T, env map[string]string) {
 	for _, k := range vars {

@@ -94,6 +94,9 @@ func TestReadNamesTheVariable(t *testing.T) {
 		{UIEnv, "http://", `CATSYNC_UI_URL="http://"`},
 		{UIEnv, "ftp://admin:hunter2@ui.example/", `CATSYNC_UI_URL="ftp://admin:xxxxx@ui.example/"`},
 		{MasterKeyEnv, secret, MasterKeyEnv + ": want 32 bytes in base64"},
+		{MetricsEnv, "9464", `CATSYNC_METRICS_ADDRESS="9464": want HOST:PORT`},
+		{MetricsEnv, "127.0.0.1:metrics", `CATSYNC_METRICS_ADDRESS="127.0.0.1:metrics": want HOST:PORT`},
+		{MetricsEnv, "127.0.0.1:99999", `CATSYNC_METRICS_ADDRESS="127.0.0.1:99999": want HOST:PORT`},
 	} {
 		env := good()
 		env[c.variable] = c.value
@@ -108,7 +111,11 @@ func TestReadNamesTheVariable(t *testing.T) {
 	setAll(t, good())
 	t.Setenv(WorkflowsEnv, "no")
 	t.Setenv(UIEnv, "")
-	if c, err := Load(); err != nil || c.Workflows || c.UI != DefaultUI {
-		t.Errorf("CATSYNC_WORKFLOWS=no, CATSYNC_UI_URL empty: %+v, %v", c, err)
+	if c, err := Load(); err != nil || c.Workflows || c.UI != DefaultUI || c.MetricsAddress != "" {
+		t.Errorf("CATSYNC_WORKFLOWS=no, CATSYNC_UI_URL and CATSYNC_METRICS_ADDRESS empty: %+v, %v", c, err)
+	}
+	t.Setenv(MetricsEnv, ":9464")
+	if c, err := Load(); err != nil || c.MetricsAddress != ":9464" {
+		t.Errorf("CATSYNC_METRICS_ADDRESS=:9464: %+v, %v", c, err)
 	}
 }

@@ -11,8 +11,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
 	enumspb "go.temporal.io/api/enums/v1"
@@ -31,6 +35,7 @@ import (
 	"github.com/catsync/catsync/internal/snapshot"
 	"github.com/catsync/catsync/internal/store"
 	"github.com/catsync/catsync/internal/store/sqlstore"
+	"github.com/catsync/catsync/internal/telemetry"
 	"github.com/catsync/catsync/workflows"
 )
 
@@ -45,12 +50,19 @@ const (
 // logger); the error names the variable to fix. The worker and the CLI
 // both dial here.
 func Dial(ctx context.Context, cfg *config.Config, logger log.Logger) (client.Client, error) {
+	return DialWith(ctx, cfg, client.Options{Logger: logger})
+}
+
+// DialWith is Dial with the client's options (the worker's metrics
+// handler, say); their endpoint and namespace are cfg's.
+func DialWith(ctx context.Context, cfg *config.Config, opts client.Options) (client.Client, error) {
 	addr := cfg.TemporalAddress
 	// The SDK takes a bare host for host:443 and says nothing of the port.
 	if _, port, err := net.SplitHostPort(addr); err != nil || port == "" {
 		return nil, config.Bad(AddressEnv, addr, "want the Temporal frontend's HOST:PORT, such as 127.0.0.1:7233")
 	}
-	c, err := client.DialContext(ctx, client.Options{HostPort: addr, Namespace: cfg.TemporalNamespace, Logger: logger})
+	opts.HostPort, opts.Namespace = addr, cfg.TemporalNamespace
+	c, err := client.DialContext(ctx, opts)
 	if err != nil {
 		return nil, config.Wrap(AddressEnv, addr, err, "is the Temporal server running there? start it, or correct "+AddressEnv)
 	}
@@ -133,12 +145,32 @@ type Workers struct {
 	workers []worker.Worker
 	stores  []store.Store
 	keys    []keys.Manager
+	http    *telemetry.Server // the metrics and probes, when cfg.MetricsAddress is set
+	// unregister takes the collector of the secondary's state out of the
+	// metrics, for workers started again on the same metrics.
+	unregister func()
 }
 
 // Start opens the catalogs of the sites cfg says to serve and starts their
-// workers, plus the workflow worker if asked.
+// workers, plus the workflow worker if asked, and the metrics and probes
+// endpoint if cfg.MetricsAddress is set (without the SDK's metrics: see
+// StartWith).
 func Start(ctx context.Context, c client.Client, cfg *config.Config) (*Workers, error) {
+	return StartWith(ctx, c, cfg, nil)
+}
+
+// StartWith is Start, the endpoint serving m, the metrics c was dialled
+// with (DialWith, MetricsHandler m.Temporal()); nil m: new metrics, and
+// no SDK metrics among them.
+func StartWith(ctx context.Context, c client.Client, cfg *config.Config, m *telemetry.Metrics) (*Workers, error) {
 	w := &Workers{}
+	checks := []telemetry.Check{{Name: "Temporal at " + cfg.TemporalAddress, Probe: func(ctx context.Context) error {
+		if _, err := c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+			return config.Wrap(AddressEnv, cfg.TemporalAddress, err, "")
+		}
+		return nil
+	}}}
+	var state *telemetry.Collector
 	for _, role := range []string{config.RolePrimary, config.RoleSecondary} {
 		if !cfg.Serves(role) {
 			continue
@@ -171,10 +203,21 @@ func Start(ctx context.Context, c client.Client, cfg *config.Config) (*Workers, 
 		if role == config.RolePrimary {
 			site.Source.Root = cmp.Or(cfg.PrimarySource, cfg.Secondary.Staging)
 		}
+		acts := &activities.Activities{Site: site, Schedules: schedules{c}}
 		aw := worker.New(c, activities.TaskQueue(sc.Name), worker.Options{})
-		aw.RegisterActivity(&activities.Activities{Site: site, Schedules: schedules{c}})
+		aw.RegisterActivity(acts)
 		if err := w.start(aw); err != nil {
 			return nil, err
+		}
+		checks = append(checks, siteChecks(role, sc, site)...)
+		if role == config.RoleSecondary {
+			state = telemetry.NewCollector(telemetry.State{Catalog: st,
+				Applied: func(ctx context.Context, storeID string) (time.Time, error) {
+					s, err := acts.StagedState(ctx, storeID)
+					return s.Last().Taken, err
+				},
+				Succeeded:     []string{workflows.OutcomeCompleted},
+				Verifications: []string{workflows.OutcomeVerified, workflows.OutcomeDrift}})
 		}
 	}
 	if cfg.Workflows {
@@ -187,7 +230,91 @@ func Start(ctx context.Context, c client.Client, cfg *config.Config) (*Workers, 
 			return nil, err
 		}
 	}
+	if cfg.MetricsAddress != "" {
+		if err := w.serveHTTP(cfg.MetricsAddress, m, state, checks); err != nil {
+			w.Stop()
+			return nil, err
+		}
+	}
 	return w, nil
+}
+
+// serveHTTP starts the metrics and probes endpoint on addr.
+func (w *Workers) serveHTTP(addr string, m *telemetry.Metrics, state *telemetry.Collector, checks []telemetry.Check) error {
+	if m == nil {
+		var err error
+		if m, err = telemetry.NewMetrics(nil); err != nil {
+			return err
+		}
+	}
+	if state != nil {
+		if err := m.Registry.Register(state); err != nil {
+			return fmt.Errorf("metrics: %w", err)
+		}
+		w.unregister = func() { m.Registry.Unregister(state) }
+	}
+	srv, err := telemetry.Listen(addr, telemetry.Handler(m, checks))
+	if err != nil {
+		return config.Wrap(config.MetricsEnv, addr, err, "is another process listening there? free the port, or correct "+config.MetricsEnv)
+	}
+	w.http = srv
+	return nil
+}
+
+// MetricsAddress is where the metrics and probes are served (the port
+// chosen, for a configured port 0); empty when they are not.
+func (w *Workers) MetricsAddress() string {
+	if w.http == nil {
+		return ""
+	}
+	return w.http.Addr()
+}
+
+// siteChecks are what /readyz checks of a site: its catalog answers a
+// read (and an SQLite catalog's file is still where it was opened: a
+// removed file keeps answering through the open handle, and loses every
+// write), its staging area is a folder (or can be made one), its key
+// manager answers a lookup.
+func siteChecks(role string, sc config.Site, site *activities.Site) []telemetry.Check {
+	prefix := config.Prefix(role)
+	name := role + " site " + sc.Name
+	checks := []telemetry.Check{{Name: name + " catalog", Probe: func(ctx context.Context) error {
+		if path, ok := SQLitePath(sc.Catalog); ok {
+			if _, err := os.Stat(path); err != nil {
+				return config.Wrap(prefix+"_CATALOG", sc.Catalog, err, "the catalog's file is gone: restore it, and restart the worker")
+			}
+		}
+		if _, err := site.Catalog.Meta(ctx, store.MetaAuditHead); err != nil && !errors.Is(err, store.ErrNotFound) {
+			return config.Wrap(prefix+"_CATALOG", sc.Catalog, err, "")
+		}
+		return nil
+	}}, {Name: name + " staging area", Probe: func(context.Context) error {
+		// A folder not there yet is made by the first snapshot written:
+		// what exists of its path must be folders.
+		for dir := filepath.Clean(site.Staging.Root); ; dir = filepath.Dir(dir) {
+			fi, err := os.Stat(dir)
+			switch {
+			case err == nil && fi.IsDir():
+				return nil
+			case err == nil:
+				return config.Bad(site.Staging.Env, site.Staging.Root, dir+" is not a folder")
+			case !errors.Is(err, fs.ErrNotExist):
+				return config.Wrap(site.Staging.Env, site.Staging.Root, err, "")
+			case dir == filepath.Dir(dir):
+				return config.Wrap(site.Staging.Env, site.Staging.Root, err, "")
+			}
+		}
+	}}}
+	if site.Keys != nil {
+		checks = append(checks, telemetry.Check{Name: name + " key manager", Probe: func(ctx context.Context) error {
+			// A name no key has: the answer, not a key, is what is checked.
+			if _, err := site.Keys.Lookup(ctx, "catsync-readyz", []string{"readyz"}); err != nil {
+				return config.Wrap(prefix+"_KEYS", sc.Keys, err, "")
+			}
+			return nil
+		}})
+	}
+	return checks
 }
 
 func (w *Workers) start(x worker.Worker) error {
@@ -199,8 +326,19 @@ func (w *Workers) start(x worker.Worker) error {
 	return nil
 }
 
-// Stop stops the workers, then closes the catalogs and key managers.
+// Stop stops the endpoint and the workers, then closes the catalogs and
+// key managers.
 func (w *Workers) Stop() {
+	if w.http != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		w.http.Close(ctx)
+		cancel()
+		w.http = nil
+	}
+	if w.unregister != nil {
+		w.unregister()
+		w.unregister = nil
+	}
 	for _, x := range w.workers {
 		x.Stop()
 	}
