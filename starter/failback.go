@@ -1,24 +1,20 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
-	"go.temporal.io/api/serviceerror"
-	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
 	"github.com/catsync/catsync/workflows"
 )
 
 func (c *cli) failbackCmd() *cobra.Command {
-	var storeID, operator, reason string
-	var approve, refuse bool
+	var storeID string
+	ans := &answerFlags{}
 	var approvalTimeout, budget time.Duration
 	var sample int
 	imp := &importFlags{}
@@ -39,19 +35,12 @@ secondary's BackPak id (a key-manager entry) to read the keys of volumes written
 --node-map rewrites DISKFILE names from the secondary to the primary.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			switch {
-			case storeID == "":
+			if storeID == "" {
 				return fmt.Errorf("--store is required: name the data store to fail back")
-			case approve && refuse:
-				return fmt.Errorf("--approve and --refuse: give one answer")
-			case (approve || refuse) && strings.TrimSpace(reason) == "":
-				return fmt.Errorf("--reason is required with --approve or --refuse: the audit trail keeps why")
 			}
-			if operator == "" {
-				operator = os.Getenv("USER")
-			}
-			if strings.TrimSpace(operator) == "" {
-				return fmt.Errorf("--operator is required: name who answers (USER is not set)")
+			given, err := ans.parse()
+			if err != nil {
+				return err
 			}
 			if err := imp.parse(); err != nil {
 				return err
@@ -62,28 +51,14 @@ secondary's BackPak id (a key-manager entry) to read the keys of volumes written
 			}
 			defer tc.Close()
 			in := workflows.FailbackInput{Store: storeID, Returning: cfg.Primary.Name, Owner: cfg.Secondary.Name, CatalogFiles: imp.catalogFiles,
-				NodePairs: imp.pairs, ApprovalTimeout: approvalTimeout, RestoreSample: sample, RestoreBudget: budget}
-			if approve || refuse {
-				in.Approval = &workflows.Approval{Approve: approve, Operator: operator, Reason: reason}
-			}
-			run, err := tc.ExecuteWorkflow(cmd.Context(), client.StartWorkflowOptions{ID: workflows.FailbackID(storeID), TaskQueue: workflows.TaskQueue,
-				WorkflowExecutionErrorWhenAlreadyStarted: true}, workflows.DRFailback, in)
-			joined := false
-			var started *serviceerror.WorkflowExecutionAlreadyStarted
-			if errors.As(err, &started) {
-				run, joined, err = tc.GetWorkflow(cmd.Context(), workflows.FailbackID(storeID), started.RunId), true, nil
-			}
+				NodePairs: imp.pairs, ApprovalTimeout: approvalTimeout, RestoreSample: sample, RestoreBudget: budget, Approval: given}
+			run, joined, err := c.startOrJoin(cmd.Context(), cfg, tc, "failback", workflows.FailbackID(storeID), workflows.DRFailback, in)
 			if err != nil {
 				return err
 			}
-			verb := "started"
-			if joined {
-				verb = "joined the running"
-			}
-			fmt.Fprintf(c.errOut, "%s failback %s run %s\nWeb UI: %s\n", verb, run.GetID(), run.GetRunID(), runURL(cfg, run))
-			if in.Approval == nil || joined {
+			if given == nil || joined {
 				question := fmt.Sprintf("Switch the roles back: data store %s PRIMARY at %s again, SECONDARY at %s, its schedules resumed", storeID, in.Returning, in.Owner)
-				if err := c.askApproval(cmd.Context(), tc, run, storeID, operator, reason, in.Approval, func(v converter.EncodedValue) (asked, error) {
+				if err := c.askApproval(cmd.Context(), tc, run, storeID, ans, given, func(v converter.EncodedValue) (asked, error) {
 					var r workflows.FailbackResult
 					err := v.Get(&r)
 					return asked{what: "failback", question: question, waiting: func() bool { return r.Outcome == workflows.OutcomeAwaitingApproval },
@@ -105,10 +80,7 @@ secondary's BackPak id (a key-manager entry) to read the keys of volumes written
 	}
 	cmd.Flags().StringVar(&storeID, "store", "", "data store id (required)")
 	imp.bind(cmd, "sync and verify DISKFILE entries: yes or no", `node pairs rewriting DISKFILE names from the secondary to the primary, e.g. '\PRIMDR=\PRIM'`)
-	cmd.Flags().BoolVar(&approve, "approve", false, "approve the switch of roles without asking (unattended use)")
-	cmd.Flags().BoolVar(&refuse, "refuse", false, "refuse the switch of roles without asking")
-	cmd.Flags().StringVar(&operator, "operator", "", "who answers (default $USER)")
-	cmd.Flags().StringVar(&reason, "reason", "", "why: kept in the audit trail (asked for when missing)")
+	ans.bind(cmd, "the switch of roles")
 	cmd.Flags().DurationVar(&approvalTimeout, "approval-timeout", workflows.DefaultApprovalTimeout, "how long the failback waits for an answer")
 	cmd.Flags().IntVar(&sample, "sample", 0, fmt.Sprintf("volumes the restore test samples (default %d)", workflows.DrillSample))
 	cmd.Flags().DurationVar(&budget, "budget", 0, "time the restore test may take (0: no limit)")

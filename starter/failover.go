@@ -15,6 +15,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/catsync/catsync/internal/config"
 	"github.com/catsync/catsync/workflows"
 )
 
@@ -22,8 +23,8 @@ import (
 var stdin io.Reader = os.Stdin
 
 func (c *cli) failoverCmd() *cobra.Command {
-	var storeID, operator, reason, running string
-	var approve, refuse bool
+	var storeID, running string
+	ans := &answerFlags{}
 	var primaryTimeout, approvalTimeout, budget time.Duration
 	var sample int
 	imp := &importFlags{}
@@ -45,18 +46,12 @@ and RTO the failover measured.`,
 			switch {
 			case storeID == "":
 				return fmt.Errorf("--store is required: name the data store to fail over")
-			case approve && refuse:
-				return fmt.Errorf("--approve and --refuse: give one answer")
 			case running != workflows.RunningWait && running != workflows.RunningCancel:
 				return fmt.Errorf("--running %q: want wait or cancel", running)
-			case (approve || refuse) && strings.TrimSpace(reason) == "":
-				return fmt.Errorf("--reason is required with --approve or --refuse: the audit trail keeps why")
 			}
-			if operator == "" {
-				operator = os.Getenv("USER")
-			}
-			if strings.TrimSpace(operator) == "" {
-				return fmt.Errorf("--operator is required: name who answers (USER is not set)")
+			given, err := ans.parse()
+			if err != nil {
+				return err
 			}
 			if err := imp.parse(); err != nil {
 				return err
@@ -68,21 +63,13 @@ and RTO the failover measured.`,
 			defer tc.Close()
 			in := workflows.FailoverInput{Store: storeID, Primary: cfg.Primary.Name, Secondary: cfg.Secondary.Name,
 				CatalogFiles: imp.catalogFiles, NodePairs: imp.pairs, PrimaryTimeout: primaryTimeout, ApprovalTimeout: approvalTimeout,
-				Running: running, RestoreSample: sample, RestoreBudget: budget}
-			if approve || refuse {
-				in.Approval = &workflows.Approval{Approve: approve, Operator: operator, Reason: reason}
-			}
-			run, joined, err := startFailover(cmd.Context(), tc, in)
+				Running: running, RestoreSample: sample, RestoreBudget: budget, Approval: given}
+			run, joined, err := c.startOrJoin(cmd.Context(), cfg, tc, "failover", workflows.FailoverID(storeID), workflows.DRFailover, in)
 			if err != nil {
 				return err
 			}
-			verb := "started"
-			if joined {
-				verb = "joined the running"
-			}
-			fmt.Fprintf(c.errOut, "%s failover %s run %s\nWeb UI: %s\n", verb, run.GetID(), run.GetRunID(), runURL(cfg, run))
-			if in.Approval == nil || joined {
-				if err := c.askApproval(cmd.Context(), tc, run, storeID, operator, reason, in.Approval, func(v converter.EncodedValue) (asked, error) {
+			if given == nil || joined {
+				if err := c.askApproval(cmd.Context(), tc, run, storeID, ans, given, func(v converter.EncodedValue) (asked, error) {
 					var r workflows.FailoverResult
 					err := v.Get(&r)
 					return asked{what: "failover", question: "Promote the secondary's data store " + storeID + " and its volumes to PRIMARY, and pause its schedules",
@@ -105,10 +92,7 @@ and RTO the failover measured.`,
 	}
 	cmd.Flags().StringVar(&storeID, "store", "", "data store id (required)")
 	imp.bind(cmd, "import and verify DISKFILE entries: yes or no", `node pairs rewriting DISKFILE names, e.g. '\PRIM=\PRIMDR'`)
-	cmd.Flags().BoolVar(&approve, "approve", false, "approve the promotion without asking (unattended use)")
-	cmd.Flags().BoolVar(&refuse, "refuse", false, "refuse the promotion without asking")
-	cmd.Flags().StringVar(&operator, "operator", "", "who answers (default $USER)")
-	cmd.Flags().StringVar(&reason, "reason", "", "why: kept in the audit trail (asked for when missing)")
+	ans.bind(cmd, "the promotion")
 	cmd.Flags().StringVar(&running, "running", workflows.RunningWait, "an import of the store that is running: wait for it, or cancel it")
 	cmd.Flags().DurationVar(&primaryTimeout, "primary-timeout", workflows.DefaultPrimaryTimeout, "how long the primary's worker has to answer")
 	cmd.Flags().DurationVar(&approvalTimeout, "approval-timeout", workflows.DefaultApprovalTimeout, "how long the failover waits for an answer")
@@ -117,15 +101,61 @@ and RTO the failover measured.`,
 	return cmd
 }
 
-// startFailover starts the failover of a store, or joins the one running.
-func startFailover(ctx context.Context, tc client.Client, in workflows.FailoverInput) (client.WorkflowRun, bool, error) {
-	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: workflows.FailoverID(in.Store), TaskQueue: workflows.TaskQueue,
-		WorkflowExecutionErrorWhenAlreadyStarted: true}, workflows.DRFailover, in)
+// answerFlags are an operator's answer to a run that asks for approval:
+// --approve or --refuse for unattended use, who answers and why.
+type answerFlags struct {
+	approve, refuse  bool
+	operator, reason string
+}
+
+func (f *answerFlags) bind(cmd *cobra.Command, what string) {
+	cmd.Flags().BoolVar(&f.approve, "approve", false, "approve "+what+" without asking (unattended use)")
+	cmd.Flags().BoolVar(&f.refuse, "refuse", false, "refuse "+what+" without asking")
+	cmd.Flags().StringVar(&f.operator, "operator", "", "who answers (default $USER)")
+	cmd.Flags().StringVar(&f.reason, "reason", "", "why: kept in the audit trail (asked for when missing)")
+}
+
+// parse checks the flags, naming the one at fault, and returns the answer
+// they give: nil when the operator is to be asked.
+func (f *answerFlags) parse() (*workflows.Approval, error) {
+	switch {
+	case f.approve && f.refuse:
+		return nil, fmt.Errorf("--approve and --refuse: give one answer")
+	case (f.approve || f.refuse) && strings.TrimSpace(f.reason) == "":
+		return nil, fmt.Errorf("--reason is required with --approve or --refuse: the audit trail keeps why")
+	}
+	if f.operator == "" {
+		f.operator = os.Getenv("USER")
+	}
+	if strings.TrimSpace(f.operator) == "" {
+		return nil, fmt.Errorf("--operator is required: name who answers (USER is not set)")
+	}
+	if !f.approve && !f.refuse {
+		return nil, nil
+	}
+	return &workflows.Approval{Approve: f.approve, Operator: f.operator, Reason: f.reason}, nil
+}
+
+// startOrJoin starts workflow wf under id, or joins the run of id already
+// under way (one failover or failback of a store at a time), and says
+// which, with the run's page in the Web UI.
+func (c *cli) startOrJoin(ctx context.Context, cfg *config.Config, tc client.Client, what, id string, wf, in any) (client.WorkflowRun, bool, error) {
+	run, err := tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id, TaskQueue: workflows.TaskQueue,
+		WorkflowExecutionErrorWhenAlreadyStarted: true}, wf, in)
+	joined := false
 	var started *serviceerror.WorkflowExecutionAlreadyStarted
 	if errors.As(err, &started) {
-		return tc.GetWorkflow(ctx, workflows.FailoverID(in.Store), started.RunId), true, nil
+		run, joined, err = tc.GetWorkflow(ctx, id, started.RunId), true, nil
 	}
-	return run, false, err
+	if err != nil {
+		return nil, false, err
+	}
+	verb := "started"
+	if joined {
+		verb = "joined the running"
+	}
+	fmt.Fprintf(c.errOut, "%s %s %s run %s\nWeb UI: %s\n", verb, what, run.GetID(), run.GetRunID(), runURL(cfg, run))
+	return run, joined, nil
 }
 
 // asked is what an approval prompt needs of a run's report.
@@ -140,7 +170,7 @@ type asked struct {
 // askApproval waits until the run has its findings, shows them and sends
 // the operator's answer: the one given, or the one typed. report decodes
 // the run's report query into what the prompt needs.
-func (c *cli) askApproval(ctx context.Context, tc client.Client, run client.WorkflowRun, storeID, operator, reason string, given *workflows.Approval,
+func (c *cli) askApproval(ctx context.Context, tc client.Client, run client.WorkflowRun, storeID string, ans *answerFlags, given *workflows.Approval,
 	report func(converter.EncodedValue) (asked, error)) error {
 	var rep asked
 	for {
@@ -174,9 +204,9 @@ func (c *cli) askApproval(ctx context.Context, tc client.Client, run client.Work
 		answer = strings.TrimSpace(answer)
 		switch {
 		case answer == storeID:
-			ap = &workflows.Approval{Approve: true, Operator: operator, Reason: reason}
+			ap = &workflows.Approval{Approve: true, Operator: ans.operator, Reason: ans.reason}
 		case strings.EqualFold(answer, "no"):
-			ap = &workflows.Approval{Approve: false, Operator: operator, Reason: reason}
+			ap = &workflows.Approval{Approve: false, Operator: ans.operator, Reason: ans.reason}
 		default:
 			return fmt.Errorf("answer %q is neither %s nor no: nothing sent, the %s still waits", answer, storeID, rep.what)
 		}
