@@ -239,14 +239,21 @@ func (r *DrillResult) auditEntry(ctx workflow.Context) audit.Entry {
 	if info.ParentWorkflowExecution != nil {
 		e.Trigger = "workflow " + info.ParentWorkflowExecution.ID
 	}
-	if u := r.Update; u != nil {
+	withRuns(&e, r.Update, r.Verify)
+	return e
+}
+
+// withRuns gives the audit record of a DR run what its child runs did: the
+// import's snapshot, counts and restore test, the verification's key
+// parity (nil: the run did not get that far).
+func withRuns(e *audit.Entry, imported, verified *SyncResult) {
+	if u := imported; u != nil {
 		e.Snapshot, e.FromSeq, e.ToSeq, e.Counts = u.Snapshot.Digest, u.Snapshot.FromSeq, u.Snapshot.ToSeq, u.Applied.Counts
 		if u.Restore.Volumes > 0 || u.Restore.Skipped != "" {
 			e.Restore = &u.Restore
 		}
 	}
-	if v := r.Verify; v != nil && (v.Keys.Volumes > 0 || v.Keys.Domain != "") {
+	if v := verified; v != nil && (v.Keys.Volumes > 0 || v.Keys.Domain != "") {
 		e.Keys = &v.Keys
 	}
-	return e
 }

@@ -255,14 +255,6 @@ func (b *failback) auditEntry(ctx workflow.Context) audit.Entry {
 	if r.Approval != nil {
 		e.Operator, e.Reason = r.Approval.Operator, r.Approval.Reason
 	}
-	if s := r.Back; s != nil {
-		e.Snapshot, e.FromSeq, e.ToSeq, e.Counts = s.Snapshot.Digest, s.Snapshot.FromSeq, s.Snapshot.ToSeq, s.Applied.Counts
-		if s.Restore.Volumes > 0 || s.Restore.Skipped != "" {
-			e.Restore = &s.Restore
-		}
-	}
-	if v := r.Verify; v != nil && (v.Keys.Volumes > 0 || v.Keys.Domain != "") {
-		e.Keys = &v.Keys
-	}
+	withRuns(&e, r.Back, r.Verify)
 	return e
 }

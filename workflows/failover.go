@@ -486,15 +486,7 @@ func (f *failover) auditEntry(ctx workflow.Context) audit.Entry {
 	if r.Approval != nil {
 		e.Operator, e.Reason = r.Approval.Operator, r.Approval.Reason
 	}
-	if u := r.Update; u != nil {
-		e.Snapshot, e.FromSeq, e.ToSeq, e.Counts = u.Snapshot.Digest, u.Snapshot.FromSeq, u.Snapshot.ToSeq, u.Applied.Counts
-		if u.Restore.Volumes > 0 {
-			e.Restore = &u.Restore
-		}
-	}
-	if v := r.Verify; v != nil && (v.Keys.Volumes > 0 || v.Keys.Domain != "") {
-		e.Keys = &v.Keys
-	}
+	withRuns(&e, r.Update, r.Verify)
 	if len(r.Keys) > 0 {
 		k := mergeParity(r.Keys) // every staged snapshot's, summed; each is in the detail
 		e.Keys = &k
