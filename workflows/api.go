@@ -117,6 +117,8 @@ type SyncInput struct {
 	// verification of a drill or a failover. It ends Verified, Drift or
 	// KeyParityFailed; the watermark stays where it was.
 	Verify bool `json:"verify,omitempty"`
+	// Window holds a scheduled run to its catch-up and quiet windows.
+	Window *StartWindow `json:"window,omitempty"`
 }
 
 // title is the one-line summary the Web UI shows for a run of in.
@@ -166,6 +168,8 @@ type SyncResult struct {
 	Steps    []Step         `json:"steps"`
 	Started  time.Time      `json:"started"`
 	Finished time.Time      `json:"finished"`
+	// Note says why a run was Skipped.
+	Note string `json:"note,omitempty"`
 }
 
 // Drift is what a verification found to create or update on the
@@ -195,6 +199,9 @@ func (r *SyncResult) PendingDeletes() int64 {
 
 // Summary is the one-line description kept in the run's memo.
 func (r *SyncResult) Summary() string {
+	if r.Outcome == OutcomeSkipped {
+		return fmt.Sprintf("%s %s of %s: %s", r.Outcome, r.Type, r.Store, r.Note)
+	}
 	if r.Verify {
 		return fmt.Sprintf("verification of %s: %s: %d volume sets of the primary planned against the secondary, %d records to create or update, %d to delete, %d sets in conflict, %d of %d encrypted volumes' keys in parity",
 			r.Store, r.Outcome, r.Snapshot.Sets, r.Drift(), r.PendingDeletes(), r.Plan.Conflicts.Sets, r.Keys.OK, r.Keys.Volumes)

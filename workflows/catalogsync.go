@@ -112,6 +112,10 @@ func (r *syncRun) sync(ctx workflow.Context) (*SyncResult, error) {
 
 // steps runs the steps in order, and ends the run with done or fail.
 func (r *syncRun) steps(ctx workflow.Context) (*SyncResult, error) {
+	if why := r.in.Window.missed(ctx); why != "" {
+		r.res.Note = why
+		return r.done(ctx, OutcomeSkipped)
+	}
 	for _, step := range []func(workflow.Context) error{r.check, r.takeLease, r.watermark, r.snapshot, r.transferAndPlan} {
 		if err := step(ctx); err != nil {
 			return r.fail(ctx, err)
@@ -246,6 +250,21 @@ func (r *syncRun) releaseLease(ctx workflow.Context) {
 	}
 }
 
+// waitQuiet holds an apply due in the quiet window until the window ends:
+// no import while DSM/TC's daily expiration runs. The lease is kept
+// meanwhile, so no other import starts in the window either.
+func (r *syncRun) waitQuiet(ctx workflow.Context) error {
+	end, err := r.in.Window.quietEnd(ctx)
+	if err != nil || end.IsZero() {
+		return err
+	}
+	r.begin(ctx, "quiet window")
+	defer r.end(ctx)
+	r.res.Steps[len(r.res.Steps)-1].Note = fmt.Sprintf("DSM/TC expiration (%s): the apply waits until %s", r.in.Window.Quiet, end.Format(time.RFC3339))
+	workflow.SetCurrentDetails(ctx, r.details())
+	return workflow.Sleep(ctx, end.Sub(workflow.Now(ctx)))
+}
+
 // isType tells whether err is an application error of type typ.
 func isType(err error, typ string) bool {
 	var appErr *temporal.ApplicationError
@@ -316,6 +335,9 @@ func (r *syncRun) plan(ctx workflow.Context) error {
 
 // apply imports the staged snapshot volume set by volume set.
 func (r *syncRun) apply(ctx workflow.Context) error {
+	if err := r.waitQuiet(ctx); err != nil {
+		return err
+	}
 	r.begin(ctx, "apply")
 	defer r.end(ctx)
 	r.wrote = true
@@ -529,6 +551,9 @@ func (r *syncRun) auditEntry(ctx workflow.Context, errText string) audit.Entry {
 	if info.ParentWorkflowExecution != nil {
 		e.Trigger = "workflow " + info.ParentWorkflowExecution.ID
 	}
+	if res.Outcome == OutcomeSkipped {
+		e.Detail = res.Note
+	}
 	if r.in.Verify {
 		e.Counts = res.Plan.Counts // what the import would do: nothing was applied
 		e.Detail = "verification: a FULL snapshot planned against the secondary, nothing applied"
@@ -572,6 +597,9 @@ func (in *SyncInput) validate() error {
 	}
 	if err := importer.CheckNodePairs(in.NodePairs); err != nil {
 		return fmt.Errorf("sync input: %w", err)
+	}
+	if err := in.Window.validate(); err != nil {
+		return fmt.Errorf("sync input: window: %w", err)
 	}
 	return nil
 }

@@ -34,6 +34,9 @@ type DrillInput struct {
 	// Operator is who started the drill, for the audit trail ("" for a
 	// schedule's).
 	Operator string `json:"operator,omitempty"`
+	// Window holds a scheduled drill to its catch-up window, and its
+	// UPDATE import to the quiet window.
+	Window *StartWindow `json:"window,omitempty"`
 }
 
 // DrillSample is a drill's default restore-test sample: large, as a drill
@@ -68,10 +71,15 @@ type DrillResult struct {
 	RPO      *time.Duration `json:"rpo,omitempty"`
 	Started  time.Time      `json:"started"`
 	Finished time.Time      `json:"finished"`
+	// Note says why a drill was Skipped.
+	Note string `json:"note,omitempty"`
 }
 
 // Summary is the one-line description kept in the drill's memo.
 func (r *DrillResult) Summary() string {
+	if r.Outcome == OutcomeSkipped {
+		return fmt.Sprintf("drill of %s %s: %s", r.Store, r.Outcome, r.Note)
+	}
 	s := fmt.Sprintf("%s of %s", r.Outcome, r.Store)
 	if r.Update != nil && r.Update.Restore.Volumes > 0 {
 		s += fmt.Sprintf(": %.1f %% of volumes verified restorable", 100*r.Update.Restore.Fraction)
@@ -100,7 +108,7 @@ func DRDrill(ctx workflow.Context, in DrillInput) (*DrillResult, error) {
 		sample = DrillSample
 	}
 	update := SyncInput{Store: in.Store, Type: snapshot.Update, CatalogFiles: in.CatalogFiles, Primary: in.Primary, Secondary: in.Secondary,
-		NodePairs: in.NodePairs, RestoreSample: sample, RestoreBudget: in.RestoreBudget}
+		NodePairs: in.NodePairs, RestoreSample: sample, RestoreBudget: in.RestoreBudget, Window: in.Window.forChild(ctx)}
 	verify := SyncInput{Store: in.Store, Type: snapshot.Full, CatalogFiles: in.CatalogFiles, Primary: in.Primary, Secondary: in.Secondary,
 		NodePairs: in.NodePairs, Verify: true}
 	if err := update.validate(); err != nil {
@@ -109,6 +117,10 @@ func DRDrill(ctx workflow.Context, in DrillInput) (*DrillResult, error) {
 	if err := workflow.UpsertTypedSearchAttributes(ctx, StoreKey.ValueSet(in.Store), TypeKey.ValueSet("DRILL"),
 		OutcomeKey.ValueSet(OutcomeRunning)); err != nil {
 		return nil, err
+	}
+	if why := in.Window.missed(ctx); why != "" {
+		res.Note = why
+		return res.finish(ctx, in, OutcomeSkipped)
 	}
 	id := workflow.GetInfo(ctx).WorkflowExecution.ID
 	var err error
@@ -129,11 +141,17 @@ func DRDrill(ctx workflow.Context, in DrillInput) (*DrillResult, error) {
 			res.RPO = &rpo
 		}
 	}
-	res.Outcome = OutcomeDrillPassed
+	outcome := OutcomeDrillPassed
 	if len(res.Findings) > 0 {
-		res.Outcome = OutcomeDrillFailed
+		outcome = OutcomeDrillFailed
 	}
-	res.Finished = workflow.Now(ctx)
+	return res.finish(ctx, in, outcome)
+}
+
+// finish ends the drill with outcome: it records it in the audit trail and
+// shows it in the Web UI.
+func (res *DrillResult) finish(ctx workflow.Context, in DrillInput, outcome string) (*DrillResult, error) {
+	res.Outcome, res.Finished = outcome, workflow.Now(ctx)
 	e := res.auditEntry(ctx)
 	e.Operator = in.Operator
 	if err := workflow.ExecuteActivity(shortStep(ctx, in.Secondary), a.Record, e).Get(ctx, nil); err != nil {
@@ -233,7 +251,10 @@ func (r *DrillResult) auditEntry(ctx workflow.Context) audit.Entry {
 	e := audit.Entry{Kind: audit.KindDrill, WorkflowID: info.WorkflowExecution.ID, RunID: info.WorkflowExecution.RunID,
 		Store: r.Store, Type: "DRILL", Outcome: r.Outcome, RPO: r.RPO, Started: r.Started, Finished: r.Finished,
 		Detail: strings.Join(r.Findings, "; ")}
-	if len(r.Findings) == 0 {
+	switch {
+	case r.Outcome == OutcomeSkipped:
+		e.Detail = r.Note
+	case len(r.Findings) == 0:
 		e.Detail = "no finding"
 	}
 	if info.ParentWorkflowExecution != nil {

@@ -86,6 +86,21 @@ var historyScenarios = []historyScenario{
 		w.serveWith(config.RoleSecondary, &cancelledApply{w.activities(config.RoleSecondary), w.c})
 		return w.input(snapshot.Full, true)
 	}},
+	{"skipped", workflows.OutcomeSkipped, func(w *world) workflows.SyncInput {
+		in := w.input(snapshot.Update, true)
+		in.Window = &workflows.StartWindow{Scheduled: time.Now().Add(-2 * time.Hour), CatchUp: time.Hour}
+		return in
+	}},
+	{"completed_after_quiet_window", workflows.OutcomeCompleted, func(w *world) workflows.SyncInput {
+		// A quiet window that holds now and ends in a few seconds: the
+		// apply waits for it.
+		const day = 24 * 3600
+		now := time.Now().UTC()
+		sec := now.Hour()*3600 + now.Minute()*60 + now.Second()
+		in := w.input(snapshot.Full, true)
+		in.Window = &workflows.StartWindow{Quiet: &workflows.QuietWindow{Start: (sec - 60 + day) % day, End: (sec + 5) % day, Zone: "UTC"}}
+		return in
+	}},
 }
 
 // imageScenarios run on sites whose primary writes the image of every

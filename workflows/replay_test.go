@@ -56,7 +56,7 @@ func TestReplay(t *testing.T) {
 	for _, o := range []string{workflows.OutcomeCompleted, workflows.OutcomeCompletedWithFailures, workflows.OutcomeCompletedWithConflicts,
 		workflows.OutcomeAbortedWithConflicts, workflows.OutcomeKeyParityFailed, workflows.OutcomeRestoreTestFailed, workflows.OutcomeFailed,
 		workflows.OutcomeCancelled, workflows.OutcomeVerified, workflows.OutcomeDrillPassed, workflows.OutcomeFailedOver, workflows.OutcomeRefused,
-		workflows.OutcomeApprovalTimedOut, workflows.OutcomeFailedBack} {
+		workflows.OutcomeApprovalTimedOut, workflows.OutcomeFailedBack, workflows.OutcomeSkipped} {
 		if !outcomes[o] {
 			t.Errorf("no history in testdata ends %s", o)
 		}

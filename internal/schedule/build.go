@@ -78,7 +78,7 @@ func (c *Config) Build(sites Sites) ([]Want, error) {
 			out = append(out, Want{ID: ID(st.ID, kind), Store: st.ID, Kind: kind, Options: client.ScheduleOptions{
 				ID:            ID(st.ID, kind),
 				Spec:          c.Spec(st.ID, kind, t),
-				Action:        action(st, kind, t, sites),
+				Action:        action(st, kind, t, sites, c.window()),
 				Overlap:       enumspb.SCHEDULE_OVERLAP_POLICY_SKIP,
 				CatchupWindow: c.CatchUpWindow,
 				Memo:          map[string]any{MemoStore: st.ID, MemoKind: kind},
@@ -161,12 +161,23 @@ func (c *Config) skip() []client.ScheduleCalendarSpec {
 	return out
 }
 
-func action(st *StoreConfig, kind string, t *Timing, sites Sites) *client.ScheduleWorkflowAction {
+// window is what each run holds itself to: Temporal applies the catch-up
+// and quiet windows when it starts a run, the run again when its workers
+// first take it and when its apply is due.
+func (c *Config) window() *workflows.StartWindow {
+	w := &workflows.StartWindow{CatchUp: c.CatchUpWindow}
+	if q := c.Quiet; q != nil {
+		w.Quiet = &workflows.QuietWindow{Start: q.Start, End: q.End, Zone: c.Location.String()}
+	}
+	return w
+}
+
+func action(st *StoreConfig, kind string, t *Timing, sites Sites, w *workflows.StartWindow) *client.ScheduleWorkflowAction {
 	a := &client.ScheduleWorkflowAction{TaskQueue: workflows.TaskQueue}
 	if kind == WeeklyDrill {
 		a.ID, a.Workflow = DrillWorkflowID(st.ID), workflows.DrillWorkflow
 		a.Args = []any{workflows.DrillInput{Store: st.ID, Primary: sites.Primary, Secondary: sites.Secondary,
-			CatalogFiles: t.CatalogFiles, NodePairs: st.NodePairs, RestoreSample: t.RestoreSample, RestoreBudget: t.RestoreBudget}}
+			CatalogFiles: t.CatalogFiles, NodePairs: st.NodePairs, RestoreSample: t.RestoreSample, RestoreBudget: t.RestoreBudget, Window: w}}
 		// Set at start, so the Web UI's CatsyncStore filter finds a drill
 		// even before (or without) its workflow upserting it.
 		a.TypedSearchAttributes = temporal.NewSearchAttributes(workflows.StoreKey.ValueSet(st.ID))
@@ -178,7 +189,7 @@ func action(st *StoreConfig, kind string, t *Timing, sites Sites) *client.Schedu
 	}
 	a.ID, a.Workflow = SyncWorkflowID(st.ID), SyncWorkflowName
 	a.Args = []any{workflows.SyncInput{Store: st.ID, Type: typ, CatalogFiles: t.CatalogFiles, Primary: sites.Primary,
-		Secondary: sites.Secondary, NodePairs: st.NodePairs, RestoreSample: t.RestoreSample, RestoreBudget: t.RestoreBudget}}
+		Secondary: sites.Secondary, NodePairs: st.NodePairs, RestoreSample: t.RestoreSample, RestoreBudget: t.RestoreBudget, Window: w}}
 	a.TypedSearchAttributes = temporal.NewSearchAttributes(workflows.StoreKey.ValueSet(st.ID), workflows.TypeKey.ValueSet(string(typ)))
 	return a
 }

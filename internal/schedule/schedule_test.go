@@ -81,6 +81,8 @@ func TestBuild(t *testing.T) {
 	}
 	pairs := []importer.NodePair{{From: `\PRIM`, To: `\PRIMDR`}}
 	daily, monthly, drill := wants[0], wants[1], wants[2]
+	// Every run holds itself to the file's windows too.
+	window := &workflows.StartWindow{CatchUp: time.Hour, Quiet: &workflows.QuietWindow{Start: 2 * 3600, End: 3*3600 + 1800, Zone: "Europe/Paris"}}
 
 	if daily.ID != "catsync-DS_PROD-daily-update" || daily.Options.ID != daily.ID {
 		t.Errorf("daily id %q", daily.ID)
@@ -101,7 +103,7 @@ func TestBuild(t *testing.T) {
 	}
 	a := o.Action.(*client.ScheduleWorkflowAction)
 	wantIn := workflows.SyncInput{Store: "DS_PROD", Type: snapshot.Update, CatalogFiles: true, Primary: `\PRIM`, Secondary: `\SECD`,
-		NodePairs: pairs, RestoreSample: 12, RestoreBudget: 20 * time.Minute}
+		NodePairs: pairs, RestoreSample: 12, RestoreBudget: 20 * time.Minute, Window: window}
 	if a.ID != "catsync-sync-DS_PROD" || a.Workflow != "CatalogSync" || a.TaskQueue != workflows.TaskQueue || !reflect.DeepEqual(a.Args, []any{wantIn}) {
 		t.Errorf("daily action %+v", a)
 	}
@@ -123,7 +125,7 @@ func TestBuild(t *testing.T) {
 		t.Errorf("drill calendar %+v", dc)
 	}
 	da := drill.Options.Action.(*client.ScheduleWorkflowAction)
-	wantDrill := workflows.DrillInput{Store: "DS_PROD", Primary: `\PRIM`, Secondary: `\SECD`, CatalogFiles: true, NodePairs: pairs, RestoreSample: 100}
+	wantDrill := workflows.DrillInput{Store: "DS_PROD", Primary: `\PRIM`, Secondary: `\SECD`, CatalogFiles: true, NodePairs: pairs, RestoreSample: 100, Window: window}
 	if drill.ID != "catsync-DS_PROD-weekly-drill" || da.ID != "catsync-drill-DS_PROD" || da.Workflow != workflows.DrillWorkflow ||
 		!reflect.DeepEqual(da.Args, []any{wantDrill}) {
 		t.Errorf("drill %s action %+v", drill.ID, da)
