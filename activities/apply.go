@@ -7,6 +7,7 @@ import (
 	"maps"
 	"slices"
 
+	"go.opentelemetry.io/otel/attribute"
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
 
@@ -232,52 +233,87 @@ func (a *Activities) undoAbandoned(ctx context.Context, im *importer.Import, ref
 // applySets applies the sets from the cursor on, committing the cursor
 // with each. A cancel, or a lease lost, stops it between two sets.
 func (a *Activities) applySets(ctx context.Context, im *importer.Import, j *importer.Journal, save cursorSaver, staged *snapshot.Staged, cur *applyCursor) error {
-	var lost *importer.LeaseLostError
 	for ; cur.Segment < len(staged.Manifest.Segments); cur.Segment, cur.Set = cur.Segment+1, 0 {
-		err := staged.ReadSegment(cur.Segment, cur.Set, func(i int, set *snapshot.VolumeSet) error {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			p, err := im.PrepareStaged(set)
-			if err != nil {
-				return err // invalid input: nothing of the run should apply it
-			}
-			var next applyCursor
-			_, conflicts, err := im.ApplySet(ctx, a.Site.Catalog, p, j, func(ctx context.Context, tx store.Tx, c importer.Counts) error {
-				next = cur.after(i, c, nil, nil)
-				return save(ctx, tx, next)
-			})
-			switch {
-			case errors.As(err, &lost):
-				return err
-			case len(conflicts) > 0:
-				next = cur.after(i, nil, nil, conflicts)
-				if j != nil {
-					*cur = next
-					return &safety.ConflictError{Set: set.ID, Conflicts: conflicts}
-				}
-				err = save.alone(ctx, a.Site.Catalog, next)
-			case err != nil && ctx.Err() != nil:
-				return ctx.Err()
-			case err != nil:
-				next = cur.after(i, nil, &SetFailure{Set: set.ID, Error: err.Error()}, nil)
-				if j != nil {
-					*cur = next
-					return err
-				}
-				err = save.alone(ctx, a.Site.Catalog, next)
-			}
-			if err != nil {
-				return err
-			}
-			*cur = next
-			heartbeat(ctx, cur.position())
-			return nil
-		})
-		if err != nil {
+		if err := a.applySegment(ctx, im, j, save, staged, cur); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// applySegment applies the current segment from the cursor's set on, in
+// the phases its span shows: read, transform, then check and write, one
+// transaction per set. Check and write share a phase: a set is checked
+// again in the transaction that writes it, against what the sets before it
+// wrote.
+func (a *Activities) applySegment(ctx context.Context, im *importer.Import, j *importer.Journal, save cursorSaver, staged *snapshot.Staged, cur *applyCursor) (err error) {
+	ctx, span := phase(ctx, "apply segment", attrSegment.Int(cur.Segment))
+	defer func() { endPhase(span, err) }()
+	sets, err := readSegment(ctx, staged, cur.Segment, cur.Set)
+	if err != nil {
+		return err
+	}
+	prepared, err := transform(ctx, im, sets)
+	if err != nil {
+		return err // invalid input: nothing of the run should apply it
+	}
+	_, write := phase(ctx, "check and write", attrSets.Int(len(prepared)))
+	before := cur.Result
+	defer func() {
+		changed := cur.Result.Counts.Changed() - before.Counts.Changed()
+		attrs := []attribute.KeyValue{attrSets.Int64(cur.Result.Sets - before.Sets), attrChanged.Int64(changed),
+			attrConflicts.Int(cur.Result.Conflicts.Sets - before.Conflicts.Sets), attrFailed.Int(len(cur.Result.Failed) - len(before.Failed))}
+		write.SetAttributes(attrs...)
+		span.SetAttributes(attrs...)
+		endPhase(write, err)
+	}()
+	for k, p := range prepared {
+		err := ctx.Err()
+		if err == nil {
+			err = a.applyOne(ctx, im, j, save, sets.at[k], sets.sets[k], p, cur)
+		}
+		if err != nil {
+			return sets.at[k].Err(sets.sets[k].ID, err)
+		}
+	}
+	return nil
+}
+
+// applyOne checks and writes one set and commits the cursor past it: a set
+// in conflict is left out, one that fails is recorded, unless the run is
+// strict.
+func (a *Activities) applyOne(ctx context.Context, im *importer.Import, j *importer.Journal, save cursorSaver, at snapshot.SetAt, set *snapshot.VolumeSet, p *importer.Prepared, cur *applyCursor) error {
+	var lost *importer.LeaseLostError
+	var next applyCursor
+	_, conflicts, err := im.ApplySet(ctx, a.Site.Catalog, p, j, func(ctx context.Context, tx store.Tx, c importer.Counts) error {
+		next = cur.after(at.Index, c, nil, nil)
+		return save(ctx, tx, next)
+	})
+	switch {
+	case errors.As(err, &lost):
+		return err
+	case len(conflicts) > 0:
+		next = cur.after(at.Index, nil, nil, conflicts)
+		if j != nil {
+			*cur = next
+			return &safety.ConflictError{Set: set.ID, Conflicts: conflicts}
+		}
+		err = save.alone(ctx, a.Site.Catalog, next)
+	case err != nil && ctx.Err() != nil:
+		return ctx.Err()
+	case err != nil:
+		next = cur.after(at.Index, nil, &SetFailure{Set: set.ID, Error: err.Error()}, nil)
+		if j != nil {
+			*cur = next
+			return err
+		}
+		err = save.alone(ctx, a.Site.Catalog, next)
+	}
+	if err != nil {
+		return err
+	}
+	*cur = next
+	heartbeat(ctx, cur.position())
 	return nil
 }
 

@@ -67,18 +67,7 @@ func (a *Activities) plan(ctx context.Context, in ImportInput) (ImportResult, er
 		return res, err
 	}
 	for i := range staged.Manifest.Segments {
-		err := staged.ReadSegment(i, 0, func(_ int, set *snapshot.VolumeSet) error {
-			p, err := im.PrepareStaged(set)
-			if err != nil {
-				return err
-			}
-			res.Sets++
-			c, conflicts, err := im.Plan(ctx, a.Site.Catalog, p)
-			res.Counts.Merge(c)
-			res.Conflicts.Add(conflicts)
-			return err
-		})
-		if err != nil {
+		if err := a.planSegment(ctx, im, staged, i, &res); err != nil {
 			return res, err
 		}
 		heartbeat(ctx, i)
@@ -95,6 +84,41 @@ func (a *Activities) plan(ctx context.Context, in ImportInput) (ImportResult, er
 		res.Counts.Merge(c)
 	}
 	return res, nil
+}
+
+// planSegment plans segment seg into res, in the phases its span shows:
+// read, transform, check (the safety checks and the counts, against the
+// secondary as it is).
+func (a *Activities) planSegment(ctx context.Context, im *importer.Import, staged *snapshot.Staged, seg int, res *ImportResult) (err error) {
+	ctx, span := phase(ctx, "plan segment", attrSegment.Int(seg))
+	defer func() { endPhase(span, err) }()
+	sets, err := readSegment(ctx, staged, seg, 0)
+	if err != nil {
+		return err
+	}
+	prepared, err := transform(ctx, im, sets)
+	if err != nil {
+		return err
+	}
+	_, check := phase(ctx, "check", attrSets.Int(len(prepared)))
+	counts, conflicts := importer.Counts{}, 0
+	for k, p := range prepared {
+		c, found, err := im.Plan(ctx, a.Site.Catalog, p)
+		counts.Merge(c)
+		res.Conflicts.Add(found)
+		conflicts += len(found)
+		if err != nil {
+			err = sets.at[k].Err(sets.sets[k].ID, err)
+			endPhase(check, err)
+			return err
+		}
+	}
+	res.Sets += int64(len(prepared))
+	res.Counts.Merge(counts)
+	check.SetAttributes(attrChanged.Int64(counts.Changed()), attrConflicts.Int(conflicts))
+	endPhase(check, nil)
+	span.SetAttributes(attrSets.Int(len(prepared)), attrChanged.Int64(counts.Changed()), attrConflicts.Int(conflicts))
+	return nil
 }
 
 // volumeKeys reads which BackPak volumes a FULL snapshot holds.

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/export"
 	"github.com/catsync/catsync/internal/keys"
@@ -106,10 +108,36 @@ func (a *Activities) snapshot(ctx context.Context, r store.Reader, in SnapshotIn
 	// A segment's sets are held until its keys are recorded, in one lookup.
 	var pending []*snapshot.VolumeSet
 	var pendingKeys []catalog.VolumeKey
-	flush := func() error {
-		if err := recordKeys(ctx, a.Site.Keys, site, pending); err != nil {
+	read := time.Now() // when the catalog reads of the pending sets began
+	flush := func() (err error) {
+		if len(pending) == 0 {
+			return ctx.Err()
+		}
+		// The segment's span starts with its reads, which the walk made
+		// before the segment was known to be full.
+		sctx, span := tracer().Start(ctx, "snapshot segment", trace.WithTimestamp(read),
+			trace.WithAttributes(attrSegment.Int(len(cur.Segments)), attrSets.Int(len(pending))))
+		defer func() { endPhase(span, err); read = time.Now() }()
+		_, rs := tracer().Start(sctx, "read catalog", trace.WithTimestamp(read))
+		vols, records := 0, 0
+		for _, set := range pending {
+			vols, records = vols+len(set.Volumes), records+set.Records()
+		}
+		rs.SetAttributes(attrSets.Int(len(pending)), attrVolumes.Int(vols), attrRecords.Int(records))
+		rs.End()
+		kctx, ks := phase(sctx, "record keys")
+		err = recordKeys(kctx, a.Site.Keys, site, pending)
+		nkeys := 0
+		for _, set := range pending {
+			nkeys += len(set.Keys)
+		}
+		ks.SetAttributes(attrKeys.Int(nkeys))
+		endPhase(ks, err)
+		if err != nil {
 			return err
 		}
+		_, ws := phase(sctx, "write segment", attrSets.Int(len(pending)), attrRecords.Int(records))
+		defer func() { endPhase(ws, err) }()
 		for i, set := range pending {
 			done, err := w.Add(set)
 			if err != nil {
@@ -118,6 +146,7 @@ func (a *Activities) snapshot(ctx context.Context, r store.Reader, in SnapshotIn
 			if done {
 				cur.Segments, cur.Counts = w.Done()
 				cur.Last = &pendingKeys[i]
+				ws.SetAttributes(attrBytes.Int64(cur.Segments[len(cur.Segments)-1].Bytes))
 				heartbeat(ctx, cur)
 			}
 		}

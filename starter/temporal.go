@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"os"
 	"strings"
+	"time"
 	"unicode"
 
 	"github.com/spf13/cobra"
@@ -15,21 +18,49 @@ import (
 
 	"github.com/catsync/catsync/internal/config"
 	"github.com/catsync/catsync/internal/serve"
+	"github.com/catsync/catsync/internal/telemetry"
 	"github.com/catsync/catsync/workflows"
 )
 
 // connect reads the configuration of a command that talks to Temporal and
-// dials it as the worker does.
+// dials it as the worker does: the SDK's warnings logged on stderr, and
+// the runs it starts traced when the OTEL_EXPORTER_OTLP_* variables name
+// an endpoint, in the trace the worker continues.
 func connect(ctx context.Context) (*config.Config, client.Client, error) {
 	cfg, err := config.Load()
 	if err != nil {
 		return nil, nil, err
 	}
-	tc, err := serve.Dial(ctx, cfg, nil)
+	logger, err := telemetry.NewLogger(os.Stderr, slog.LevelWarn)
 	if err != nil {
 		return nil, nil, err
 	}
-	return cfg, tc, nil
+	tracing, err := telemetry.NewTracing(ctx, "catsync")
+	if err != nil {
+		return nil, nil, err
+	}
+	opts, err := telemetry.Observed{Logger: logger, Tracing: tracing}.ClientOptions()
+	if err != nil {
+		return nil, nil, err
+	}
+	tc, err := serve.DialWith(ctx, cfg, opts)
+	if err != nil {
+		return nil, nil, err
+	}
+	return cfg, tracedClient{tc, tracing}, nil
+}
+
+// tracedClient flushes the command's spans when it is closed.
+type tracedClient struct {
+	client.Client
+	tracing *telemetry.Tracing
+}
+
+func (c tracedClient) Close() {
+	c.Client.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_ = c.tracing.Shutdown(ctx) // a collector that is down costs the spans, not the command
 }
 
 // runReportCmd is a command printing part of a finished sync's result.

@@ -1,6 +1,8 @@
 // Command catsync-worker runs catsync's Temporal workers: the activities of
 // the sites it serves (CATSYNC_SERVE) and the workflows, and its metrics
-// and health probes on CATSYNC_METRICS_ADDRESS.
+// and health probes on CATSYNC_METRICS_ADDRESS. It logs JSON lines (text
+// on a terminal) and exports traces over OTLP when the standard
+// OTEL_EXPORTER_OTLP_* variables name an endpoint.
 package main
 
 import (
@@ -10,9 +12,6 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
-
-	"go.temporal.io/sdk/client"
-	tlog "go.temporal.io/sdk/log"
 
 	"github.com/catsync/catsync/internal/config"
 	"github.com/catsync/catsync/internal/serve"
@@ -31,9 +30,18 @@ func run() error {
 	if err != nil {
 		return err
 	}
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	logger, err := telemetry.NewLogger(os.Stderr, slog.LevelInfo)
+	if err != nil {
+		return err
+	}
+	slog.SetDefault(logger)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	tracing, err := telemetry.NewTracing(ctx, "catsync-worker")
+	if err != nil {
+		return err
+	}
+	defer tracing.Shutdown(context.Background())
 	// The SDK's metrics are the client's: made before it, served by Start.
 	var metrics *telemetry.Metrics
 	if cfg.MetricsAddress != "" {
@@ -42,7 +50,11 @@ func run() error {
 		}
 		defer metrics.Shutdown(context.Background())
 	}
-	c, err := serve.DialWith(ctx, cfg, client.Options{Logger: tlog.NewStructuredLogger(logger), MetricsHandler: metrics.Temporal()})
+	opts, err := telemetry.Observed{Logger: logger, Tracing: tracing, Metrics: metrics}.ClientOptions()
+	if err != nil {
+		return err
+	}
+	c, err := serve.DialWith(ctx, cfg, opts)
 	if err != nil {
 		return err
 	}
@@ -56,7 +68,7 @@ func run() error {
 	}
 	defer w.Stop()
 	logger.Info("catsync worker running", "serve", cfg.Serve, "primary", cfg.Primary.Name, "secondary", cfg.Secondary.Name,
-		"workflows", cfg.Workflows, "metrics", w.MetricsAddress())
+		"workflows", cfg.Workflows, "metrics", w.MetricsAddress(), "traces", tracing.Endpoint)
 	<-ctx.Done()
 	logger.Info("catsync worker stopping")
 	return nil

@@ -156,6 +156,7 @@ func (r *syncRun) currentProgress() (Progress, error) {
 // begin starts step name: the progress query shows it, and the result
 // lists it from now until end.
 func (r *syncRun) begin(ctx workflow.Context, name string) {
+	workflow.GetLogger(ctx).Info("step started", "step", name)
 	r.progress.Step = name
 	r.res.Steps = append(r.res.Steps, Step{Name: name, Started: workflow.Now(ctx)})
 	workflow.SetCurrentDetails(ctx, r.details())
@@ -467,6 +468,7 @@ func (r *syncRun) done(ctx workflow.Context, outcome string) (*SyncResult, error
 		return r.fail(ctx, err)
 	}
 	r.progress.Step = "done"
+	workflow.GetLogger(ctx).Info("run ended", "step", "done", "outcome", r.res.Outcome, "summary", r.res.Summary())
 	workflow.SetCurrentDetails(ctx, r.details()+"\n"+r.res.Summary())
 	attrs := []temporal.SearchAttributeUpdate{OutcomeKey.ValueSet(r.res.Outcome), ChangesKey.ValueSet(r.res.Applied.Counts.Changed())}
 	if r.res.Restore.Sampled > 0 {
@@ -521,6 +523,7 @@ func (r *syncRun) fail(ctx workflow.Context, err error) (*SyncResult, error) {
 	}
 	_ = workflow.UpsertTypedSearchAttributes(ctx, attrs...)
 	summary := fmt.Sprintf("%s %s of %s at %s: %s", outcome, r.in.Type, r.in.Store, at, why)
+	workflow.GetLogger(ctx).Warn("run ended", "step", at, "outcome", outcome, "summary", summary)
 	workflow.SetCurrentDetails(ctx, r.details()+"\n"+summary)
 	_ = workflow.UpsertMemo(ctx, map[string]any{"summary": summary})
 	_ = r.audit(ctx, fmt.Sprintf("at %s: %s", at, why))

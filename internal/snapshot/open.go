@@ -71,6 +71,16 @@ func (st *Staged) ReadSegment(i, from int, fn func(int, *VolumeSet) error) error
 	return ReadSegment(st.Dir, s, from, fn)
 }
 
+// ReadSets reads the i-th segment (from 0) from its set from on, as the
+// package function ReadSets does.
+func (st *Staged) ReadSets(i, from int) ([]SetAt, []*VolumeSet, error) {
+	s, err := st.segment(i)
+	if err != nil {
+		return nil, nil, err
+	}
+	return ReadSets(st.Dir, s, from)
+}
+
 // ReadKeys streams the key records of the i-th segment (from 0), as the
 // package function ReadKeys does: the segment's size and SHA-256 are
 // checked once it is read, so act on the records only when ReadKeys

@@ -62,6 +62,30 @@ func (s Segment) check(prefix string, n int64, h hash.Hash) error {
 // panics on bad input: a malformed, truncated or oversized record is a
 // *CorruptError naming the segment and the offset.
 func Decode(r io.Reader, name string, from int, fn func(i int, s *VolumeSet) error) error {
+	return decode(r, name, from, func(at SetAt, s *VolumeSet) error {
+		if err := fn(at.Index, s); err != nil {
+			return at.Err(s.ID, err)
+		}
+		return nil
+	})
+}
+
+// SetAt is where a volume set is in its segment: its index and the offset
+// of its line.
+type SetAt struct {
+	File   string
+	Index  int
+	Offset int64
+}
+
+// Err is err raised while handling set id, saying where the set is.
+func (at SetAt) Err(id string, err error) error {
+	return &SetError{File: at.File, Offset: at.Offset, Set: id, Err: err}
+}
+
+// decode is Decode giving each set's place; fn's errors are returned as
+// they are.
+func decode(r io.Reader, name string, from int, fn func(at SetAt, s *VolumeSet) error) error {
 	br := bufio.NewReaderSize(r, 1<<16)
 	var off int64
 	header, err := readHeader(br, name)
@@ -94,8 +118,8 @@ func Decode(r io.Reader, name string, from int, fn func(i int, s *VolumeSet) err
 		if s.ID == "" {
 			return &CorruptError{File: name, Offset: start, Reason: "volume set without id"}
 		}
-		if err := fn(i, &s); err != nil {
-			return &SetError{File: name, Offset: start, Set: s.ID, Err: err}
+		if err := fn(SetAt{File: name, Index: i, Offset: start}, &s); err != nil {
+			return err
 		}
 	}
 }
@@ -203,4 +227,22 @@ func ReadSegment(dir string, s Segment, from int, fn func(i int, set *VolumeSet)
 	}
 	defer f.Close()
 	return inDir(dir, Decode(f, s.Name, from, fn))
+}
+
+// ReadSets decodes one segment of a snapshot directory from its set from
+// on, whole, each set with its place for the errors of what is done with
+// it later.
+func ReadSets(dir string, s Segment, from int) ([]SetAt, []*VolumeSet, error) {
+	f, err := openSegment(dir, s)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	var at []SetAt
+	var sets []*VolumeSet
+	err = decode(f, s.Name, from, func(a SetAt, set *VolumeSet) error {
+		at, sets = append(at, a), append(sets, set)
+		return nil
+	})
+	return at, sets, inDir(dir, err)
 }

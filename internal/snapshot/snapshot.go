@@ -51,6 +51,13 @@ type VolumeSet struct {
 	DFTOV       []catalog.DiskFileVolume `json:"dftov,omitempty"`
 }
 
+// Records is how many catalog records the set holds: its volumes, their
+// tombstones and their DSM/TC records.
+func (s *VolumeSet) Records() int {
+	return len(s.Volumes) + len(s.Deleted) + len(s.TapeVolumes) + len(s.VTOFC) + len(s.Configs) +
+		len(s.TapeFiles) + len(s.TFTOV) + len(s.DiskFiles) + len(s.DFTOV)
+}
+
 // Counts are numbers of records by entity name.
 type Counts map[string]int64
 
