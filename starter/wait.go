@@ -16,13 +16,14 @@ import (
 	"github.com/catsync/catsync/workflows"
 )
 
-// How often a waiting sync describes its run, and how long a step (or the
-// run itself) may sit in its queue before the queue's workers are looked
-// for: a worker polling takes it at once, so a few seconds tell it has none.
-const (
-	waitEvery     = 2 * time.Second
-	unpolledAfter = 5 * time.Second
-)
+// How long a step (or the run itself) may sit in its queue before the
+// queue's workers are looked for: a worker polling takes it at once, so a
+// few seconds tell it has none.
+const unpolledAfter = 5 * time.Second
+
+// waitEvery is how often a waiting sync asks its run's progress and
+// describes it; a variable for tests of runs shorter than it.
+var waitEvery = 2 * time.Second
 
 // waitSync waits for a sync run to end and returns its result. Meanwhile
 // it tells w what the run waits on, since a run waits without a word for
@@ -30,16 +31,27 @@ const (
 // last error, once an attempt) and a step or the run left in a queue no
 // worker polls (with the worker to start).
 func waitSync(ctx context.Context, tc client.Client, run client.WorkflowRun, in workflows.SyncInput, w io.Writer) (workflows.SyncResult, error) {
+	return waitRun(ctx, tc, run, in, w, isTerminal(w))
+}
+
+// waitRun is waitSync, its progress a bar redrawn in place if bar, a line
+// per step otherwise.
+func waitRun(ctx context.Context, tc client.Client, run client.WorkflowRun, in workflows.SyncInput, w io.Writer, bar bool) (workflows.SyncResult, error) {
 	var res workflows.SyncResult
 	done := make(chan error, 1)
 	go func() { done <- run.Get(ctx, &res) }()
 	wt := &watch{tc: tc, run: run, in: in, w: w, attempts: map[string]int32{}, queued: map[string]time.Time{}, told: map[string]bool{},
-		bar: isTerminal(w)}
+		bar: bar}
 	tick := time.NewTicker(waitEvery)
 	defer tick.Stop()
 	for {
 		select {
 		case err := <-done:
+			// The result lists every step: those run between two polls
+			// are told too, and the bar ends full.
+			if err == nil && len(res.Steps) > 0 {
+				wt.show(workflows.Progress{Step: "done", Steps: res.Steps})
+			}
 			if wt.bar && wt.step != "" {
 				fmt.Fprintln(wt.w)
 			}
@@ -61,14 +73,14 @@ type watch struct {
 	queued   map[string]time.Time // when each step or run turn was first seen queued
 	told     map[string]bool      // those whose queue was told unpolled
 	step     string               // the last step told by the progress line
+	shown    int                  // how many of the run's steps have their line
 	bar      bool                 // w is a terminal: the progress line redraws in place
 }
 
 // syncSteps are the steps of a CatalogSync, for the progress bar.
 var syncSteps = []string{"check", "lease", "watermark", "snapshot", "transfer", "plan", "apply", "keys", "restore", "finish", "record"}
 
-// progress tells the run's step from its progress query: a bar redrawn in
-// place on a terminal, a line when the step changes otherwise.
+// progress tells the run's step from its progress query.
 func (wt *watch) progress(ctx context.Context) {
 	v, err := wt.tc.QueryWorkflow(ctx, wt.run.GetID(), wt.run.GetRunID(), workflows.ProgressQuery)
 	if err != nil {
@@ -78,6 +90,14 @@ func (wt *watch) progress(ctx context.Context) {
 	if v.Get(&p) != nil || p.Step == "" {
 		return
 	}
+	wt.show(p)
+}
+
+// show tells p: on a terminal a bar redrawn in place, with the steps done
+// and the step running; otherwise a line for each step begun since the
+// last one told (a step quicker than a poll included), and one for the
+// run's end.
+func (wt *watch) show(p workflows.Progress) {
 	done := len(p.Steps)
 	if done > 0 && p.Steps[done-1].Finished.IsZero() {
 		done--
@@ -88,6 +108,10 @@ func (wt *watch) progress(ctx context.Context) {
 		fill := min(done*20/n, 20)
 		fmt.Fprintf(wt.w, "\r[%s%s] %d/%d %-12s", strings.Repeat("#", fill), strings.Repeat(".", 20-fill), min(done, n), n, p.Step)
 		return
+	}
+	for ; wt.shown < len(p.Steps); wt.shown++ {
+		wt.step = p.Steps[wt.shown].Name
+		fmt.Fprintf(wt.w, "step %s (%d done)\n", wt.step, wt.shown)
 	}
 	if p.Step != wt.step {
 		wt.step = p.Step

@@ -4,17 +4,24 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
 	"github.com/catsync/catsync/activities"
 	"github.com/catsync/catsync/internal/config"
 	"github.com/catsync/catsync/internal/safety"
+	"github.com/catsync/catsync/internal/snapshot"
 	"github.com/catsync/catsync/workflows"
 )
 
@@ -180,5 +187,183 @@ func TestWaitTellsRetries(t *testing.T) {
 			t.Errorf("attempt %s told twice:\n%s", m[1], text)
 		}
 		seen[m[1]] = true
+	}
+}
+
+// pollOften makes a waiting sync poll its run every few milliseconds, for
+// runs of a second or two.
+// servedPair is a small pair of sites, its keys replicated, served on the
+// dev server, with the CLI polling often.
+func servedPair(t *testing.T) (client.Client, *config.Config) {
+	t.Helper()
+	c := devClient(t)
+	prim, _, cfg := smallPair(t)
+	mustRun(t, "sim", "replicate-keys", "--catalog", prim)
+	serveSites(t, c, cfg)
+	pollOften(t)
+	return c, cfg
+}
+
+func pollOften(t *testing.T) {
+	prev := waitEvery
+	waitEvery = 10 * time.Millisecond
+	t.Cleanup(func() { waitEvery = prev })
+}
+
+// stepLine is a progress line of a sync waiting without a terminal.
+var stepLine = regexp.MustCompile(`^step (\S+) \((\d+) done\)$`)
+
+// TestWaitTellsEachStep: `catsync sync --wait` without a terminal tells
+// each step of a real run as it begins, in the run's order, with the count
+// of steps done before it, while the run goes on; then the run's end.
+func TestWaitTellsEachStep(t *testing.T) {
+	servedPair(t)
+	errs, code := waitingSync(t, "DS_PROD")
+	from := 0
+	errs.await(t, &from, "step check (0 done)")
+	select {
+	case <-code:
+		t.Fatal("the first step was told only once the run had ended")
+	default:
+	}
+	if got := <-code; got != 0 {
+		t.Fatalf("sync --wait: exit %d\n%s", got, errs.text())
+	}
+	var told []string
+	for _, line := range strings.Split(errs.text(), "\n") {
+		if m := stepLine.FindStringSubmatch(line); m != nil {
+			told = append(told, m[1]+" "+m[2])
+		} else if strings.HasPrefix(line, "step ") {
+			t.Errorf("unexpected step line %q", line)
+		}
+	}
+	var want []string
+	for i, step := range syncSteps {
+		want = append(want, fmt.Sprintf("%s %d", step, i))
+	}
+	want = append(want, fmt.Sprintf("done %d", len(syncSteps)))
+	if strings.Join(told, ", ") != strings.Join(want, ", ") {
+		t.Errorf("steps told:\n%s\nwant:\n%s\nstderr:\n%s", strings.Join(told, ", "), strings.Join(want, ", "), errs.text())
+	}
+}
+
+// frame is one drawing of the progress bar: the bar, the count of steps
+// done, the step.
+var frame = regexp.MustCompile(`^\[(#*)(\.*)\] (\d+)/(\d+) (\S+) *$`)
+
+// TestWaitBarOnARun: on a terminal a real run's progress is one line
+// redrawn in place: frames whose counts and steps only move forward, the
+// bar filled in proportion, some drawn mid-run, the last full and ended.
+func TestWaitBarOnARun(t *testing.T) {
+	c, cfg := servedPair(t)
+	ctx := context.Background()
+	in := workflows.SyncInput{Store: "DS_PROD", Type: snapshot.Full, CatalogFiles: true, Primary: cfg.Primary.Name, Secondary: cfg.Secondary.Name}
+	run, err := workflows.StartSync(ctx, c, in)
+	must(t, err)
+	var out bytes.Buffer
+	res, err := waitRun(ctx, c, run, in, &out, true)
+	if err != nil || res.Outcome != workflows.OutcomeCompleted {
+		t.Fatalf("sync: %v %s", err, res.Outcome)
+	}
+	text := out.String()
+	if !strings.HasPrefix(text, "\r") || !strings.HasSuffix(text, "\n") || strings.Count(text, "\n") != 1 {
+		t.Fatalf("want frames each after a carriage return, one newline at the end: %q", text)
+	}
+	n := len(syncSteps)
+	order := map[string]int{"done": n}
+	for i, s := range syncSteps {
+		order[s] = i
+	}
+	last, lastStep, midRun := -1, -1, 0
+	for _, f := range strings.Split(strings.TrimSuffix(text[1:], "\n"), "\r") {
+		m := frame.FindStringSubmatch(f)
+		if m == nil {
+			t.Fatalf("frame %q is not a bar, a count and a step", f)
+		}
+		done, _ := strconv.Atoi(m[3])
+		step, known := order[m[5]]
+		if !known || len(m[1])+len(m[2]) != 20 || len(m[1]) != done*20/n || m[4] != strconv.Itoa(n) || done < last || step < lastStep || done > step {
+			t.Errorf("frame %q after %d done at step %d", f, last, lastStep)
+		}
+		if done < n {
+			midRun++
+		}
+		last, lastStep = done, step
+	}
+	if midRun == 0 || last != n || lastStep != n {
+		t.Errorf("%d frames drawn mid-run, the last at %d done: want some, then the full bar of the run done:\n%q", midRun, last, text)
+	}
+}
+
+// TestWaitBar draws the bar of given progress: the fill and the count of
+// steps finished (not the one running), the step padded so a shorter name
+// overwrites a longer one.
+func TestWaitBar(t *testing.T) {
+	t0 := time.Now()
+	steps := func(finished int, running string) []workflows.Step {
+		var out []workflows.Step
+		for _, s := range syncSteps[:finished] {
+			out = append(out, workflows.Step{Name: s, Started: t0, Finished: t0})
+		}
+		if running != "" {
+			out = append(out, workflows.Step{Name: running, Started: t0})
+		}
+		return out
+	}
+	var b bytes.Buffer
+	wt := &watch{w: &b, bar: true}
+	for _, c := range []struct {
+		p    workflows.Progress
+		want string
+	}{
+		{workflows.Progress{Step: "check", Steps: steps(0, "check")}, "\r[....................] 0/11 check       "},
+		{workflows.Progress{Step: "snapshot", Steps: steps(3, "snapshot")}, "\r[#####...............] 3/11 snapshot    "},
+		{workflows.Progress{Step: "apply", Steps: steps(6, "apply")}, "\r[##########..........] 6/11 apply       "},
+		{workflows.Progress{Step: "record", Steps: steps(10, "record")}, "\r[##################..] 10/11 record      "},
+		{workflows.Progress{Step: "done", Steps: steps(11, "")}, "\r[####################] 11/11 done        "},
+	} {
+		b.Reset()
+		wt.show(c.p)
+		if b.String() != c.want || wt.step != c.p.Step {
+			t.Errorf("progress at %s drawn %q, want %q", c.p.Step, b.String(), c.want)
+		}
+	}
+
+	// Without a terminal a poll that finds three steps begun since the
+	// last tells each.
+	b.Reset()
+	wt = &watch{w: &b}
+	wt.show(workflows.Progress{Step: "lease", Steps: steps(1, "lease")})
+	wt.show(workflows.Progress{Step: "lease", Steps: steps(1, "lease")})
+	wt.show(workflows.Progress{Step: "transfer", Steps: steps(4, "transfer")})
+	wt.show(workflows.Progress{Step: "failed", Steps: steps(4, "transfer")})
+	want := "step check (0 done)\nstep lease (1 done)\nstep watermark (2 done)\nstep snapshot (3 done)\nstep transfer (4 done)\nstep failed (4 done)\n"
+	if b.String() != want {
+		t.Errorf("lines told:\n%s\nwant:\n%s", b.String(), want)
+	}
+}
+
+// TestIsTerminal: the bar is drawn on a terminal (the master side of a
+// pseudo-terminal stands for one), never into a file, a pipe or a buffer.
+func TestIsTerminal(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "log"))
+	must(t, err)
+	defer f.Close()
+	r, w, err := os.Pipe()
+	must(t, err)
+	defer r.Close()
+	defer w.Close()
+	for name, out := range map[string]io.Writer{"a file": f, "a pipe": w, "a buffer": &bytes.Buffer{}} {
+		if isTerminal(out) {
+			t.Errorf("%s taken for a terminal", name)
+		}
+	}
+	pty, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminal to check against: %v", err)
+	}
+	defer pty.Close()
+	if !isTerminal(pty) {
+		t.Error("a pseudo-terminal not taken for a terminal")
 	}
 }

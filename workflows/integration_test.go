@@ -83,7 +83,14 @@ func newWorldKeys(t *testing.T, p sim.Params, sp sim.SecondaryParams, km func(te
 // newWorldWith simulates the pair o describes and serves it.
 func newWorldWith(t *testing.T, p sim.Params, o simtest.Options) *world {
 	t.Helper()
-	c := temporaltest.Client(t) // first: without a server the test skips (or fails) before simulating
+	return newWorldOn(t, temporaltest.Client(t), p, o) // the client first: without a server the test skips (or fails) before simulating
+}
+
+// newWorldOn is newWorldWith on the client c (one logging or tracing to
+// the test, say), which the workers take their logger and interceptors
+// from.
+func newWorldOn(t *testing.T, c client.Client, p sim.Params, o simtest.Options) *world {
+	t.Helper()
 	pair := simtest.New(t, p, o)
 	w := &world{t: t, c: c, pair: pair, cfg: pair.Config, prim: pair.Primary, sec: pair.Secondary,
 		primKeys: pair.PrimaryKeys, secKeys: pair.SecondaryKeys, storeID: "DS_PROD", hbTimeout: 3 * time.Second}

@@ -1,12 +1,10 @@
 package workflows_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 
 	"go.opentelemetry.io/otel"
@@ -18,34 +16,16 @@ import (
 
 	"github.com/catsync/catsync/activities"
 	"github.com/catsync/catsync/internal/sim"
+	"github.com/catsync/catsync/internal/sim/simtest"
 	"github.com/catsync/catsync/internal/snapshot"
 	"github.com/catsync/catsync/internal/telemetry"
 	"github.com/catsync/catsync/internal/temporaltest"
 )
 
-// syncBuffer is a log destination the workers write to from many
-// goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // observedWorld is a world whose client, and the workers made from it,
 // trace to an in-memory exporter and log JSON lines to a buffer, as the
 // worker's process does to OTLP and stderr.
-func observedWorld(t *testing.T) (*world, *tracetest.InMemoryExporter, *syncBuffer) {
+func observedWorld(t *testing.T) (*world, *tracetest.InMemoryExporter, *lockedBuffer) {
 	t.Helper()
 	exp := tracetest.NewInMemoryExporter()
 	tracing := telemetry.NewTracingWith("catsync-test", sdktrace.WithSyncer(exp))
@@ -53,7 +33,7 @@ func observedWorld(t *testing.T) (*world, *tracetest.InMemoryExporter, *syncBuff
 		_ = tracing.Shutdown(context.Background())
 		otel.SetTracerProvider(noop.NewTracerProvider())
 	})
-	logs := &syncBuffer{}
+	logs := &lockedBuffer{}
 	opts, err := telemetry.Observed{Logger: slog.New(slog.NewJSONHandler(logs, nil)), Tracing: tracing}.ClientOptions()
 	if err != nil {
 		t.Fatal(err)
@@ -64,11 +44,7 @@ func observedWorld(t *testing.T) (*world, *tracetest.InMemoryExporter, *syncBuff
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
-	w := newWorld(t, small(), sim.DefaultSecondaryParams())
-	w.stop()
-	w.c = c
-	w.start()
-	return w, exp, logs
+	return newWorldOn(t, c, small(), simtest.Options{Secondary: new(sim.DefaultSecondaryParams()), Keys: simtest.Keystores}), exp, logs
 }
 
 // A sync is one trace: the client's start, the workflow, each step's
@@ -171,7 +147,7 @@ func TestRunLogsNameStoreAndStep(t *testing.T) {
 	w, _, logs := observedWorld(t)
 	w.mustSync(w.input(snapshot.Full, true))
 	var steps, runs int
-	for _, line := range strings.Split(strings.TrimSpace(logs.String()), "\n") {
+	for _, line := range logs.lines() {
 		var rec map[string]any
 		if err := json.Unmarshal([]byte(line), &rec); err != nil {
 			t.Fatalf("log line %q is not JSON: %v", line, err)
@@ -195,6 +171,6 @@ func TestRunLogsNameStoreAndStep(t *testing.T) {
 		}
 	}
 	if steps < 8 || runs != 1 {
-		t.Fatalf("%d step lines and %d run lines in the logs:\n%s", steps, runs, logs)
+		t.Fatalf("%d step lines and %d run lines in the logs:\n%s", steps, runs, strings.Join(logs.lines(), "\n"))
 	}
 }
