@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -13,6 +12,7 @@ import (
 
 	"github.com/catsync/catsync/activities"
 	"github.com/catsync/catsync/internal/config"
+	"github.com/catsync/catsync/internal/telemetry"
 	"github.com/catsync/catsync/workflows"
 )
 
@@ -31,7 +31,7 @@ var waitEvery = 2 * time.Second
 // last error, once an attempt) and a step or the run left in a queue no
 // worker polls (with the worker to start).
 func waitSync(ctx context.Context, tc client.Client, run client.WorkflowRun, in workflows.SyncInput, w io.Writer) (workflows.SyncResult, error) {
-	return waitRun(ctx, tc, run, in, w, isTerminal(w))
+	return waitRun(ctx, tc, run, in, w, telemetry.IsTerminal(w))
 }
 
 // waitRun is waitSync, its progress a bar redrawn in place if bar, a line
@@ -117,16 +117,6 @@ func (wt *watch) show(p workflows.Progress) {
 		wt.step = p.Step
 		fmt.Fprintf(wt.w, "step %s (%d done)\n", p.Step, done)
 	}
-}
-
-// isTerminal tells whether w is a terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }
 
 // look describes the run once and tells what is new.

@@ -5,9 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
@@ -340,30 +337,5 @@ func TestWaitBar(t *testing.T) {
 	want := "step check (0 done)\nstep lease (1 done)\nstep watermark (2 done)\nstep snapshot (3 done)\nstep transfer (4 done)\nstep failed (4 done)\n"
 	if b.String() != want {
 		t.Errorf("lines told:\n%s\nwant:\n%s", b.String(), want)
-	}
-}
-
-// TestIsTerminal: the bar is drawn on a terminal (the master side of a
-// pseudo-terminal stands for one), never into a file, a pipe or a buffer.
-func TestIsTerminal(t *testing.T) {
-	f, err := os.Create(filepath.Join(t.TempDir(), "log"))
-	must(t, err)
-	defer f.Close()
-	r, w, err := os.Pipe()
-	must(t, err)
-	defer r.Close()
-	defer w.Close()
-	for name, out := range map[string]io.Writer{"a file": f, "a pipe": w, "a buffer": &bytes.Buffer{}} {
-		if isTerminal(out) {
-			t.Errorf("%s taken for a terminal", name)
-		}
-	}
-	pty, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
-	if err != nil {
-		t.Skipf("no pseudo-terminal to check against: %v", err)
-	}
-	defer pty.Close()
-	if !isTerminal(pty) {
-		t.Error("a pseudo-terminal not taken for a terminal")
 	}
 }

@@ -6,6 +6,8 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+
+	"golang.org/x/term"
 )
 
 // Variables of the logs.
@@ -28,7 +30,7 @@ func NewLogger(w io.Writer, level slog.Level) (*slog.Logger, error) {
 	format := strings.ToLower(os.Getenv(LogFormatEnv))
 	if format == "" {
 		format = "json"
-		if isTerminal(w) {
+		if IsTerminal(w) {
 			format = "text"
 		}
 	}
@@ -41,12 +43,9 @@ func NewLogger(w io.Writer, level slog.Level) (*slog.Logger, error) {
 	return nil, fmt.Errorf("%s=%q: want json or text", LogFormatEnv, os.Getenv(LogFormatEnv))
 }
 
-// isTerminal tells whether w is a terminal.
-func isTerminal(w io.Writer) bool {
+// IsTerminal tells whether w is a terminal (not a file, a pipe, or a
+// character device such as /dev/null).
+func IsTerminal(w io.Writer) bool {
 	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return ok && term.IsTerminal(int(f.Fd()))
 }

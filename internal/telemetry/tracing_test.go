@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -153,5 +155,39 @@ func TestLoggerFormats(t *testing.T) {
 				t.Fatalf("%s=%s: %v, want the variable named", env, v, err)
 			}
 		})
+	}
+}
+
+// TestIsTerminal: the bar is drawn on a terminal (the master side of a
+// pseudo-terminal stands for one), never into a file, a pipe or a buffer.
+func TestIsTerminal(t *testing.T) {
+	f, err := os.Create(filepath.Join(t.TempDir(), "log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	defer w.Close()
+	null, err := os.OpenFile(os.DevNull, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer null.Close()
+	for name, out := range map[string]io.Writer{"a file": f, "a pipe": w, "a buffer": &bytes.Buffer{}, "/dev/null": null} {
+		if IsTerminal(out) {
+			t.Errorf("%s taken for a terminal", name)
+		}
+	}
+	pty, err := os.OpenFile("/dev/ptmx", os.O_RDWR, 0)
+	if err != nil {
+		t.Skipf("no pseudo-terminal to check against: %v", err)
+	}
+	defer pty.Close()
+	if !IsTerminal(pty) {
+		t.Error("a pseudo-terminal not taken for a terminal")
 	}
 }
