@@ -121,11 +121,16 @@ func OpenCatalog(ctx context.Context, setting, dsn string) (*sqlstore.DB, error)
 }
 
 // SearchAttributes are the custom search attributes catsync sets.
-var SearchAttributes = map[string]enumspb.IndexedValueType{
-	workflows.StoreKey.GetName():   enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-	workflows.TypeKey.GetName():    enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-	workflows.OutcomeKey.GetName(): enumspb.INDEXED_VALUE_TYPE_KEYWORD,
-	workflows.ChangesKey.GetName(): enumspb.INDEXED_VALUE_TYPE_INT,
+var SearchAttributes = searchAttributeTypes()
+
+// searchAttributeTypes is workflows.SearchAttributes by name and type: one
+// list, so that what the worker registers is what the workflows set.
+func searchAttributeTypes() map[string]enumspb.IndexedValueType {
+	out := map[string]enumspb.IndexedValueType{}
+	for k := range workflows.SearchAttributes().GetUntypedValues() {
+		out[k.GetName()] = k.GetValueType()
+	}
+	return out
 }
 
 // EnsureSearchAttributes registers catsync's search attributes in the
