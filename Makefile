@@ -55,5 +55,27 @@ temporal: $(TEMPORAL)
 $(TEMPORAL): tools/temporal/go.mod
 	cd tools/temporal && $(GO) build -o ../../$(TEMPORAL) github.com/temporalio/cli/cmd/temporal
 
+# The production Temporal server, its SQL tool and its Web UI, pinned in
+# their own module (tools/server: the server cannot share the
+# application's); built once, reused.
+SERVER_BINS := $(BIN)/temporal-server $(BIN)/temporal-sql-tool $(BIN)/temporal-ui-server
+.PHONY: server deploy-test
+server: $(SERVER_BINS)
+$(BIN)/temporal-server: tools/server/go.mod tools/server/go.sum
+	cd tools/server && $(GO) build -o ../../$@ go.temporal.io/server/cmd/server
+$(BIN)/temporal-sql-tool: tools/server/go.mod tools/server/go.sum
+	cd tools/server && $(GO) build -o ../../$@ go.temporal.io/server/cmd/tools/sql
+$(BIN)/temporal-ui-server: tools/server/go.mod tools/server/go.sum
+	cd tools/server && $(GO) build -o ../../$@ github.com/temporalio/ui-server/v2/cmd/server
+
+# The production deployment of deploy/, run here: the
+# Temporal server on the local PostgreSQL with mutual TLS, the Web UI,
+# the three workers from their environment files, FULL and UPDATE syncs,
+# the secondary's worker killed in the middle of a FULL. Hosts, logs and
+# the report of times go to .data/deploy-test.
+deploy-test: build server
+	CATSYNC_DEPLOY_TEST=1 CATSYNC_DEPLOY_BIN=$(abspath $(BIN)) CATSYNC_DEPLOY_DIR=$(abspath $(DATA))/deploy-test \
+	  $(GO) test -count=1 -timeout 20m -v -run 'TestDeployment$$' ./internal/deploytest
+
 clean:
 	rm -rf $(BIN) $(DATA)

@@ -44,6 +44,10 @@ type KMIPFiles struct {
 type Config struct {
 	TemporalAddress   string `envconfig:"TEMPORAL_ADDRESS" default:"127.0.0.1:7233"`
 	TemporalNamespace string `envconfig:"TEMPORAL_NAMESPACE" default:"default"`
+	// TLS secures the connection to Temporal (TEMPORAL_TLS_*,
+	// TEMPORAL_API_KEY); read by readTemporalTLS, since envconfig would
+	// quote the API key in its errors.
+	TLS TemporalTLS `ignored:"true"`
 	// UI is the Web UI's base URL, for links; read as CATSYNC_UI_URL,
 	// DefaultUI when that is empty or unset.
 	UI string `ignored:"true"`
@@ -106,9 +110,12 @@ func Read() (*Config, error) {
 	if c.PrimarySource == "" {
 		c.PrimarySource = c.Secondary.Staging
 	}
+	var err error
+	if c.TLS, err = readTemporalTLS(); err != nil {
+		return nil, err
+	}
 	c.Workflows = true
 	if v := os.Getenv(WorkflowsEnv); v != "" {
-		var err error
 		if c.Workflows, err = ParseBool(WorkflowsEnv, v); err != nil {
 			return nil, err
 		}

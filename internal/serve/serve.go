@@ -62,9 +62,12 @@ func DialWith(ctx context.Context, cfg *config.Config, opts client.Options) (cli
 		return nil, config.Bad(AddressEnv, addr, "want the Temporal frontend's HOST:PORT, such as 127.0.0.1:7233")
 	}
 	opts.HostPort, opts.Namespace = addr, cfg.TemporalNamespace
+	if err := Secure(cfg, &opts); err != nil {
+		return nil, err
+	}
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
-		return nil, config.Wrap(AddressEnv, addr, err, "is the Temporal server running there? start it, or correct "+AddressEnv)
+		return nil, dialError(cfg, err)
 	}
 	// Dialling does not look at the namespace; the first call would fail
 	// there, saying only "not found".
