@@ -86,14 +86,21 @@ func TestWebUIShowsTheRun(t *testing.T) {
 	// text loads page and returns its text once it holds want, or as it
 	// is after some tries: the UI loads its data after the page, and
 	// searches are eventually consistent.
+	// Each load is given ten seconds to show it before the next: a busy
+	// machine takes longer than a fixed pause to render the page.
 	text := func(page, want string) string {
 		var got string
-		for try := 0; try < 15 && !strings.Contains(got, want); try++ {
-			if err := chromedp.Do(browser, chromedp.Navigate(page), chromedp.Sleep(2*time.Second)); err != nil {
+		for try := 0; try < 6 && !strings.Contains(got, want); try++ {
+			if err := chromedp.Do(browser, chromedp.Navigate(page)); err != nil {
 				t.Fatal(err)
 			}
-			if got, err = chromedp.Run(browser, chromedp.Evaluate[string]("document.body.innerText")); err != nil {
-				t.Fatal(err)
+			for wait := 0; wait < 10 && !strings.Contains(got, want); wait++ {
+				if err := chromedp.Do(browser, chromedp.Sleep(time.Second)); err != nil {
+					t.Fatal(err)
+				}
+				if got, err = chromedp.Run(browser, chromedp.Evaluate[string]("document.body.innerText")); err != nil {
+					t.Fatal(err)
+				}
 			}
 		}
 		return got
