@@ -17,6 +17,7 @@ import (
 	"github.com/catsync/catsync/activities"
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/config"
+	"github.com/catsync/catsync/internal/daytime"
 	"github.com/catsync/catsync/internal/importer"
 	"github.com/catsync/catsync/internal/sim"
 	"github.com/catsync/catsync/internal/sim/simtest"
@@ -94,11 +95,9 @@ var historyScenarios = []historyScenario{
 	{"completed_after_quiet_window", workflows.OutcomeCompleted, func(w *world) workflows.SyncInput {
 		// A quiet window that holds now and ends in a few seconds: the
 		// apply waits for it.
-		const day = 24 * 3600
-		now := time.Now().UTC()
-		sec := now.Hour()*3600 + now.Minute()*60 + now.Second()
+		sec, day := daytime.Second(time.Now().UTC()), daytime.Day
 		in := w.input(snapshot.Full, true)
-		in.Window = &workflows.StartWindow{Quiet: &workflows.QuietWindow{Start: (sec - 60 + day) % day, End: (sec + 5) % day, Zone: "UTC"}}
+		in.Window = &workflows.StartWindow{Quiet: &workflows.QuietWindow{Span: daytime.Span{Start: (sec - 60 + day) % day, End: (sec + 5) % day}, Zone: "UTC"}}
 		return in
 	}},
 }

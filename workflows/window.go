@@ -9,6 +9,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/catsync/catsync/activities"
+	"github.com/catsync/catsync/internal/daytime"
 )
 
 // StartWindow bounds when a scheduled run does its work. The schedule's
@@ -31,9 +32,8 @@ type StartWindow struct {
 // QuietWindow is a span of the day in a time zone, start included, end
 // excluded; it may pass midnight.
 type QuietWindow struct {
-	Start int    `json:"start"` // seconds of the day
-	End   int    `json:"end"`
-	Zone  string `json:"zone"` // IANA name
+	daytime.Span
+	Zone string `json:"zone"` // IANA name
 }
 
 // OutcomeSkipped is a scheduled run that did nothing because it began past
@@ -49,11 +49,10 @@ func (w *StartWindow) validate() error {
 	case w.Quiet == nil:
 		return nil
 	}
-	const day = 24 * 3600
 	q := w.Quiet
 	switch {
-	case q.Start < 0 || q.Start >= day || q.End < 0 || q.End >= day:
-		return fmt.Errorf("quiet start %d and end %d must be seconds of the day, 0 to %d", q.Start, q.End, day-1)
+	case q.Start < 0 || q.Start >= daytime.Day || q.End < 0 || q.End >= daytime.Day:
+		return fmt.Errorf("quiet start %d and end %d must be seconds of the day, 0 to %d", q.Start, q.End, daytime.Day-1)
 	case q.Start == q.End:
 		return fmt.Errorf("quiet window %s is empty", q)
 	case q.Zone == "":
@@ -134,27 +133,19 @@ type quietAnswer struct {
 }
 
 // endAfter is the end of the window that holds t (in the window's zone),
-// zero when t is outside it.
+// zero when t is outside it. The window is wall-clock time: on a day the
+// clocks change it still ends at its end.
 func (q QuietWindow) endAfter(t time.Time) time.Time {
-	midnight := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, t.Location())
-	sec := int(t.Sub(midnight) / time.Second)
-	at := func(days, s int) time.Time {
-		d := midnight.AddDate(0, 0, days)
-		return time.Date(d.Year(), d.Month(), d.Day(), s/3600, s/60%60, s%60, 0, t.Location())
+	sec := daytime.Second(t)
+	if !q.Contains(sec) {
+		return time.Time{}
 	}
-	switch {
-	case q.Start < q.End && sec >= q.Start && sec < q.End:
-		return at(0, q.End)
-	case q.Start > q.End && sec >= q.Start: // the evening part of a window past midnight
-		return at(1, q.End)
-	case q.Start > q.End && sec < q.End:
-		return at(0, q.End)
+	d := t
+	if q.Start > q.End && sec >= q.Start { // the evening part of a window past midnight
+		d = t.AddDate(0, 0, 1)
 	}
-	return time.Time{}
+	return time.Date(d.Year(), d.Month(), d.Day(), q.End/3600, q.End/60%60, q.End%60, 0, t.Location())
 }
 
-// String is the window as the schedules file writes it.
-func (q QuietWindow) String() string {
-	hm := func(s int) string { return fmt.Sprintf("%02d:%02d", s/3600, s/60%60) }
-	return hm(q.Start) + "-" + hm(q.End) + " " + q.Zone
-}
+// String is the window as the schedules file writes it, with its zone.
+func (q QuietWindow) String() string { return q.Span.String() + " " + q.Zone }

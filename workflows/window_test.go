@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/catsync/catsync/activities"
+	"github.com/catsync/catsync/internal/daytime"
 
 	"github.com/catsync/catsync/internal/audit"
 	"github.com/catsync/catsync/internal/importer"
@@ -34,7 +35,7 @@ func parisTime(t *testing.T, day, hour, minute int) time.Time {
 // 02:00 to 03:30.
 func scheduledSync() SyncInput {
 	in := input(snapshot.Update)
-	in.Window = &StartWindow{CatchUp: time.Hour, Quiet: &QuietWindow{Start: 2 * 3600, End: 3*3600 + 1800, Zone: paris}}
+	in.Window = &StartWindow{CatchUp: time.Hour, Quiet: &QuietWindow{Span: daytime.Span{Start: 2 * 3600, End: 3*3600 + 1800}, Zone: paris}}
 	return in
 }
 
@@ -145,7 +146,7 @@ func TestApplyWaitsOutTheQuietWindow(t *testing.T) {
 func TestScheduledDrillWindow(t *testing.T) {
 	due := parisTime(t, 6, 4, 0)
 	drill := DrillInput{Store: "DS_PROD", Primary: "prim", Secondary: "secd", CatalogFiles: true,
-		Window: &StartWindow{CatchUp: time.Hour, Quiet: &QuietWindow{Start: 2 * 3600, End: 3*3600 + 1800, Zone: paris}}}
+		Window: &StartWindow{CatchUp: time.Hour, Quiet: &QuietWindow{Span: daytime.Span{Start: 2 * 3600, End: 3*3600 + 1800}, Zone: paris}}}
 	for name, late := range map[string]time.Duration{"skipped": 2 * time.Hour, "runs": 10 * time.Minute} {
 		t.Run(name, func(t *testing.T) {
 			env := newEnv(t)
@@ -195,8 +196,8 @@ func TestQuietWindowEnd(t *testing.T) {
 		t.Fatal(err)
 	}
 	at := func(m time.Month, d, h, min int) time.Time { return time.Date(2026, m, d, h, min, 0, 0, loc) }
-	night := QuietWindow{Start: 23*3600 + 1800, End: 1800, Zone: paris} // 23:30-00:30
-	early := QuietWindow{Start: 2 * 3600, End: 3*3600 + 1800, Zone: paris}
+	night := QuietWindow{Span: daytime.Span{Start: 23*3600 + 1800, End: 1800}, Zone: paris} // 23:30-00:30
+	early := QuietWindow{Span: daytime.Span{Start: 2 * 3600, End: 3*3600 + 1800}, Zone: paris}
 	for _, c := range []struct {
 		q        QuietWindow
 		now, end time.Time
@@ -210,8 +211,11 @@ func TestQuietWindowEnd(t *testing.T) {
 		{night, at(12, 2, 0, 30), time.Time{}},
 		{night, at(12, 2, 23, 29), time.Time{}},
 		// 25 October 2026: clocks go back at 03:00; the window still ends
-		// at 03:30 wall time, 2h30m after 02:00 CEST.
+		// at 03:30 wall time, 2h30m after 02:00 CEST, and 03:15 CET, 4h15m
+		// after midnight, is still in it.
 		{early, at(10, 25, 2, 0), at(10, 25, 3, 30)},
+		{early, at(10, 25, 3, 15), at(10, 25, 3, 30)},
+		{early, at(10, 25, 3, 30), time.Time{}},
 	} {
 		if got := c.q.endAfter(c.now); !got.Equal(c.end) {
 			t.Errorf("window %s at %s: ends %s, want %s", c.q, c.now, got, c.end)
@@ -225,9 +229,9 @@ func TestWindowValidated(t *testing.T) {
 		want string
 	}{
 		{StartWindow{CatchUp: -time.Second}, "catch_up -1s is negative"},
-		{StartWindow{Quiet: &QuietWindow{Start: 3600, End: 3600, Zone: paris}}, "is empty"},
-		{StartWindow{Quiet: &QuietWindow{Start: 3600, End: 86400, Zone: paris}}, "seconds of the day"},
-		{StartWindow{Quiet: &QuietWindow{Start: 3600, End: 7200}}, "zone is required"},
+		{StartWindow{Quiet: &QuietWindow{Span: daytime.Span{Start: 3600, End: 3600}, Zone: paris}}, "is empty"},
+		{StartWindow{Quiet: &QuietWindow{Span: daytime.Span{Start: 3600, End: 86400}, Zone: paris}}, "seconds of the day"},
+		{StartWindow{Quiet: &QuietWindow{Span: daytime.Span{Start: 3600, End: 7200}}}, "zone is required"},
 	} {
 		in := input(snapshot.Update)
 		in.Window = &c.w

@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/catsync/catsync/internal/daytime"
 	"github.com/catsync/catsync/workflows"
 )
 
@@ -416,7 +417,7 @@ func DescribeSpec(s *client.ScheduleSpec) string {
 			if len(c.Second) == 1 {
 				sec = c.Second[0].Start
 			}
-			at = formatClock(c.Hour[0].Start*3600 + c.Minute[0].Start*60 + sec)
+			at = daytime.Clock(c.Hour[0].Start*3600 + c.Minute[0].Start*60 + sec)
 		}
 		switch {
 		case single(c.DayOfMonth):

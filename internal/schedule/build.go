@@ -11,6 +11,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/temporal"
 
+	"github.com/catsync/catsync/internal/daytime"
 	"github.com/catsync/catsync/internal/snapshot"
 	"github.com/catsync/catsync/workflows"
 )
@@ -153,7 +154,7 @@ func (c *Config) skip() []client.ScheduleCalendarSpec {
 	if start < end {
 		segment(start, end)
 	} else {
-		segment(start, day/60)
+		segment(start, daytime.Day/60)
 		if end > 0 {
 			segment(0, end)
 		}
@@ -167,7 +168,7 @@ func (c *Config) skip() []client.ScheduleCalendarSpec {
 func (c *Config) window() *workflows.StartWindow {
 	w := &workflows.StartWindow{CatchUp: c.CatchUpWindow}
 	if q := c.Quiet; q != nil {
-		w.Quiet = &workflows.QuietWindow{Start: q.Start, End: q.End, Zone: c.Location.String()}
+		w.Quiet = &workflows.QuietWindow{Span: *q, Zone: c.Location.String()}
 	}
 	return w
 }

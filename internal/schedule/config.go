@@ -20,6 +20,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/catsync/catsync/internal/catalog"
+	"github.com/catsync/catsync/internal/daytime"
 	"github.com/catsync/catsync/internal/importer"
 )
 
@@ -92,7 +93,7 @@ type Config struct {
 }
 
 // Span is a validated Window, in seconds of the day.
-type Span struct{ Start, End int }
+type Span = daytime.Span
 
 // StoreConfig is a validated Store; a nil schedule is not scheduled.
 type StoreConfig struct {
@@ -225,7 +226,7 @@ func (f *File) Validate(name string) (*Config, error) {
 			if s == e {
 				bad("quiet_window %s-%s is empty: start and end are the same time", q.Start, q.End)
 			} else {
-				c.Quiet = &Span{s, e}
+				c.Quiet = &Span{Start: s, End: e}
 			}
 		}
 	}
@@ -340,13 +341,13 @@ func (e *Entry) validate(where, kind string, c *Config, bad func(string, ...any)
 	}
 	if err == nil && c.Quiet != nil {
 		q := c.Quiet
-		if q.contains(at) {
+		if q.Contains(at) {
 			fail("%s.at %s is inside quiet_window %s: DSM/TC's expiration runs then; move it outside the window", where, e.At, q)
-		} else if c.CatchUpWindow > 0 && q.reachedFrom(at, c.CatchUpWindow) {
+		} else if c.CatchUpWindow > 0 && reachedFrom(q, at, c.CatchUpWindow) {
 			// Temporal skips the quiet window's nominal times only: a start
 			// taken late, within the catch-up window, could land in it.
 			fail("%s.at %s: a start caught up to %s late (catch_up_window) would land in quiet_window %s; start it earlier or after %s, or shorten catch_up_window",
-				where, e.At, c.CatchUpWindow, q, formatClock(q.End))
+				where, e.At, c.CatchUpWindow, q, daytime.Clock(q.End))
 		}
 	}
 	if !ok {
@@ -355,27 +356,15 @@ func (e *Entry) validate(where, kind string, c *Config, bad func(string, ...any)
 	return t
 }
 
-const day = 24 * 60 * 60
-
-// contains reports whether second s of the day is in the span.
-func (q *Span) contains(s int) bool {
-	if q.Start < q.End {
-		return s >= q.Start && s < q.End
-	}
-	return s >= q.Start || s < q.End // past midnight
-}
-
 // reachedFrom reports whether a start at second s of the day, taken up to
-// late later, can fall in the span: two arcs of the day meet when one
-// holds the other's start.
-func (q *Span) reachedFrom(s int, late time.Duration) bool {
-	if late >= day*time.Second {
+// late later, can fall in q: two arcs of the day meet when one holds the
+// other's start.
+func reachedFrom(q *Span, s int, late time.Duration) bool {
+	if late >= daytime.Day*time.Second {
 		return true
 	}
-	return q.contains(s) || time.Duration((q.Start-s+day)%day)*time.Second <= late
+	return q.Contains(s) || time.Duration((q.Start-s+daytime.Day)%daytime.Day)*time.Second <= late
 }
-
-func (q *Span) String() string { return formatClock(q.Start) + "-" + formatClock(q.End) }
 
 var clockRE = regexp.MustCompile(`^([01][0-9]|2[0-3]):([0-5][0-9])(?::([0-5][0-9]))?$`)
 
@@ -396,11 +385,4 @@ func clock(s string, seconds bool) (int, error) {
 		sec, _ = strconv.Atoi(m[3])
 	}
 	return h*3600 + mi*60 + sec, nil
-}
-
-func formatClock(s int) string {
-	if s%60 != 0 {
-		return fmt.Sprintf("%02d:%02d:%02d", s/3600, s/60%60, s%60)
-	}
-	return fmt.Sprintf("%02d:%02d", s/3600, s/60%60)
 }

@@ -13,6 +13,7 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 
+	"github.com/catsync/catsync/internal/daytime"
 	"github.com/catsync/catsync/internal/importer"
 	"github.com/catsync/catsync/internal/snapshot"
 	"github.com/catsync/catsync/workflows"
@@ -82,7 +83,7 @@ func TestBuild(t *testing.T) {
 	pairs := []importer.NodePair{{From: `\PRIM`, To: `\PRIMDR`}}
 	daily, monthly, drill := wants[0], wants[1], wants[2]
 	// Every run holds itself to the file's windows too.
-	window := &workflows.StartWindow{CatchUp: time.Hour, Quiet: &workflows.QuietWindow{Start: 2 * 3600, End: 3*3600 + 1800, Zone: "Europe/Paris"}}
+	window := &workflows.StartWindow{CatchUp: time.Hour, Quiet: &workflows.QuietWindow{Span: daytime.Span{Start: 2 * 3600, End: 3*3600 + 1800}, Zone: "Europe/Paris"}}
 
 	if daily.ID != "catsync-DS_PROD-daily-update" || daily.Options.ID != daily.ID {
 		t.Errorf("daily id %q", daily.ID)
@@ -149,9 +150,9 @@ quiet_window: {start: "`+w[0]+`", end: "`+w[1]+`"}
 stores: {DS: {daily_update: {at: "12:00"}}}
 `)
 		skip := c.skip()
-		for s := 0; s < day; s++ {
-			if got, want := matchesAny(skip, s), c.Quiet.contains(s); got != want {
-				t.Fatalf("window %s-%s: second %s skipped %v, want %v (%d calendars)", w[0], w[1], formatClock(s), got, want, len(skip))
+		for s := 0; s < daytime.Day; s++ {
+			if got, want := matchesAny(skip, s), c.Quiet.Contains(s); got != want {
+				t.Fatalf("window %s-%s: second %s skipped %v, want %v (%d calendars)", w[0], w[1], daytime.Clock(s), got, want, len(skip))
 			}
 		}
 	}
