@@ -101,12 +101,11 @@ func (a *Activities) planSegment(ctx context.Context, im *importer.Import, stage
 		return err
 	}
 	_, check := phase(ctx, "check", attrSets.Int(len(prepared)))
-	counts, conflicts := importer.Counts{}, 0
+	counts, before := importer.Counts{}, res.Conflicts.Sets
 	for k, p := range prepared {
 		c, found, err := im.Plan(ctx, a.Site.Catalog, p)
 		counts.Merge(c)
 		res.Conflicts.Add(found)
-		conflicts += len(found)
 		if err != nil {
 			err = sets.at[k].Err(sets.sets[k].ID, err)
 			endPhase(check, err)
@@ -115,6 +114,7 @@ func (a *Activities) planSegment(ctx context.Context, im *importer.Import, stage
 	}
 	res.Sets += int64(len(prepared))
 	res.Counts.Merge(counts)
+	conflicts := res.Conflicts.Sets - before // sets in conflict, as the apply's spans count them
 	check.SetAttributes(attrChanged.Int64(counts.Changed()), attrConflicts.Int(conflicts))
 	endPhase(check, nil)
 	span.SetAttributes(attrSets.Int(len(prepared)), attrChanged.Int64(counts.Changed()), attrConflicts.Int(conflicts))
