@@ -119,7 +119,7 @@ func TestSyncIsOneTrace(t *testing.T) {
 			sums[s.Name+" "+string(kv.Key)] += kv.Value.AsInt64()
 		}
 	}
-	n := int((res.Snapshot.Sets + 24) / 25)
+	n := int((res.Snapshot.Sets + int64(activities.SetsPerSegment) - 1) / int64(activities.SetsPerSegment))
 	for name := range want {
 		if count[name] < n {
 			t.Errorf("%d %s spans, want at least one per segment (%d)", count[name], name, n)
