@@ -25,7 +25,7 @@ func Canonical(s *snapshot.VolumeSet) {
 		return cmp.Or(cmp.Compare(a.Volser, b.Volser), cmp.Compare(a.Volcat, b.Volcat), cmp.Compare(a.Pool, b.Pool))
 	})
 	slices.SortFunc(s.VTOFC, func(a, b catalog.VolumeFilecat) int {
-		return cmp.Or(cmp.Compare(a.Pool, b.Pool), cmp.Compare(a.Volcat, b.Volcat))
+		return cmp.Or(cmp.Compare(a.VolsetID, b.VolsetID), cmp.Compare(a.Pool, b.Pool), cmp.Compare(a.Volcat, b.Volcat))
 	})
 	slices.SortFunc(s.Configs, func(a, b catalog.FileConfig) int {
 		return cmp.Or(cmp.Compare(a.FileID, b.FileID), cmp.Compare(a.Filecat, b.Filecat))
@@ -37,7 +37,7 @@ func Canonical(s *snapshot.VolumeSet) {
 	})
 	slices.SortFunc(s.DiskFiles, func(a, b catalog.DiskFile) int {
 		return cmp.Or(cmp.Compare(a.Name, b.Name), cmp.Compare(a.FileID, b.FileID), cmp.Compare(a.Generation, b.Generation),
-			cmp.Compare(a.Filecat, b.Filecat))
+			cmp.Compare(a.VolsetID, b.VolsetID), cmp.Compare(a.Filecat, b.Filecat))
 	})
 	slices.SortFunc(s.DFTOV, func(a, b catalog.DiskFileVolume) int {
 		return cmp.Or(cmp.Compare(a.Name, b.Name), a.TimeDumped.Compare(b.TimeDumped), cmp.Compare(a.Volser, b.Volser),
@@ -50,16 +50,19 @@ func cmpTapeFile(a, b catalog.TapeFileKey) int {
 		cmp.Compare(a.PhysicalCopy, b.PhysicalCopy), cmp.Compare(a.LogicalCopy, b.LogicalCopy), cmp.Compare(a.Filecat, b.Filecat))
 }
 
-// Record keys within one volume set. Each is the record's whole primary
-// key, its location (VOLCAT, pool, FILECAT) last: a record that moved to
-// another volume group is a delete where it was and a create where it is,
-// never an update that would leave the old row behind.
+// Record keys of what a volume set's import reads: its own entries and
+// those of the sets its volumes leave (leftBehind). Each is the record's
+// whole primary key, its location (VOLCAT, pool, FILECAT) last: a record
+// that moved to another volume group is a delete where it was and a create
+// where it is, never an update that would leave the old row behind.
 func volumeKey(v *catalog.Volume) catalog.VolumeKey { return v.Key() }
 func tapeVolumeKey(v *catalog.TapeVolume) string {
 	return fmt.Sprintf("%s in %s %s", v.Volser, v.Volcat, v.Pool)
 }
-func vtofcKey(v *catalog.VolumeFilecat) string { return fmt.Sprintf("%s in %s", v.Pool, v.Volcat) }
-func configKey(c *catalog.FileConfig) string   { return fmt.Sprintf("%s in %s", c.FileID, c.Filecat) }
+func vtofcKey(v *catalog.VolumeFilecat) string {
+	return fmt.Sprintf("%s %s in %s", v.VolsetID, v.Pool, v.Volcat)
+}
+func configKey(c *catalog.FileConfig) string { return fmt.Sprintf("%s in %s", c.FileID, c.Filecat) }
 func tapeFileKey(f *catalog.TapeFile) catalog.TapeFileKey {
 	return f.Key()
 }
@@ -67,7 +70,7 @@ func tftovKey(v *catalog.TapeFileVolume) string {
 	return fmt.Sprintf("%s %s %d %d in %s %s %s", v.Volser, v.FileID, v.Generation, v.Version, v.Filecat, v.Volcat, v.Pool)
 }
 func diskFileKey(d *catalog.DiskFile) string {
-	return fmt.Sprintf("%s %s %d in %s", d.Name, d.FileID, d.Generation, d.Filecat)
+	return fmt.Sprintf("%s %s %d %s in %s", d.Name, d.FileID, d.Generation, d.VolsetID, d.Filecat)
 }
 func dftovKey(d *catalog.DiskFileVolume) string {
 	return fmt.Sprintf("%s %d %s in %s %s %s", d.Name, d.TimeDumped.UnixMicro(), d.Volser, d.Filecat, d.Volcat, d.Pool)
@@ -223,19 +226,8 @@ func current(ctx context.Context, r store.Reader, sc scope, probe *snapshot.Volu
 	if !diskFiles {
 		return have, nil
 	}
-	type fileGen struct {
-		filecat, fileID string
-		gen             int
-	}
-	var seen []fileGen
-	for _, tf := range have.TapeFiles {
-		if k := (fileGen{tf.Filecat, tf.FileID, tf.Generation}); !slices.Contains(seen, k) {
-			seen = append(seen, k)
-			if err := r.ScanDiskFiles(ctx, store.Filter{Filecat: tf.Filecat, FileID: tf.FileID, Generation: tf.Generation, VolsetID: probe.ID},
-				appendTo(&have.DiskFiles)); err != nil {
-				return nil, err
-			}
-		}
+	if err := diskFilesOf(ctx, r, have.TapeFiles, probe.ID, &have.DiskFiles); err != nil {
+		return nil, err
 	}
 	return have, nil
 }

@@ -21,6 +21,7 @@ type Import struct {
 	checker *safety.Checker
 	scope   scope
 	planned Generations // CONFIG generations earlier sets of a plan write
+	plan    *planView   // the secondary as earlier sets of a plan leave it
 }
 
 // New loads the secondary's set-up for importing opts.StoreID from r;
@@ -37,7 +38,7 @@ func New(ctx context.Context, r store.Reader, opts Options, primaryGroups []stri
 	if err != nil {
 		return nil, err
 	}
-	return &Import{Opts: opts, target: t, checker: chk, scope: newScope(groups), planned: Generations{}}, nil
+	return &Import{Opts: opts, target: t, checker: chk, scope: newScope(groups), planned: Generations{}, plan: newPlanView()}, nil
 }
 
 // Prepared is a volume set as the primary exported it (In) and as the
@@ -80,11 +81,12 @@ func (im *Import) Plan(ctx context.Context, r store.Reader, p *Prepared) (Counts
 	if err != nil || len(conflicts) > 0 {
 		return nil, conflicts, err
 	}
-	have, err := current(ctx, r, im.scope, p.Want, im.Opts.CatalogFiles)
+	have, err := im.holding(ctx, r, p.Want, im.Opts.CatalogFiles, im.plan)
 	if err != nil {
 		return nil, nil, err
 	}
-	_, c := diffSet(have, p.Want, im.Opts.CatalogFiles, im.planned)
+	ch, c := diffSet(have, p.Want, im.Opts.CatalogFiles, im.planned)
+	im.plan.note(have, ch)
 	return c, nil, nil
 }
 
@@ -108,7 +110,7 @@ func (im *Import) ApplySet(ctx context.Context, st store.Store, p *Prepared, j *
 		if len(conflicts) > 0 {
 			return errSkipSet
 		}
-		have, err := current(ctx, tx, im.scope, p.Want, im.Opts.CatalogFiles)
+		have, err := im.holding(ctx, tx, p.Want, im.Opts.CatalogFiles, nil)
 		if err != nil {
 			return err
 		}

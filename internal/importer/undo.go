@@ -41,7 +41,7 @@ func (im *Import) save(ctx context.Context, tx store.Tx, j *Journal, where, prio
 		var err error
 		// Every DISKFILE too, whatever the run's CATALOGFILES: a tape
 		// file's deletion takes its DISKFILEs with it.
-		if prior, err = current(ctx, tx, im.scope, probe, true); err != nil {
+		if prior, err = im.holding(ctx, tx, probe, true, nil); err != nil {
 			return err
 		}
 	}
@@ -74,7 +74,7 @@ func (im *Import) Rollback(ctx context.Context, st store.Store, storeID string, 
 			if err := json.Unmarshal([]byte(rec.Entry), &e); err != nil || e.Where == nil || e.Prior == nil {
 				return fmt.Errorf("undo journal of %s, entry %d: unreadable: %v", storeID, rec.Seq, err)
 			}
-			now, err := current(ctx, tx, im.scope, e.Where, true)
+			now, err := im.holding(ctx, tx, e.Where, true, nil)
 			if err != nil {
 				return err
 			}

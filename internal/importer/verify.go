@@ -76,7 +76,11 @@ func Verify(ctx context.Context, primary, secondary store.Reader, opts Options, 
 		return 0, err
 	}
 	known := map[catalog.VolumeKey]bool{}
+	ids := map[string]bool{}
+	var sc scope
 	sets, err := eachSet(ctx, primary, secondary, opts, p.Groups, func(im *Import, set *Prepared) error {
+		sc = im.scope
+		ids[set.Want.ID] = true
 		for _, v := range set.In.Volumes {
 			known[v.Key()] = true
 		}
@@ -90,6 +94,9 @@ func Verify(ctx context.Context, primary, secondary store.Reader, opts Options, 
 		return sets, err
 	}
 	if err := extraVolumes(ctx, primary, secondary, opts.StoreID, known, fn); err != nil {
+		return sets, err
+	}
+	if err := orphans(ctx, secondary, sc, ids, opts.CatalogFiles, fn); err != nil {
 		return sets, err
 	}
 	return sets, DuplicateLabels(ctx, secondary, fn)
@@ -129,6 +136,72 @@ func extraVolumes(ctx context.Context, primary, secondary store.Reader, storeID 
 	}
 	return nil
 }
+
+// orphans reports the file-catalog entries of the store's pools on the
+// secondary filed under a volume set the primary does not have (ids are
+// the primary's): entries no set's comparison looks at, such as those of
+// a set whose volumes the primary released and wrote into other sets.
+func orphans(ctx context.Context, r store.Reader, sc scope, ids map[string]bool, catalogFiles bool, fn func(Drift) error) error {
+	var out []Drift
+	report := func(entity, volcat, pool, id, key string) {
+		if sc.pools[[2]string{volcat, pool}] && !ids[id] {
+			out = append(out, Drift{Set: id, Entity: entity, Key: key, Kind: Orphan})
+		}
+	}
+	for _, volcat := range sc.volcats {
+		f := store.Filter{Volcat: volcat}
+		scans := []func() error{
+			func() error {
+				return r.ScanVolumeFilecats(ctx, f, func(e *catalog.VolumeFilecat) error {
+					report("VTOFC", e.Volcat, e.Pool, e.VolsetID, vtofcKey(e))
+					return nil
+				})
+			},
+			func() error {
+				return r.ScanTapeFiles(ctx, f, func(e *catalog.TapeFile) error {
+					report("TAPEFILE", e.Volcat, e.Pool, e.VolsetID, e.Key().String())
+					return nil
+				})
+			},
+			func() error {
+				return r.ScanTapeFileVolumes(ctx, f, func(e *catalog.TapeFileVolume) error {
+					report("TFTOV", e.Volcat, e.Pool, e.VolsetID, tftovKey(e))
+					return nil
+				})
+			},
+		}
+		if catalogFiles {
+			scans = append(scans,
+				func() error {
+					return r.ScanDiskFiles(ctx, f, func(e *catalog.DiskFile) error {
+						report("DISKFILE", e.Volcat, e.Pool, e.VolsetID, diskFileKey(e))
+						return nil
+					})
+				},
+				func() error {
+					return r.ScanDiskFileVolumes(ctx, f, func(e *catalog.DiskFileVolume) error {
+						report("DFTOV", e.Volcat, e.Pool, e.VolsetID, dftovKey(e))
+						return nil
+					})
+				})
+		}
+		for _, scan := range scans {
+			if err := scan(); err != nil {
+				return err
+			}
+		}
+	}
+	for _, d := range out {
+		if err := fn(d); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Orphan is the kind of an entry filed under a volume set the primary
+// does not have.
+const Orphan = "extra, under a volume set the primary does not have"
 
 // DuplicateLabels reports every label that is a tape volume of more than
 // one pool of the site's search space (pools with SEARCHSPACE EX are
