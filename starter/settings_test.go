@@ -4,12 +4,19 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"errors"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"go.temporal.io/api/operatorservice/v1"
+	"go.temporal.io/api/serviceerror"
+	"go.temporal.io/api/workflowservice/v1"
+	"google.golang.org/protobuf/types/known/durationpb"
 
 	"github.com/catsync/catsync/internal/config"
 	"github.com/catsync/catsync/internal/serve"
@@ -70,6 +77,7 @@ func TestBadSettings(t *testing.T) {
 		defer l.Close()
 		return l.Addr().String()
 	}()
+	bare := bareNamespace(t)
 	otherKey := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32))
 	masterKey := base64.StdEncoding.EncodeToString(cfg.MasterKey)
 	works := map[string]string{
@@ -101,9 +109,11 @@ func TestBadSettings(t *testing.T) {
 		{name: "TEMPORAL_ADDRESS", env: map[string]string{"TEMPORAL_ADDRESS": free}, run: worker,
 			want: []string{`"` + free + `"`, "is the Temporal server running there?"}},
 		{name: "TEMPORAL_NAMESPACE", env: map[string]string{"TEMPORAL_NAMESPACE": "no-such-namespace"}, run: report,
-			want: []string{`"no-such-namespace"`, "no such namespace", "temporal operator namespace create"}},
+			want: []string{`"no-such-namespace"`, "no such namespace", "catsync setup"}},
 		{name: "TEMPORAL_NAMESPACE", env: map[string]string{"TEMPORAL_NAMESPACE": "no-such-namespace"}, run: worker,
 			want: []string{"no such namespace"}},
+		{name: "TEMPORAL_NAMESPACE", env: map[string]string{"TEMPORAL_NAMESPACE": bare}, run: worker,
+			want: []string{`"` + bare + `"`, "search attributes CatsyncChanges, CatsyncOutcome, CatsyncRestorable, CatsyncStore, CatsyncType", "catsync setup"}},
 		{name: config.UIEnv, env: map[string]string{config.UIEnv: "localhost:8233"}, run: report, want: []string{`"localhost:8233"`, "base URL"}},
 		{name: "CATSYNC_PRIMARY_NAME", env: map[string]string{"CATSYNC_PRIMARY_NAME": ""}, run: report, want: []string{"is not set"}},
 		{name: "CATSYNC_SECONDARY_NAME", env: map[string]string{"CATSYNC_SECONDARY_NAME": "9lives"}, run: worker, want: []string{`"9lives"`}},
@@ -191,5 +201,30 @@ func TestBadSettings(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// bareNamespace registers, on the dev server, a namespace without
+// catsync's search attributes, as one is before catsync setup.
+func bareNamespace(t *testing.T) string {
+	t.Helper()
+	ctx := context.Background()
+	const ns = "catsync-bare"
+	_, err := devServer.Client().WorkflowService().RegisterNamespace(ctx, &workflowservice.RegisterNamespaceRequest{
+		Namespace: ns, WorkflowExecutionRetentionPeriod: durationpb.New(24 * time.Hour)})
+	if err != nil && !errors.As(err, new(*serviceerror.NamespaceAlreadyExists)) {
+		t.Fatal(err)
+	}
+	// Served once its search attributes can be listed.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		_, err := devServer.Client().OperatorService().ListSearchAttributes(ctx, &operatorservice.ListSearchAttributesRequest{Namespace: ns})
+		if err == nil {
+			return ns
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("namespace %s not served: %v", ns, err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }

@@ -59,9 +59,6 @@ func run() error {
 		return err
 	}
 	defer c.Close()
-	if err := serve.EnsureSearchAttributes(ctx, c, cfg.TemporalNamespace); err != nil {
-		return err
-	}
 	w, err := serve.StartWith(ctx, c, cfg, metrics)
 	if err != nil {
 		return err

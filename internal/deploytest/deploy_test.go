@@ -90,7 +90,7 @@ func TestDeployment(t *testing.T) {
 	d.step("Temporal server on PostgreSQL, mutual TLS: serving", func() { d.startTemporal(ctx) })
 	d.step("Web UI serving, through its own client certificate", func() { d.startUI(ctx) })
 	d.step("clients without a valid certificate refused", func() { d.refused(ctx) })
-	d.step("catsync setup: namespace and search attributes", func() { d.setup(ctx) })
+	d.step("catsync setup: namespace and search attributes (no worker starts before)", func() { d.setup(ctx) })
 	c := d.client(ctx)
 	defer c.Close()
 
@@ -453,6 +453,10 @@ func handshake(ctx context.Context, addr string, cfg *tls.Config) error {
 
 func (d *deployment) setup(ctx context.Context) {
 	t := d.t
+	// Before setup a worker does not start, and names the command to run.
+	if out, err := d.output("catsync-worker", d.env["workflows"]); err == nil || !strings.Contains(out, "catsync setup") {
+		t.Errorf("the workflow worker before catsync setup: %v\n%s\nwant it to exit naming catsync setup", err, out)
+	}
 	d.expect(d.catsync("setup", "--retention", "7d"), "namespace catsync registered, retention 7d")
 	d.expect(d.catsync("setup", "--retention", "7d"), "nothing to change")
 	c := d.client(ctx)

@@ -19,8 +19,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
-	enumspb "go.temporal.io/api/enums/v1"
-	"go.temporal.io/api/operatorservice/v1"
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
@@ -77,7 +75,7 @@ func DialWith(ctx context.Context, cfg *config.Config, opts client.Options) (cli
 		var missing *serviceerror.NamespaceNotFound
 		if errors.As(err, &missing) {
 			return nil, config.Bad(NamespaceEnv, ns, fmt.Sprintf(
-				"no such namespace at %s: create it (temporal operator namespace create --namespace %s), or correct %s", addr, ns, NamespaceEnv))
+				"no such namespace at %s: register it with catsync setup (with this %s), or correct %s", addr, NamespaceEnv, NamespaceEnv))
 		}
 		return nil, config.Wrap(NamespaceEnv, ns, fmt.Errorf("describe the namespace at %s: %w", addr, err), "")
 	}
@@ -123,30 +121,9 @@ func OpenCatalog(ctx context.Context, setting, dsn string) (*sqlstore.DB, error)
 	return nil, config.Wrap(setting, dsn, err, problem)
 }
 
-// SearchAttributes are the custom search attributes catsync sets.
-var SearchAttributes = searchAttributeTypes()
-
-// searchAttributeTypes is workflows.SearchAttributes by name and type: one
-// list, so that what the worker registers is what the workflows set.
-func searchAttributeTypes() map[string]enumspb.IndexedValueType {
-	out := map[string]enumspb.IndexedValueType{}
-	for k := range workflows.SearchAttributes().GetUntypedValues() {
-		out[k.GetName()] = k.GetValueType()
-	}
-	return out
-}
-
-// EnsureSearchAttributes registers catsync's search attributes in the
-// namespace; those already there are left alone.
-func EnsureSearchAttributes(ctx context.Context, c client.Client, namespace string) error {
-	_, err := c.OperatorService().AddSearchAttributes(ctx, &operatorservice.AddSearchAttributesRequest{
-		Namespace: namespace, SearchAttributes: SearchAttributes})
-	var exists *serviceerror.AlreadyExists
-	if err != nil && !errors.As(err, &exists) {
-		return fmt.Errorf("register search attributes in %s: %w", namespace, err)
-	}
-	return nil
-}
+// SearchAttributes are the custom search attributes catsync sets, by
+// name and type: catsync setup registers them, a worker checks them.
+var SearchAttributes = searchAttributes()
 
 // Workers are the running workers of this process and the catalogs they hold.
 type Workers struct {
@@ -171,6 +148,13 @@ func Start(ctx context.Context, c client.Client, cfg *config.Config) (*Workers, 
 // with (DialWith, MetricsHandler m.Temporal()); nil m: new metrics, and
 // no SDK metrics among them.
 func StartWith(ctx context.Context, c client.Client, cfg *config.Config, m *telemetry.Metrics) (*Workers, error) {
+	// The workflows set catsync's search attributes: catsync setup
+	// registers them, an operator's act; a worker only checks.
+	if cfg.Workflows {
+		if err := CheckSearchAttributes(ctx, c, cmp.Or(cfg.TemporalNamespace, client.DefaultNamespace)); err != nil {
+			return nil, err
+		}
+	}
 	w := &Workers{}
 	checks := []telemetry.Check{{Name: "Temporal at " + cfg.TemporalAddress, Probe: func(ctx context.Context) error {
 		if _, err := c.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
