@@ -45,6 +45,9 @@ type Site struct {
 // Activities are the steps one site's worker runs.
 type Activities struct {
 	Site *Site
+	// ApplyBatch is about how many records one transaction of an apply
+	// writes; 0 is batchRecords.
+	ApplyBatch int
 	// Schedules acts on the data stores' Temporal schedules (nil when the
 	// worker cannot): a failover pauses those of the store it promotes.
 	Schedules ScheduleControl

@@ -1,6 +1,7 @@
 package activities
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -19,10 +20,10 @@ import (
 )
 
 // applyCursor is the progress of an apply: the next set to apply, and what
-// was applied before it. It is committed in the transaction of each set
-// (importer.Checkpoint), not taken from the heartbeat: a heartbeat can lag
-// the sets already written, and a resume from it would count them again as
-// unchanged.
+// was applied before it. It is committed in the transaction of each batch
+// of sets (and of each FULL deletion), not taken from the heartbeat: a
+// heartbeat can lag the sets already written, and a resume from it would
+// count them again as unchanged.
 type applyCursor struct {
 	Segment int          `json:"segment"`
 	Set     int          `json:"set"`
@@ -31,19 +32,20 @@ type applyCursor struct {
 }
 
 // Apply imports a staged snapshot volume set by volume set, each checked
-// again and written in its own transaction, then (FULL) deletes what the
-// primary no longer has. A set in conflict is left out and a set that
-// fails is recorded, and the others go on; a retry resumes at the set after
-// the last one applied.
+// again and written in a savepoint of a transaction that writes a batch of
+// them, then (FULL) deletes what the primary no longer has. A set in
+// conflict is left out and a set that fails is recorded, and the others go
+// on; a retry resumes at the first set of the batch after the last one
+// committed.
 //
 // Strict runs are all or nothing: every write is saved first in the
 // secondary's undo journal, and a set in conflict or failing rolls the
 // whole run back, leaving the secondary's catalogs as they were; the
 // conflict error carries the run's ImportResult as its details.
 //
-// A cancel of the run stops the apply at the next set boundary, with what
-// was applied committed (a strict run rolls back first); the workflow
-// reads it with Unfinished. A run that lost its lease stops the same way.
+// A cancel of the run stops the apply at the next set, with the batches
+// before committed (a strict run rolls back first); the workflow reads it
+// with Unfinished. A run that lost its lease stops the same way.
 func (a *Activities) Apply(ctx context.Context, in ImportInput) (ImportResult, error) {
 	res, err := a.apply(ctx, in)
 	var conflict *safety.ConflictError
@@ -142,10 +144,11 @@ func (a *Activities) apply(ctx context.Context, in ImportInput) (ImportResult, e
 	if in.Strict {
 		j = &importer.Journal{Store: in.Ref.Store, Run: in.Ref.ID}
 	}
-	err = a.applySets(ctx, im, j, save, staged, &cur)
+	volumes := newPresentVolumes()
+	err = a.applySets(ctx, im, j, save, staged, &cur, volumes)
 	if err == nil && staged.Manifest.Type == snapshot.Full && !cur.Deleted {
 		var present func(catalog.VolumeKey) bool
-		if present, err = volumeKeys(staged); err == nil {
+		if present, err = volumes.of(staged); err == nil {
 			// Each removal commits the cursor with it; a retry removes
 			// only what is left, and counts what it removes.
 			_, err = im.Missing(ctx, st, present, true, j, func(ctx context.Context, tx store.Tx, c importer.Counts) error {
@@ -231,10 +234,12 @@ func (a *Activities) undoAbandoned(ctx context.Context, im *importer.Import, ref
 }
 
 // applySets applies the sets from the cursor on, committing the cursor
-// with each. A cancel, or a lease lost, stops it between two sets.
-func (a *Activities) applySets(ctx context.Context, im *importer.Import, j *importer.Journal, save cursorSaver, staged *snapshot.Staged, cur *applyCursor) error {
+// with each batch of them. A cancel, or a lease lost, stops it: what the
+// open batch wrote is not committed.
+func (a *Activities) applySets(ctx context.Context, im *importer.Import, j *importer.Journal, save cursorSaver, staged *snapshot.Staged,
+	cur *applyCursor, present *presentVolumes) error {
 	for ; cur.Segment < len(staged.Manifest.Segments); cur.Segment, cur.Set = cur.Segment+1, 0 {
-		if err := a.applySegment(ctx, im, j, save, staged, cur); err != nil {
+		if err := a.applySegment(ctx, im, j, save, staged, cur, present); err != nil {
 			return err
 		}
 	}
@@ -242,17 +247,19 @@ func (a *Activities) applySets(ctx context.Context, im *importer.Import, j *impo
 }
 
 // applySegment applies the current segment from the cursor's set on, in
-// the phases its span shows: read, transform, then check and write, one
-// transaction per set. Check and write share a phase: a set is checked
-// again in the transaction that writes it, against what the sets before it
-// wrote.
-func (a *Activities) applySegment(ctx context.Context, im *importer.Import, j *importer.Journal, save cursorSaver, staged *snapshot.Staged, cur *applyCursor) (err error) {
+// the phases its span shows: read, transform, then check and write, in
+// batches of sets (applyBatch). Check and write share a phase: a set is
+// checked again in the transaction that writes it, against what the sets
+// before it wrote.
+func (a *Activities) applySegment(ctx context.Context, im *importer.Import, j *importer.Journal, save cursorSaver, staged *snapshot.Staged,
+	cur *applyCursor, present *presentVolumes) (err error) {
 	ctx, span := phase(ctx, "apply segment", attrSegment.Int(cur.Segment))
 	defer func() { endPhase(span, err) }()
 	sets, err := readSegment(ctx, staged, cur.Segment, cur.Set)
 	if err != nil {
 		return err
 	}
+	present.add(cur.Segment, sets.sets, cur.Set == 0)
 	prepared, err := transform(ctx, im, sets)
 	if err != nil {
 		return err // invalid input: nothing of the run should apply it
@@ -267,54 +274,81 @@ func (a *Activities) applySegment(ctx context.Context, im *importer.Import, j *i
 		span.SetAttributes(attrs...)
 		endPhase(write, err)
 	}()
-	for k, p := range prepared {
-		err := ctx.Err()
-		if err == nil {
-			err = a.applyOne(ctx, im, j, save, sets.at[k], sets.sets[k], p, cur)
-		}
+	for k := 0; k < len(prepared); {
+		n, err := a.applyBatch(ctx, im, j, save, sets, prepared, k, cur)
 		if err != nil {
-			return sets.at[k].Err(sets.sets[k].ID, err)
+			return err
 		}
+		k += n
 	}
 	return nil
 }
 
-// applyOne checks and writes one set and commits the cursor past it: a set
-// in conflict is left out, one that fails is recorded, unless the run is
-// strict.
-func (a *Activities) applyOne(ctx context.Context, im *importer.Import, j *importer.Journal, save cursorSaver, at snapshot.SetAt, set *snapshot.VolumeSet, p *importer.Prepared, cur *applyCursor) error {
-	var lost *importer.LeaseLostError
+// batchRecords is how many records one transaction of the apply writes,
+// about: a commit per set rewrote the pages each set dirtied and cost a
+// third of a FULL; a commit per batch keeps a crash's loss and the write
+// lock's hold short.
+const batchRecords = 50_000
+
+// applyBatch checks and writes the sets of the segment from set from on in
+// one transaction, each in a savepoint, until about batchRecords records,
+// and commits the cursor past them with it: a set in conflict is left out
+// and one that fails is recorded, the others go on, unless the run is
+// strict. It returns how many sets it handled. Nothing of a batch commits
+// unless all of it does: a retry or a resume starts again at its first set.
+func (a *Activities) applyBatch(ctx context.Context, im *importer.Import, j *importer.Journal, save cursorSaver, s segment,
+	prepared []*importer.Prepared, from int, cur *applyCursor) (int, error) {
 	var next applyCursor
-	_, conflicts, err := im.ApplySet(ctx, a.Site.Catalog, p, j, func(ctx context.Context, tx store.Tx, c importer.Counts) error {
-		next = cur.after(at.Index, c, nil, nil)
+	var n int
+	var stop error // what ends a strict run, after the batch rolled back
+	err := a.Site.Catalog.Update(ctx, func(tx store.Tx) error {
+		next, n = *cur, 0
+		written, records, budget := int64(0), 0, cmp.Or(a.ApplyBatch, batchRecords)
+		for k := from; k < len(prepared) && records < budget; k++ {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			set, at := s.sets[k], s.at[k]
+			c, conflicts, err := im.ApplySetIn(ctx, tx, prepared[k], j)
+			switch {
+			case err != nil && (errors.Is(err, store.ErrTxLost) || ctx.Err() != nil):
+				return at.Err(set.ID, err)
+			case len(conflicts) > 0:
+				next = next.after(at.Index, nil, nil, conflicts)
+				stop = &safety.ConflictError{Set: set.ID, Conflicts: conflicts}
+			case err != nil:
+				next = next.after(at.Index, nil, &SetFailure{Set: set.ID, Error: err.Error()}, nil)
+				stop = at.Err(set.ID, err)
+			default:
+				next = next.after(at.Index, c, nil, nil)
+				stop = nil
+				if c.Changed() > 0 {
+					written++
+				}
+			}
+			if stop != nil && j != nil {
+				// Strict: what this batch wrote is undone with it, and
+				// counted among what the run undoes.
+				next.Result.RolledBack = written
+				return stop
+			}
+			n++
+			records += set.Records()
+			heartbeat(ctx, cur.position())
+		}
+		stop = nil
 		return save(ctx, tx, next)
 	})
-	switch {
-	case errors.As(err, &lost):
-		return err
-	case len(conflicts) > 0:
-		next = cur.after(at.Index, nil, nil, conflicts)
-		if j != nil {
-			*cur = next
-			return &safety.ConflictError{Set: set.ID, Conflicts: conflicts}
-		}
-		err = save.alone(ctx, a.Site.Catalog, next)
-	case err != nil && ctx.Err() != nil:
-		return ctx.Err()
-	case err != nil:
-		next = cur.after(at.Index, nil, &SetFailure{Set: set.ID, Error: err.Error()}, nil)
-		if j != nil {
-			*cur = next
-			return err
-		}
-		err = save.alone(ctx, a.Site.Catalog, next)
+	if stop != nil {
+		*cur = next
+		return n, stop
 	}
 	if err != nil {
-		return err
+		return n, err
 	}
 	*cur = next
 	heartbeat(ctx, cur.position())
-	return nil
+	return n, nil
 }
 
 // rollback undoes a strict run after cause stopped it. The result keeps
@@ -324,7 +358,7 @@ func (a *Activities) rollback(ctx context.Context, im *importer.Import, ref snap
 	if err != nil {
 		return res, fmt.Errorf("%w; undoing the run's %d sets already written failed: %v", cause, n, err)
 	}
-	res.Counts, res.RolledBack = importer.Counts{}, n
+	res.Counts, res.RolledBack = importer.Counts{}, res.RolledBack+n
 	// A retry must start from the first set again, not resume.
 	if err := a.saveCursor(ctx, ref, applyCursor{Result: ImportResult{Counts: importer.Counts{}}}); err != nil {
 		return res, fmt.Errorf("%w; forgetting the progress of the rolled-back run failed: %v", cause, err)

@@ -93,38 +93,19 @@ func (im *Import) Plan(ctx context.Context, r store.Reader, p *Prepared) (Counts
 // errSkipSet rolls back the transaction of a set in conflict.
 var errSkipSet = errors.New("volume set in conflict")
 
-// ApplySet checks the set again and writes it in one transaction: a local
-// backup may have taken a label since the plan, and the check sees it. A
-// set in conflict writes nothing and returns its conflicts. With a
-// journal, what the set overwrites is saved in the same transaction, so
-// that the run can be undone; with a checkpoint, the caller's progress
-// commits with the write. Re-applying a set changes nothing.
+// ApplySet checks the set again and writes it in a transaction of its
+// own (ApplySetIn); with a checkpoint, the caller's progress commits with
+// the write.
 func (im *Import) ApplySet(ctx context.Context, st store.Store, p *Prepared, j *Journal, cp Checkpoint) (Counts, []safety.Conflict, error) {
 	var c Counts
 	var conflicts []safety.Conflict
 	err := st.Update(ctx, func(tx store.Tx) error {
 		var err error
-		if conflicts, err = im.Check(ctx, tx, p); err != nil {
+		if c, conflicts, err = im.ApplySetIn(ctx, tx, p, j); err != nil {
 			return err
 		}
 		if len(conflicts) > 0 {
 			return errSkipSet
-		}
-		have, err := im.holding(ctx, tx, p.Want, im.Opts.CatalogFiles, nil)
-		if err != nil {
-			return err
-		}
-		var ch *changes
-		ch, c = diffSet(have, p.Want, im.Opts.CatalogFiles, nil)
-		if !ch.empty() {
-			if j != nil {
-				if err := im.save(ctx, tx, j, p.Want, nil); err != nil {
-					return err
-				}
-			}
-			if err := ch.write(ctx, tx); err != nil {
-				return err
-			}
 		}
 		if cp != nil {
 			return cp(ctx, tx, c)
@@ -135,7 +116,47 @@ func (im *Import) ApplySet(ctx context.Context, st store.Store, p *Prepared, j *
 		return nil, conflicts, nil
 	}
 	if err != nil {
+		return nil, nil, err
+	}
+	return c, nil, nil
+}
+
+// ApplySetIn checks the set again and writes it in tx, in a savepoint of
+// it: a local backup may have taken a label since the plan, and the check
+// sees it, and what earlier sets of tx wrote. A set in conflict writes
+// nothing and returns its conflicts; a set that fails leaves tx as it was
+// before the set, unless its error wraps store.ErrTxLost. With a journal,
+// what the set overwrites is saved in tx, so that the run can be undone.
+// Re-applying a set changes nothing.
+func (im *Import) ApplySetIn(ctx context.Context, tx store.Tx, p *Prepared, j *Journal) (Counts, []safety.Conflict, error) {
+	var c Counts
+	var conflicts []safety.Conflict
+	err := tx.Savepoint(ctx, func() error {
+		var err error
+		if conflicts, err = im.Check(ctx, tx, p); err != nil || len(conflicts) > 0 {
+			return err
+		}
+		have, err := im.holding(ctx, tx, p.Want, im.Opts.CatalogFiles, nil)
+		if err != nil {
+			return err
+		}
+		var ch *changes
+		ch, c = diffSet(have, p.Want, im.Opts.CatalogFiles, nil)
+		if ch.empty() {
+			return nil
+		}
+		if j != nil {
+			if err := im.save(ctx, tx, j, p.Want, nil); err != nil {
+				return err
+			}
+		}
+		return ch.write(ctx, tx)
+	})
+	switch {
+	case err != nil:
 		return nil, nil, fmt.Errorf("volume set %s: %w", p.In.ID, err)
+	case len(conflicts) > 0:
+		return nil, conflicts, nil
 	}
 	return c, nil, nil
 }

@@ -24,6 +24,10 @@ import (
 // ErrNotFound is returned by Get methods when no record has the key.
 var ErrNotFound = errors.New("not found")
 
+// ErrTxLost marks an error after which a transaction cannot go on: only
+// rolling it back remains.
+var ErrTxLost = errors.New("the transaction cannot go on")
+
 // Filter restricts a scan. Empty fields match everything. A field that the
 // scanned table does not have is an error, not silently ignored.
 type Filter struct {
@@ -164,6 +168,11 @@ type Writer interface {
 type Tx interface {
 	Reader
 	Writer
+	// Savepoint runs fn so that, when fn fails, what fn wrote is undone
+	// and the transaction goes on as before it: one volume set of many
+	// in a transaction can fail alone. Savepoints do not nest. An error
+	// wrapping ErrTxLost means the transaction cannot go on.
+	Savepoint(ctx context.Context, fn func() error) error
 }
 
 // Store is one site's catalog database.

@@ -31,6 +31,20 @@ type tx struct {
 	volsets map[volsetRef]struct{}
 	volsers map[string]struct{}
 	marks   map[volumeMark]bool // BackPak entries written (false) or deleted (true)
+	// sp, inside a savepoint, is what it noted: undone if it rolls back.
+	sp *noted
+}
+
+// noted is what a savepoint added to the transaction's notes.
+type noted struct {
+	volsets []volsetRef
+	volsers []string
+	marks   []priorMark
+}
+
+type priorMark struct {
+	m       volumeMark
+	had, is bool // whether the mark was there before, and as what
 }
 
 var _ store.Tx = (*tx)(nil)
@@ -81,12 +95,81 @@ func (b *bound) close() {
 }
 
 func (t *tx) touchVolset(volcat, volsetID string) {
-	if volsetID != "" {
-		t.volsets[volsetRef{volcat, volsetID}] = struct{}{}
+	ref := volsetRef{volcat, volsetID}
+	if _, had := t.volsets[ref]; volsetID == "" || had {
+		return
+	}
+	t.volsets[ref] = struct{}{}
+	if t.sp != nil {
+		t.sp.volsets = append(t.sp.volsets, ref)
 	}
 }
 
-func (t *tx) touchVolser(volser string) { t.volsers[volser] = struct{}{} }
+func (t *tx) touchVolser(volser string) {
+	if _, had := t.volsers[volser]; had {
+		return
+	}
+	t.volsers[volser] = struct{}{}
+	if t.sp != nil {
+		t.sp.volsers = append(t.sp.volsers, volser)
+	}
+}
+
+// mark notes a BackPak entry written (deleted false) or deleted.
+func (t *tx) mark(m volumeMark, deleted bool) {
+	if t.sp != nil {
+		was, had := t.marks[m]
+		t.sp.marks = append(t.sp.marks, priorMark{m: m, had: had, is: was})
+	}
+	t.marks[m] = deleted
+}
+
+// Savepoint runs fn in a savepoint of the transaction. When fn fails, what
+// it wrote and the change marks its writes noted are undone, and the
+// transaction goes on as it was before fn; fn's error is returned. When
+// the transaction itself can no longer go on (the rollback to the
+// savepoint failed), the error wraps store.ErrTxLost.
+func (t *tx) Savepoint(ctx context.Context, fn func() error) error {
+	if t.sp != nil {
+		return errors.New("savepoint: savepoints do not nest")
+	}
+	if _, err := t.sql.ExecContext(ctx, "SAVEPOINT catsync_set"); err != nil {
+		return fmt.Errorf("savepoint: %w: %w", store.ErrTxLost, err)
+	}
+	sp := &noted{}
+	t.sp = sp
+	err := fn()
+	t.sp = nil
+	if err == nil {
+		if _, err := t.sql.ExecContext(ctx, "RELEASE SAVEPOINT catsync_set"); err != nil {
+			return fmt.Errorf("release savepoint: %w: %w", store.ErrTxLost, err)
+		}
+		return nil
+	}
+	// Not on the caller's context: a cancelled one would leave the
+	// set's writes in the transaction.
+	undo := context.WithoutCancel(ctx)
+	if _, rerr := t.sql.ExecContext(undo, "ROLLBACK TO SAVEPOINT catsync_set"); rerr != nil {
+		return fmt.Errorf("%w; rolling back to the savepoint: %w: %w", err, store.ErrTxLost, rerr)
+	}
+	if _, rerr := t.sql.ExecContext(undo, "RELEASE SAVEPOINT catsync_set"); rerr != nil {
+		return fmt.Errorf("%w; releasing the savepoint: %w: %w", err, store.ErrTxLost, rerr)
+	}
+	for _, ref := range sp.volsets {
+		delete(t.volsets, ref)
+	}
+	for _, v := range sp.volsers {
+		delete(t.volsers, v)
+	}
+	for i := len(sp.marks) - 1; i >= 0; i-- {
+		if pm := sp.marks[i]; pm.had {
+			t.marks[pm.m] = pm.is
+		} else {
+			delete(t.marks, pm.m)
+		}
+	}
+	return err
+}
 
 // exec runs q with its prepared statement.
 func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
@@ -213,9 +296,9 @@ func (t *tx) PutVolume(ctx context.Context, v *catalog.Volume) error {
 		return err
 	}
 	if old != "" && old != v.StoreID {
-		t.marks[volumeMark{old, v.Key()}] = true // moved away: a tombstone where it was
+		t.mark(volumeMark{old, v.Key()}, true) // moved away: a tombstone where it was
 	}
-	t.marks[volumeMark{v.StoreID, v.Key()}] = false
+	t.mark(volumeMark{v.StoreID, v.Key()}, false)
 	return nil
 }
 
@@ -228,7 +311,7 @@ func (t *tx) DeleteVolume(ctx context.Context, key catalog.VolumeKey) error {
 	if err := del(ctx, t, volumeTable, &v, key.String()); err != nil {
 		return err
 	}
-	t.marks[volumeMark{old, key}] = true
+	t.mark(volumeMark{old, key}, true)
 	return nil
 }
 

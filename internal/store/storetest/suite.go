@@ -31,6 +31,7 @@ func Run(t *testing.T, newDB Opener) {
 	t.Run("RoundTrip", func(t *testing.T) { testRoundTrip(t, open(t)) })
 	t.Run("PutReplaces", func(t *testing.T) { testPutReplaces(t, open(t)) })
 	t.Run("Rollback", func(t *testing.T) { testRollback(t, open(t)) })
+	t.Run("Savepoint", func(t *testing.T) { testSavepoint(t, open(t)) })
 	t.Run("InvalidRecordRefused", func(t *testing.T) { testInvalidRefused(t, open(t)) })
 	t.Run("Streaming", func(t *testing.T) { testStreaming(t, open(t)) })
 	t.Run("Migrations", func(t *testing.T) { testMigrations(t, newDB(t)) })
@@ -186,6 +187,67 @@ func testRollback(t *testing.T, s store.Store) {
 	if got, _ := s.LastSeq(ctx, "DS_PROD"); got != seq {
 		t.Errorf("sequence moved by a rolled back transaction: %d -> %d", seq, got)
 	}
+}
+
+// testSavepoint: a savepoint that fails undoes its writes and the change
+// marks they caused, and the transaction goes on and commits the rest; one
+// that succeeds keeps them. A write the store refuses is undone the same way.
+func testSavepoint(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	f := load(t, s)
+	before, _ := s.LastSeq(ctx, "DS_PROD")
+	kept := f.Volumes[0]
+	kept.Comment = "kept"
+	undone := f.Volumes[1]
+	undone.Comment = "undone"
+	gone := f.Volumes[2]
+	tf := f.TapeFile
+	tf.FileID, tf.Generation = "UNDONE_FILE", 1
+	err := s.Update(ctx, func(tx store.Tx) error {
+		if err := tx.Savepoint(ctx, func() error { return tx.PutVolume(ctx, &kept) }); err != nil {
+			return err
+		}
+		err := tx.Savepoint(ctx, func() error {
+			if err := tx.PutVolume(ctx, &undone); err != nil {
+				return err
+			}
+			if err := tx.DeleteVolume(ctx, gone.Key()); err != nil {
+				return err
+			}
+			if err := tx.PutTapeFile(ctx, &tf); err != nil {
+				return err
+			}
+			return errBoom
+		})
+		if !errors.Is(err, errBoom) || errors.Is(err, store.ErrTxLost) {
+			return fmt.Errorf("the failed savepoint returned %v, want its function's error", err)
+		}
+		// The store refuses the row: the savepoint undoes the attempt.
+		bad := f.Volumes[1]
+		bad.StoreID = ""
+		if err := tx.Savepoint(ctx, func() error { return tx.PutVolume(ctx, &bad) }); err == nil || errors.Is(err, store.ErrTxLost) {
+			return fmt.Errorf("an invalid write in a savepoint: %v, want its error", err)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		v    catalog.Volume
+		want string
+	}{{kept, "kept"}, {undone, f.Volumes[1].Comment}, {gone, gone.Comment}} {
+		got, err := s.Volume(ctx, c.v.Key())
+		if err != nil || got.Comment != c.want {
+			t.Errorf("volume %s after the savepoints: %q (%v), want %q", c.v.Label, got.Comment, err, c.want)
+		}
+	}
+	n := 0
+	if err := s.ScanTapeFiles(ctx, store.Filter{FileID: tf.FileID}, func(*catalog.TapeFile) error { n++; return nil }); err != nil || n != 0 {
+		t.Errorf("the undone savepoint's tape file: %d rows (%v)", n, err)
+	}
+	got, _ := changed(t, s, "DS_PROD", before)
+	same(t, "changed volumes", got, []string{"T00001/LABELED"})
 }
 
 func testInvalidRefused(t *testing.T, s store.Store) {
