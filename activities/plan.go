@@ -66,18 +66,19 @@ func (a *Activities) plan(ctx context.Context, in ImportInput) (ImportResult, er
 	if err := a.undoAbandoned(ctx, im, in.Ref, func() { heartbeat(ctx, -1) }); err != nil {
 		return res, err
 	}
+	present := newPresentVolumes()
 	for i := range staged.Manifest.Segments {
-		if err := a.planSegment(ctx, im, staged, i, &res); err != nil {
+		if err := a.planSegment(ctx, im, staged, i, &res, present); err != nil {
 			return res, err
 		}
 		heartbeat(ctx, i)
 	}
 	if staged.Manifest.Type == snapshot.Full {
-		present, err := volumeKeys(staged)
+		inSnapshot, err := present.of(staged)
 		if err != nil {
 			return res, err
 		}
-		c, err := im.Missing(ctx, a.Site.Catalog, present, false, nil, nil)
+		c, err := im.Missing(ctx, a.Site.Catalog, inSnapshot, false, nil, nil)
 		if err != nil {
 			return res, err
 		}
@@ -89,13 +90,15 @@ func (a *Activities) plan(ctx context.Context, in ImportInput) (ImportResult, er
 // planSegment plans segment seg into res, in the phases its span shows:
 // read, transform, check (the safety checks and the counts, against the
 // secondary as it is).
-func (a *Activities) planSegment(ctx context.Context, im *importer.Import, staged *snapshot.Staged, seg int, res *ImportResult) (err error) {
+func (a *Activities) planSegment(ctx context.Context, im *importer.Import, staged *snapshot.Staged, seg int, res *ImportResult,
+	present *presentVolumes) (err error) {
 	ctx, span := phase(ctx, "plan segment", attrSegment.Int(seg))
 	defer func() { endPhase(span, err) }()
 	sets, err := readSegment(ctx, staged, seg, 0)
 	if err != nil {
 		return err
 	}
+	present.add(seg, sets.sets, true)
 	prepared, err := transform(ctx, im, sets)
 	if err != nil {
 		return err
@@ -121,11 +124,42 @@ func (a *Activities) planSegment(ctx context.Context, im *importer.Import, stage
 	return nil
 }
 
-// volumeKeys reads which BackPak volumes a FULL snapshot holds.
-func volumeKeys(staged *snapshot.Staged) (func(catalog.VolumeKey) bool, error) {
-	present := map[catalog.VolumeKey]bool{}
-	if err := staged.VolumeKeys(func(k catalog.VolumeKey) { present[k] = true }); err != nil {
-		return nil, err
+// presentVolumes gathers the BackPak volumes of a FULL snapshot as a step
+// decodes its segments, so that what the FULL removes is known without a
+// second pass over the whole snapshot; a segment the step did not decode
+// whole (a resumed apply skips what it applied) is read for its keys alone.
+type presentVolumes struct {
+	keys  map[catalog.VolumeKey]bool
+	whole map[int]bool // segments whose every set was added
+}
+
+func newPresentVolumes() *presentVolumes {
+	return &presentVolumes{keys: map[catalog.VolumeKey]bool{}, whole: map[int]bool{}}
+}
+
+// add notes the volumes of sets read from segment seg, all of its sets
+// when whole.
+func (p *presentVolumes) add(seg int, sets []*snapshot.VolumeSet, whole bool) {
+	for _, s := range sets {
+		for _, v := range s.Volumes {
+			p.keys[v.Key()] = true
+		}
 	}
-	return func(k catalog.VolumeKey) bool { return present[k] }, nil
+	if whole {
+		p.whole[seg] = true
+	}
+}
+
+// of returns which volumes staged holds, reading the segments not added
+// whole.
+func (p *presentVolumes) of(staged *snapshot.Staged) (func(catalog.VolumeKey) bool, error) {
+	for i := range staged.Manifest.Segments {
+		if p.whole[i] {
+			continue
+		}
+		if err := staged.SegmentVolumeKeys(i, func(k catalog.VolumeKey) { p.keys[k] = true }); err != nil {
+			return nil, err
+		}
+	}
+	return func(k catalog.VolumeKey) bool { return p.keys[k] }, nil
 }

@@ -99,10 +99,19 @@ func (st *Staged) ReadKeys(i int, fn func(set string, k *Key) error) error {
 // checked once it is read, so use the keys only when VolumeKeys returns
 // nil.
 func (st *Staged) VolumeKeys(fn func(catalog.VolumeKey)) error {
-	for _, s := range st.Manifest.Segments {
-		if err := ReadVolumeKeys(st.Dir, s, fn); err != nil {
+	for i := range st.Manifest.Segments {
+		if err := st.SegmentVolumeKeys(i, fn); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// SegmentVolumeKeys is VolumeKeys of the i-th segment (from 0) alone.
+func (st *Staged) SegmentVolumeKeys(i int, fn func(catalog.VolumeKey)) error {
+	s, err := st.segment(i)
+	if err != nil {
+		return err
+	}
+	return ReadVolumeKeys(st.Dir, s, fn)
 }
