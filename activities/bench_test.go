@@ -2,6 +2,7 @@ package activities
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"io"
 	"os"
@@ -66,10 +67,44 @@ func BenchmarkSync(b *testing.B) {
 		rows += n[t]
 	}
 
+	snapRows := int64(0)
+	for _, t := range snapshotTables {
+		snapRows += n[t]
+	}
+
 	for i := 0; i < b.N; i++ {
 		run := filepath.Join(dir, strconv.Itoa(i))
 		if err := os.MkdirAll(run, 0o755); err != nil {
 			b.Fatal(err)
+		}
+		// The baselines first, so that the FULL reports its ratio to them.
+		if _, err := prim.SQL().ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
+			b.Fatal(err)
+		}
+		var goBulk, engine time.Duration
+		for _, base := range []struct {
+			name string
+			took *time.Duration
+			load func(dst *sql.DB) (int64, error)
+		}{
+			{"baseline-go-bulk-load", &goBulk, func(dst *sql.DB) (int64, error) { return goBulkLoad(ctx, prim.SQL(), dst) }},
+			{"baseline-sqlite-engine-insert-select", &engine, func(dst *sql.DB) (int64, error) { return engineLoad(ctx, primPath, dst) }},
+		} {
+			b.Run(base.name, func(b *testing.B) {
+				dst, err := sqlstore.Open(ctx, filepath.Join(run, base.name+".db"))
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer dst.Close()
+				t0 := time.Now()
+				got, err := base.load(dst.SQL())
+				*base.took = time.Since(t0)
+				if err != nil || got != snapRows {
+					b.Fatalf("%d of %d rows: %v", got, snapRows, err)
+				}
+				b.ReportMetric(base.took.Seconds(), "full_s")
+				b.ReportMetric(float64(got)/base.took.Seconds(), "full_rows/s")
+			})
 		}
 		b.Run("catsync-full-then-update", func(b *testing.B) {
 			sec, err := sqlstore.Open(ctx, filepath.Join(run, "secondary.db"))
@@ -90,6 +125,13 @@ func BenchmarkSync(b *testing.B) {
 			b.ReportMetric(fullTime.Seconds(), "full_s")
 			b.ReportMetric(float64(rows)/fullTime.Seconds(), "full_rows/s")
 			b.Logf("FULL: %d sets in %s: %v", full.Sets, fullTime.Round(time.Millisecond), full.Counts)
+			if goBulk > 0 && engine > 0 {
+				b.ReportMetric(fullTime.Seconds()/goBulk.Seconds(), "full_per_go_bulk_load")
+				b.ReportMetric(fullTime.Seconds()/engine.Seconds(), "full_per_engine_load")
+				b.Logf("FULL %s = %.2fx the Go bulk load (%s), %.2fx the engine's row-by-row insert (%s) of the same %d rows",
+					fullTime.Round(time.Millisecond), fullTime.Seconds()/goBulk.Seconds(), goBulk.Round(time.Millisecond),
+					fullTime.Seconds()/engine.Seconds(), engine.Round(time.Millisecond), snapRows)
+			}
 
 			// About 1% of the volumes change: a simulated day whose backups
 			// write that many volumes.
