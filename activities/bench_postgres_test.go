@@ -1,0 +1,141 @@
+package activities
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/catsync/catsync/internal/importer"
+	"github.com/catsync/catsync/internal/memstat"
+	"github.com/catsync/catsync/internal/sim"
+	"github.com/catsync/catsync/internal/snapshot"
+	"github.com/catsync/catsync/internal/store/sqlstore"
+	"github.com/catsync/catsync/internal/store/sqlstore/sqltest"
+)
+
+// BenchmarkSyncPostgres is BenchmarkSync with the secondary in PostgreSQL
+// (CATSYNC_TEST_POSTGRES_DSN; skipped without it): a FULL into an empty
+// schema, then an UPDATE after a simulated day, beside a COPY (pgx
+// CopyFrom) of the same rows into the same schema, in the same run.
+func BenchmarkSyncPostgres(b *testing.B) {
+	ctx := context.Background()
+	copyDSN := sqltest.PostgresDSN(b) // skips without a server
+	scale := benchScale(b)
+	dir := b.TempDir()
+	prim, err := sqlstore.Open(ctx, filepath.Join(dir, "primary.db"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer prim.Close()
+	if err := sim.Init(ctx, prim, referenceSite(scale), nil); err != nil {
+		b.Fatal(err)
+	}
+	n, _ := prim.Count(ctx)
+	rows := int64(0)
+	for _, t := range snapshotTables {
+		rows += n[t]
+	}
+	for i := 0; i < b.N; i++ {
+		var copyTime time.Duration
+		b.Run("baseline-postgres-copy", func(b *testing.B) {
+			dsn := copyDSN
+			if i > 0 {
+				dsn = sqltest.PostgresDSN(b)
+			}
+			t0 := time.Now()
+			got, err := pgCopy(ctx, prim.SQL(), dsn)
+			copyTime = time.Since(t0)
+			if err != nil || got != rows {
+				b.Fatalf("%d of %d rows: %v", got, rows, err)
+			}
+			b.ReportMetric(copyTime.Seconds(), "full_s")
+			b.ReportMetric(float64(got)/copyTime.Seconds(), "full_rows/s")
+		})
+		b.Run("catsync-full-then-update", func(b *testing.B) {
+			sec := sqltest.Open(b, sqltest.PostgresDSN(b))
+			if err := sim.InitSecondary(ctx, sec, prim, sim.DefaultSecondaryParams(), nil); err != nil {
+				b.Fatal(err)
+			}
+			run := filepath.Join(dir, fmt.Sprint(i))
+			outbox := snapshot.Area{Root: filepath.Join(run, "outbox")}
+			p := &pair{prim: &Activities{Site: &Site{Name: "prim", Catalog: prim, Staging: outbox}},
+				sec: &Activities{Site: &Site{Name: "secd", Catalog: sec, Staging: snapshot.Area{Root: filepath.Join(run, "staging")}, Source: outbox}}}
+			opts := importer.Options{StoreID: "DS_PROD", CatalogFiles: true}
+			t0 := time.Now()
+			full := p.syncOnce(b, "full", snapshot.Full, opts)
+			fullTime := time.Since(t0)
+			b.ReportMetric(fullTime.Seconds(), "full_s")
+			b.ReportMetric(float64(rows)/fullTime.Seconds(), "full_rows/s")
+			if copyTime > 0 {
+				b.ReportMetric(fullTime.Seconds()/copyTime.Seconds(), "full_per_copy")
+				b.Logf("FULL %s (%d sets) = %.2fx a COPY of the same %d rows (%s)", fullTime.Round(time.Millisecond), full.Sets,
+					fullTime.Seconds()/copyTime.Seconds(), rows, copyTime.Round(time.Millisecond))
+			}
+			if err := sim.Advance(ctx, prim, 1, nil); err != nil {
+				b.Fatal(err)
+			}
+			t0 = time.Now()
+			upd := p.syncOnce(b, "update", snapshot.Update, opts)
+			b.ReportMetric(time.Since(t0).Seconds(), "update_s")
+			b.Logf("UPDATE: %d sets in %s", upd.Sets, time.Since(t0).Round(time.Millisecond))
+			b.ReportMetric(memstat.PeakRSS(), "peak_rss_MiB")
+		})
+	}
+}
+
+// pgCopy loads the snapshot tables of the SQLite catalog src into the
+// PostgreSQL schema of dsn (laid out by catsync's store first) with COPY,
+// in one transaction: the fastest way rows go into PostgreSQL.
+func pgCopy(ctx context.Context, src *sql.DB, dsn string) (int64, error) {
+	st, err := sqlstore.Open(ctx, dsn)
+	if err != nil {
+		return 0, err
+	}
+	st.Close()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Close(ctx)
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer tx.Rollback(ctx)
+	var total int64
+	for _, tb := range snapshotTables {
+		rs, err := src.QueryContext(ctx, "SELECT * FROM "+tb)
+		if err != nil {
+			return total, err
+		}
+		cols, err := rs.Columns()
+		if err != nil {
+			rs.Close()
+			return total, err
+		}
+		vals, ptrs := make([]any, len(cols)), make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		k, err := tx.CopyFrom(ctx, pgx.Identifier{tb}, cols, pgx.CopyFromFunc(func() ([]any, error) {
+			if !rs.Next() {
+				return nil, rs.Err()
+			}
+			if err := rs.Scan(ptrs...); err != nil {
+				return nil, err
+			}
+			return vals, nil
+		}))
+		rs.Close()
+		total += k
+		if err != nil {
+			return total, fmt.Errorf("copy %s: %w", tb, err)
+		}
+	}
+	return total, tx.Commit(ctx)
+}
