@@ -209,6 +209,9 @@ func (d *DB) Update(ctx context.Context, fn func(store.Tx) error) (err error) {
 	if err = fn(t); err != nil {
 		return err
 	}
+	if err = t.flush(ctx); err != nil {
+		return err
+	}
 	if err = t.flushChanges(ctx); err != nil {
 		return fmt.Errorf("record changes: %w", err)
 	}

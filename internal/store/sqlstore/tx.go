@@ -33,6 +33,10 @@ type tx struct {
 	marks   map[volumeMark]bool // BackPak entries written (false) or deleted (true)
 	// sp, inside a savepoint, is what it noted: undone if it rolls back.
 	sp *noted
+	// pending are the puts held back (PostgreSQL), by table, and the
+	// tables in the order first put.
+	pending map[string]*pendingPuts
+	order   []string
 }
 
 // noted is what a savepoint added to the transaction's notes.
@@ -51,13 +55,21 @@ var _ store.Tx = (*tx)(nil)
 
 func newTx(t *sql.Tx, d dialect, cache *stmtCache) *tx {
 	b := bind(t, cache)
-	return &tx{
-		reader:  &reader{d: d, prep: b.prepared},
+	x := &tx{
 		bound:   b,
 		volsets: map[volsetRef]struct{}{},
 		volsers: map[string]struct{}{},
 		marks:   map[volumeMark]bool{},
+		pending: map[string]*pendingPuts{},
 	}
+	// A read sees the puts held back: they go first.
+	x.reader = &reader{d: d, prep: func(ctx context.Context, q string) (*sql.Stmt, error) {
+		if err := x.flush(ctx); err != nil {
+			return nil, err
+		}
+		return b.prepared(ctx, q)
+	}}
+	return x
 }
 
 // bound holds the database's prepared statements bound to one transaction.
@@ -133,12 +145,18 @@ func (t *tx) Savepoint(ctx context.Context, fn func() error) error {
 	if t.sp != nil {
 		return errors.New("savepoint: savepoints do not nest")
 	}
+	if err := t.flush(ctx); err != nil {
+		return err
+	}
 	if _, err := t.sql.ExecContext(ctx, "SAVEPOINT catsync_set"); err != nil {
 		return fmt.Errorf("savepoint: %w: %w", store.ErrTxLost, err)
 	}
 	sp := &noted{}
 	t.sp = sp
 	err := fn()
+	if err == nil {
+		err = t.flush(ctx) // what fn put fails in its savepoint
+	}
 	t.sp = nil
 	if err == nil {
 		if _, err := t.sql.ExecContext(ctx, "RELEASE SAVEPOINT catsync_set"); err != nil {
@@ -149,6 +167,7 @@ func (t *tx) Savepoint(ctx context.Context, fn func() error) error {
 	// Not on the caller's context: a cancelled one would leave the
 	// set's writes in the transaction.
 	undo := context.WithoutCancel(ctx)
+	t.discard()
 	if _, rerr := t.sql.ExecContext(undo, "ROLLBACK TO SAVEPOINT catsync_set"); rerr != nil {
 		return fmt.Errorf("%w; rolling back to the savepoint: %w: %w", err, store.ErrTxLost, rerr)
 	}
@@ -173,6 +192,9 @@ func (t *tx) Savepoint(ctx context.Context, fn func() error) error {
 
 // exec runs q with its prepared statement.
 func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
+	if err := t.flush(ctx); err != nil {
+		return nil, err
+	}
 	s, err := t.prepared(ctx, q)
 	if err != nil {
 		return nil, err
@@ -185,7 +207,11 @@ func put[T any](ctx context.Context, t *tx, tb *table[T], r *T) error {
 	if err := tb.valid(r); err != nil {
 		return err
 	}
-	if _, err := t.exec(ctx, tb.upsertSQL(), tb.values(r)...); err != nil {
+	if t.d == postgres {
+		if err := t.hold(ctx, tb.name, tb.nkey, tb.upsertRows, tb.values(r)); err != nil {
+			return err
+		}
+	} else if _, err := t.exec(ctx, tb.upsertSQL(), tb.values(r)...); err != nil {
 		return fmt.Errorf("write %s: %w", tb.name, err)
 	}
 	if tb.touch != nil {

@@ -32,6 +32,7 @@ func Run(t *testing.T, newDB Opener) {
 	t.Run("PutReplaces", func(t *testing.T) { testPutReplaces(t, open(t)) })
 	t.Run("Rollback", func(t *testing.T) { testRollback(t, open(t)) })
 	t.Run("Savepoint", func(t *testing.T) { testSavepoint(t, open(t)) })
+	t.Run("ReadsItsOwnWrites", func(t *testing.T) { testReadsOwnWrites(t, open(t)) })
 	t.Run("InvalidRecordRefused", func(t *testing.T) { testInvalidRefused(t, open(t)) })
 	t.Run("Streaming", func(t *testing.T) { testStreaming(t, open(t)) })
 	t.Run("Migrations", func(t *testing.T) { testMigrations(t, newDB(t)) })
@@ -248,6 +249,73 @@ func testSavepoint(t *testing.T, s store.Store) {
 	}
 	got, _ := changed(t, s, "DS_PROD", before)
 	same(t, "changed volumes", got, []string{"T00001/LABELED"})
+}
+
+// testReadsOwnWrites: within a transaction every read sees the writes
+// before it, in order, however the store sends them: a record put, put
+// again, deleted and put once more; thousands of rows of one table.
+func testReadsOwnWrites(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	f := load(t, s)
+	count := func(r store.Reader, fileID string) int {
+		n := 0
+		if err := r.ScanTapeFiles(ctx, store.Filter{Filecat: f.TapeFile.Filecat, FileID: fileID}, func(*catalog.TapeFile) error {
+			n++
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	const many = 2500
+	err := s.Update(ctx, func(tx store.Tx) error {
+		tf := f.TapeFile
+		tf.FileID, tf.Comment = "OWN_WRITES", "first"
+		if err := tx.PutTapeFile(ctx, &tf); err != nil {
+			return err
+		}
+		tf.Comment = "second"
+		if err := tx.PutTapeFile(ctx, &tf); err != nil {
+			return err
+		}
+		if n := count(tx, tf.FileID); n != 1 {
+			return fmt.Errorf("a tape file put twice: %d rows", n)
+		}
+		if err := tx.DeleteTapeFile(ctx, tf.Key()); err != nil {
+			return fmt.Errorf("delete what was put: %w", err)
+		}
+		if n := count(tx, tf.FileID); n != 0 {
+			return fmt.Errorf("a tape file deleted: %d rows", n)
+		}
+		tf.Comment = "third"
+		if err := tx.PutTapeFile(ctx, &tf); err != nil {
+			return err
+		}
+		for i := range many {
+			g := f.TapeFile
+			g.FileID, g.Generation = "MANY_FILES", i+1
+			if err := tx.PutTapeFile(ctx, &g); err != nil {
+				return err
+			}
+		}
+		if n := count(tx, "MANY_FILES"); n != many {
+			return fmt.Errorf("%d tape files put: %d rows", many, n)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got catalog.TapeFile
+	if err := s.ScanTapeFiles(ctx, store.Filter{Filecat: f.TapeFile.Filecat, FileID: "OWN_WRITES"}, func(r *catalog.TapeFile) error {
+		got = *r
+		return nil
+	}); err != nil || got.Comment != "third" {
+		t.Errorf("after commit: %q (%v), want the last put", got.Comment, err)
+	}
+	if n := count(s, "MANY_FILES"); n != many {
+		t.Errorf("after commit: %d of %d tape files", n, many)
+	}
 }
 
 func testInvalidRefused(t *testing.T, s store.Store) {
