@@ -153,7 +153,7 @@ func (a *Activities) snapshot(ctx context.Context, r store.Reader, in SnapshotIn
 		pending, pendingKeys = nil, nil
 		return ctx.Err()
 	}
-	x := &export.Reader{R: r, StoreID: in.Store, CatalogFiles: in.CatalogFiles}
+	x := &export.Reader{R: r, StoreID: in.Store, CatalogFiles: in.CatalogFiles, Consistent: true}
 	err = x.Walk(ctx, items, cur.Last, func(it export.Item, set *snapshot.VolumeSet) error {
 		pending, pendingKeys = append(pending, set), append(pendingKeys, it.Key)
 		if len(pending) < SetsPerSegment {

@@ -70,8 +70,13 @@ type Reader struct {
 	R            store.Reader
 	StoreID      string
 	CatalogFiles bool // include DISKFILE and DFTOV
+	// Consistent says R is a view of one moment (store.Store.View): what
+	// is read once is read from memory after, such as the CONFIG rows of
+	// a FILEID the sets before shared.
+	Consistent bool
 
-	groups map[string]catalog.VolumeGroup
+	groups  map[string]catalog.VolumeGroup
+	configs map[[2]string][]catalog.FileConfig // by FILECAT and FILEID, when Consistent
 }
 
 func (x *Reader) group(ctx context.Context, name string) (catalog.VolumeGroup, error) {
@@ -222,9 +227,11 @@ func (x *Reader) files(ctx context.Context, volcat string, set *snapshot.VolumeS
 		}
 	}
 	for _, id := range ids {
-		if err := x.R.ScanFileConfigs(ctx, store.Filter{Filecat: id[0], FileID: id[1]}, appendTo(&set.Configs)); err != nil {
+		cfgs, err := x.fileConfigs(ctx, id)
+		if err != nil {
 			return err
 		}
+		set.Configs = append(set.Configs, cfgs...)
 	}
 	if !x.CatalogFiles {
 		return nil
@@ -237,6 +244,25 @@ func (x *Reader) files(ctx context.Context, volcat string, set *snapshot.VolumeS
 		}
 	}
 	return x.R.ScanDiskFileVolumes(ctx, f, appendTo(&set.DFTOV))
+}
+
+// fileConfigs reads the CONFIG rows of a FILECAT and FILEID: a FILEID's
+// generations are spread over many sets.
+func (x *Reader) fileConfigs(ctx context.Context, id [2]string) ([]catalog.FileConfig, error) {
+	if cfgs, ok := x.configs[id]; ok {
+		return cfgs, nil
+	}
+	var cfgs []catalog.FileConfig
+	if err := x.R.ScanFileConfigs(ctx, store.Filter{Filecat: id[0], FileID: id[1]}, appendTo(&cfgs)); err != nil {
+		return nil, err
+	}
+	if x.Consistent {
+		if x.configs == nil {
+			x.configs = map[[2]string][]catalog.FileConfig{}
+		}
+		x.configs[id] = cfgs
+	}
+	return cfgs, nil
 }
 
 func appendTo[T any](s *[]T) func(*T) error {
