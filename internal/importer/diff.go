@@ -172,8 +172,17 @@ func current(ctx context.Context, r store.Reader, sc scope, probe *snapshot.Volu
 		}
 		have.Volumes = append(have.Volumes, old)
 	}
+	// One read per FILECAT for the set's FILEIDs.
+	byFilecat := map[string][]string{}
+	var filecats []string
 	for _, c := range probe.Configs {
-		if err := r.ScanFileConfigs(ctx, store.Filter{Filecat: c.Filecat, FileID: c.FileID}, appendTo(&have.Configs)); err != nil {
+		if _, ok := byFilecat[c.Filecat]; !ok {
+			filecats = append(filecats, c.Filecat)
+		}
+		byFilecat[c.Filecat] = append(byFilecat[c.Filecat], c.FileID)
+	}
+	for _, fc := range filecats {
+		if err := r.ScanFileConfigs(ctx, store.Filter{Filecat: fc, FileIDs: byFilecat[fc]}, appendTo(&have.Configs)); err != nil {
 			return nil, err
 		}
 	}

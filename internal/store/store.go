@@ -31,14 +31,17 @@ var ErrTxLost = errors.New("the transaction cannot go on")
 // Filter restricts a scan. Empty fields match everything. A field that the
 // scanned table does not have is an error, not silently ignored.
 type Filter struct {
-	StoreID       string // VOLUME
-	Volcat        string // TAPEVOLUME, VTOFC, TAPEFILE, TFTOV, DISKFILE, DFTOV, POOL
-	Pool          string
-	Filecat       string // VTOFC, CONFIG, TAPEFILE, TFTOV, DISKFILE, DFTOV
-	VolsetID      string
-	Volser        string // TAPEVOLUME, TFTOV, DFTOV
-	Label         string // VOLUME
-	FileID        string // CONFIG, TAPEFILE, TFTOV, DISKFILE
+	StoreID  string // VOLUME
+	Volcat   string // TAPEVOLUME, VTOFC, TAPEFILE, TFTOV, DISKFILE, DFTOV, POOL
+	Pool     string
+	Filecat  string // VTOFC, CONFIG, TAPEFILE, TFTOV, DISKFILE, DFTOV
+	VolsetID string
+	Volser   string // TAPEVOLUME, TFTOV, DFTOV
+	Label    string // VOLUME
+	FileID   string // CONFIG, TAPEFILE, TFTOV, DISKFILE
+	// FileIDs, when given, is a list the FILEID is one of (CONFIG): one
+	// read for many, where each is a round trip.
+	FileIDs       []string
 	Generation    int    // with FileID
 	Name          string // DISKFILE, DFTOV: DISKFILENAME
 	Status        string // TAPEVOLUME VOLUMESTATUS, TAPEFILE TAPEFILESTATUS

@@ -115,6 +115,16 @@ func (t *table[T]) where(f store.Filter) (string, []any, error) {
 	if !f.ExpiresBefore.IsZero() {
 		w = append(w, t.filters["ExpiresBefore"]+" <> 0") // 0: permanent
 	}
+	if len(f.FileIDs) > 0 {
+		col, ok := t.filters["FileIDs"]
+		if !ok {
+			return "", nil, fmt.Errorf("%s cannot be filtered by FileIDs", t.name)
+		}
+		w = append(w, col+" IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(f.FileIDs)), ", ")+")")
+		for _, id := range f.FileIDs {
+			args = append(args, id)
+		}
+	}
 	return strings.Join(w, " AND "), args, nil
 }
 
@@ -296,7 +306,7 @@ var (
 		nkey:    2,
 		values:  func(f *catalog.FileConfig) []any { return []any{f.Filecat, f.FileID, f.LastGeneration} },
 		dests:   func(f *catalog.FileConfig) []any { return []any{&f.Filecat, &f.FileID, &f.LastGeneration} },
-		filters: map[string]string{"Filecat": "filecat", "FileID": "fileid"},
+		filters: map[string]string{"Filecat": "filecat", "FileID": "fileid", "FileIDs": "fileid"},
 		valid:   (*catalog.FileConfig).Validate,
 	}
 

@@ -121,6 +121,10 @@ func testRoundTrip(t *testing.T, s store.Store) {
 	same(t, "tape volumes", collect(t, s.ScanTapeVolumes, store.Filter{}), f.TapeVolumes)
 	same(t, "vtofc", collect(t, s.ScanVolumeFilecats, store.Filter{}), []catalog.VolumeFilecat{f.VTOFC})
 	same(t, "config", collect(t, s.ScanFileConfigs, store.Filter{}), []catalog.FileConfig{f.Config})
+	same(t, "config of a list of FILEIDs", collect(t, s.ScanFileConfigs,
+		store.Filter{Filecat: f.Config.Filecat, FileIDs: []string{"NO_SUCH_FILE", f.Config.FileID}}), []catalog.FileConfig{f.Config})
+	same(t, "config of a list without its FILEID", collect(t, s.ScanFileConfigs,
+		store.Filter{Filecat: f.Config.Filecat, FileIDs: []string{"NO_SUCH_FILE"}}), []catalog.FileConfig(nil))
 	same(t, "tape files", collect(t, s.ScanTapeFiles, store.Filter{}), []catalog.TapeFile{f.TapeFile})
 	same(t, "tftov", collect(t, s.ScanTapeFileVolumes, store.Filter{}), f.TFTOV)
 	same(t, "disk files", collect(t, s.ScanDiskFiles, store.Filter{}), f.DiskFiles)
