@@ -212,16 +212,10 @@ func (x *Reader) files(ctx context.Context, volcat string, set *snapshot.VolumeS
 	if err := x.R.ScanTapeFileVolumes(ctx, f, appendTo(&set.TFTOV)); err != nil {
 		return err
 	}
-	type fileGen struct {
-		filecat, fileID string
-		gen             int
-	}
-	var gens []fileGen
+	var gens store.FileGens
 	var ids [][2]string
 	for _, tf := range set.TapeFiles {
-		if g := (fileGen{tf.Filecat, tf.FileID, tf.Generation}); !slices.Contains(gens, g) {
-			gens = append(gens, g)
-		}
+		gens.Add(tf.Filecat, tf.FileID, tf.Generation)
 		if id := [2]string{tf.Filecat, tf.FileID}; !slices.Contains(ids, id) {
 			ids = append(ids, id)
 		}
@@ -236,10 +230,9 @@ func (x *Reader) files(ctx context.Context, volcat string, set *snapshot.VolumeS
 	if !x.CatalogFiles {
 		return nil
 	}
-	for _, g := range gens {
-		err := x.R.ScanDiskFiles(ctx, store.Filter{Filecat: g.filecat, FileID: g.fileID, Generation: g.gen, VolsetID: set.ID},
-			appendTo(&set.DiskFiles))
-		if err != nil {
+	// One read per FILECAT for all the set's generations.
+	for _, fc := range gens.Filecats {
+		if err := x.R.ScanDiskFiles(ctx, store.Filter{Filecat: fc, Gens: gens.Gens[fc], VolsetID: set.ID}, appendTo(&set.DiskFiles)); err != nil {
 			return err
 		}
 	}

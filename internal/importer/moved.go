@@ -104,20 +104,15 @@ func leftBehind(ctx context.Context, r store.Reader, want, have *snapshot.Volume
 }
 
 // diskFilesOf appends the DISKFILE entries of the tape files of volume set
-// id, once per generation.
+// id: one read per FILECAT for all their generations.
 func diskFilesOf(ctx context.Context, r store.Reader, files []catalog.TapeFile, id string, out *[]catalog.DiskFile) error {
-	type fileGen struct {
-		filecat, fileID string
-		gen             int
-	}
-	var seen []fileGen
+	var gens store.FileGens
 	for _, tf := range files {
-		if k := (fileGen{tf.Filecat, tf.FileID, tf.Generation}); !slices.Contains(seen, k) {
-			seen = append(seen, k)
-			if err := r.ScanDiskFiles(ctx, store.Filter{Filecat: tf.Filecat, FileID: tf.FileID, Generation: tf.Generation, VolsetID: id},
-				appendTo(out)); err != nil {
-				return err
-			}
+		gens.Add(tf.Filecat, tf.FileID, tf.Generation)
+	}
+	for _, fc := range gens.Filecats {
+		if err := r.ScanDiskFiles(ctx, store.Filter{Filecat: fc, Gens: gens.Gens[fc], VolsetID: id}, appendTo(out)); err != nil {
+			return err
 		}
 	}
 	return nil

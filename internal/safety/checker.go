@@ -165,17 +165,25 @@ func (c *Checker) fileIDs(ctx context.Context, r store.Reader, want *snapshot.Vo
 			gens = append(gens, g)
 		}
 	}
+	// One read per FILECAT for all the set's generations.
+	found := map[gen][]catalog.TapeFile{}
+	var byFilecat store.FileGens
 	for _, g := range gens {
-		var found []catalog.TapeFile
-		if err := r.ScanTapeFiles(ctx, store.Filter{Filecat: g.filecat, FileID: g.fileID, Generation: g.gen}, func(e *catalog.TapeFile) error {
+		byFilecat.Add(g.filecat, g.fileID, g.gen)
+	}
+	for _, fc := range byFilecat.Filecats {
+		if err := r.ScanTapeFiles(ctx, store.Filter{Filecat: fc, Gens: byFilecat.Gens[fc]}, func(e *catalog.TapeFile) error {
 			if e.VolsetID != want.ID {
-				found = append(found, *e)
+				k := gen{e.Filecat, e.FileID, e.Generation}
+				found[k] = append(found[k], *e)
 			}
 			return nil
 		}); err != nil {
 			return nil, err
 		}
-		for _, e := range found {
+	}
+	for _, g := range gens {
+		for _, e := range found[g] {
 			ours, err := c.isOurs(ctx, r, e.VolsetID)
 			if err != nil {
 				return nil, err

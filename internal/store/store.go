@@ -16,6 +16,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/catsync/catsync/internal/catalog"
@@ -39,13 +40,45 @@ type Filter struct {
 	Volser   string // TAPEVOLUME, TFTOV, DFTOV
 	Label    string // VOLUME
 	FileID   string // CONFIG, TAPEFILE, TFTOV, DISKFILE
-	// FileIDs, when given, is a list the FILEID is one of (CONFIG): one
-	// read for many, where each is a round trip.
+	// FileIDs, when given, is a list the FILEID is one of (CONFIG); Gens
+	// a list its FILEID and generation are one of (TAPEFILE, DISKFILE):
+	// one read for many where the store can (rows then come in key order
+	// within each generation).
 	FileIDs       []string
+	Gens          []FileGen
 	Generation    int    // with FileID
 	Name          string // DISKFILE, DFTOV: DISKFILENAME
 	Status        string // TAPEVOLUME VOLUMESTATUS, TAPEFILE TAPEFILESTATUS
 	ExpiresBefore time.Time
+}
+
+// FileGen is one generation of a FILEID.
+type FileGen struct {
+	FileID     string
+	Generation int
+}
+
+// FileGens gathers generations by FILECAT, each once, the FILECATs in the
+// order first added: the Gens filters of a volume set's reads, one a
+// FILECAT.
+type FileGens struct {
+	Filecats []string
+	Gens     map[string][]FileGen
+}
+
+// Add adds a generation of a FILEID of filecat.
+func (g *FileGens) Add(filecat, fileID string, generation int) {
+	if g.Gens == nil {
+		g.Gens = map[string][]FileGen{}
+	}
+	fg := FileGen{FileID: fileID, Generation: generation}
+	gens, ok := g.Gens[filecat]
+	if !ok {
+		g.Filecats = append(g.Filecats, filecat)
+	}
+	if !slices.Contains(gens, fg) {
+		g.Gens[filecat] = append(gens, fg)
+	}
 }
 
 // AuditRecord is one entry of the append-only, hash-chained audit trail:

@@ -72,6 +72,21 @@ func (c *stmtCache) close() {
 
 // scan streams the rows of t matching f, in key order, reusing one record.
 func scan[T any](ctx context.Context, r *reader, t *table[T], f store.Filter, fn func(*T) error) error {
+	if len(f.Gens) > 0 && r.d == postgres {
+		// PostgreSQL plans a list of pairs as a join, and may scan the
+		// table for it while its statistics are those of an empty one
+		// (a FULL into a new catalog): one generation a query, each a
+		// search of the index, is never that slow.
+		gens := f.Gens
+		f.Gens = nil
+		for _, g := range gens {
+			f.FileID, f.Generation = g.FileID, g.Generation
+			if err := scan(ctx, r, t, f, fn); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	where, args, err := t.where(f)
 	if err != nil {
 		return err

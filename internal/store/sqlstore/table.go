@@ -125,6 +125,19 @@ func (t *table[T]) where(f store.Filter) (string, []any, error) {
 			args = append(args, id)
 		}
 	}
+	if len(f.Gens) > 0 {
+		fileID, ok1 := t.filters["FileID"]
+		gen, ok2 := t.filters["Generation"]
+		if !ok1 || !ok2 {
+			return "", nil, fmt.Errorf("%s cannot be filtered by Gens", t.name)
+		}
+		// A row-value IN takes its list as VALUES in SQLite; each pair
+		// is then a search of the index, as EXPLAIN QUERY PLAN shows.
+		w = append(w, "("+fileID+", "+gen+") IN (VALUES "+strings.TrimSuffix(strings.Repeat("(?, ?), ", len(f.Gens)), ", ")+")")
+		for _, g := range f.Gens {
+			args = append(args, g.FileID, g.Generation)
+		}
+	}
 	return strings.Join(w, " AND "), args, nil
 }
 

@@ -125,6 +125,14 @@ func testRoundTrip(t *testing.T, s store.Store) {
 		store.Filter{Filecat: f.Config.Filecat, FileIDs: []string{"NO_SUCH_FILE", f.Config.FileID}}), []catalog.FileConfig{f.Config})
 	same(t, "config of a list without its FILEID", collect(t, s.ScanFileConfigs,
 		store.Filter{Filecat: f.Config.Filecat, FileIDs: []string{"NO_SUCH_FILE"}}), []catalog.FileConfig(nil))
+	gens := []store.FileGen{{FileID: "NO_SUCH_FILE", Generation: f.TapeFile.Generation}, {FileID: f.TapeFile.FileID, Generation: f.TapeFile.Generation + 1},
+		{FileID: f.TapeFile.FileID, Generation: f.TapeFile.Generation}}
+	same(t, "tape files of a list of generations", collect(t, s.ScanTapeFiles, store.Filter{Filecat: f.TapeFile.Filecat, Gens: gens}),
+		[]catalog.TapeFile{f.TapeFile})
+	same(t, "tape files of a list without theirs", collect(t, s.ScanTapeFiles, store.Filter{Filecat: f.TapeFile.Filecat, Gens: gens[:2]}),
+		[]catalog.TapeFile(nil))
+	same(t, "disk files of a list of generations", collect(t, s.ScanDiskFiles,
+		store.Filter{Filecat: f.TapeFile.Filecat, Gens: gens, VolsetID: f.TapeFile.VolsetID}), f.DiskFiles)
 	same(t, "tape files", collect(t, s.ScanTapeFiles, store.Filter{}), []catalog.TapeFile{f.TapeFile})
 	same(t, "tftov", collect(t, s.ScanTapeFileVolumes, store.Filter{}), f.TFTOV)
 	same(t, "disk files", collect(t, s.ScanDiskFiles, store.Filter{}), f.DiskFiles)
