@@ -1,8 +1,9 @@
 package snapshot
 
 import (
-	"encoding/json"
 	"errors"
+
+	jsonv2 "github.com/go-json-experiment/json"
 
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/keys"
@@ -91,7 +92,7 @@ func ReadKeys(dir string, s Segment, fn func(set string, k *Key) error) error {
 			ID   string `json:"id"`
 			Keys []Key  `json:"keys"`
 		}
-		if err := json.Unmarshal(line, &set); err != nil {
+		if err := jsonv2.Unmarshal(line, &set); err != nil {
 			return errors.New("volume set: " + err.Error())
 		}
 		if set.ID == "" {

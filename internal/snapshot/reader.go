@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"hash"
@@ -163,7 +162,7 @@ func ReadVolumeKeys(dir string, s Segment, fn func(catalog.VolumeKey)) error {
 		var keys struct {
 			Volumes []catalog.VolumeKey `json:"volumes"`
 		}
-		if err := json.Unmarshal(line, &keys); err != nil {
+		if err := jsonv2.Unmarshal(line, &keys); err != nil {
 			return errors.New("volume set: " + err.Error())
 		}
 		for _, k := range keys.Volumes {
