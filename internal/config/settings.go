@@ -50,10 +50,26 @@ func (e *SettingError) Error() string {
 		}
 	}
 	text := b.String()
-	// A cause may quote the value as it was; four characters or more, so
-	// that masking a short password does not garble the text.
-	if p := password(e.value); len(p) >= 4 {
-		text = strings.ReplaceAll(text, p, "xxxxx")
+	p := password(e.value)
+	if p == "" {
+		return text
+	}
+	// A cause may quote the value as it was, or its password where a URL
+	// holds it, or alone: four characters or more, anywhere; a shorter
+	// one where it stands as a word of its own, since it could be part of
+	// any word.
+	if e.value != Mask(e.value) {
+		text = strings.ReplaceAll(text, e.value, Mask(e.value))
+	}
+	for _, at := range []string{":%s@", "password=%s"} {
+		text = strings.ReplaceAll(text, fmt.Sprintf(at, p), fmt.Sprintf(at, "xxxxx"))
+	}
+	if len(p) >= 4 {
+		return strings.ReplaceAll(text, p, "xxxxx")
+	}
+	word := regexp.MustCompile(`(^|[^A-Za-z0-9])` + regexp.QuoteMeta(p) + `($|[^A-Za-z0-9])`)
+	for prev := ""; prev != text; {
+		prev, text = text, word.ReplaceAllString(text, "${1}xxxxx${2}")
 	}
 	return text
 }

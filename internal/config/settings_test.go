@@ -19,6 +19,15 @@ func TestSettingErrorText(t *testing.T) {
 		{Wrap("CATSYNC_CATALOG", "postgres://u:hunter2@h/db", errors.New("login hunter2 refused"), "correct it"),
 			`CATSYNC_CATALOG="postgres://u:xxxxx@h/db": login xxxxx refused: correct it`},
 		{Wrap("TEMPORAL_NAMESPACE", "ns", errors.New("denied"), ""), `TEMPORAL_NAMESPACE="ns": denied`},
+		// A short password, in the value a cause quotes, in a URL or a
+		// query of its own, or as a word: hidden, the rest of the text
+		// (words holding its letters) intact.
+		{Wrap("CATSYNC_CATALOG", "postgres://u:pw@h/db", errors.New(`parse "postgres://u:pw@h/db": pw refused`), ""),
+			`CATSYNC_CATALOG="postgres://u:xxxxx@h/db": parse "postgres://u:xxxxx@h/db": xxxxx refused`},
+		{Wrap("CATSYNC_CATALOG", "postgres://h/db?password=ab", errors.New("dial h/db?password=ab: no route"), ""),
+			`CATSYNC_CATALOG="postgres://h/db?password=xxxxx": dial h/db?password=xxxxx: no route`},
+		{Wrap("CATSYNC_CATALOG", "postgres://u:x@h/db", errors.New(`user u:x@h refused: x x,x expired`), ""),
+			`CATSYNC_CATALOG="postgres://u:xxxxx@h/db": user u:xxxxx@h refused: xxxxx xxxxx,xxxxx expired`},
 	} {
 		if got := c.err.Error(); got != c.want {
 			t.Errorf("got  %s\nwant %s", got, c.want)
