@@ -109,6 +109,11 @@ func hash(seq int64, prev, entry string) string {
 	return hex.EncodeToString(h.Sum(nil))
 }
 
+// maxAppendTries bounds the appends made again after a concurrent one:
+// each retry follows a commit of another writer, so many writers at once
+// all get through within as many tries.
+const maxAppendTries = 50
+
 // Append records e after the newest record, in one transaction, under
 // Key(e); an entry with neither RunID nor ID is given a random ID (in the
 // record, which its hash covers). A key that already has its record (a
@@ -127,19 +132,27 @@ func Append(ctx context.Context, st store.Store, e Entry) (store.AuditRecord, er
 		return store.AuditRecord{}, fmt.Errorf("audit record of %s: %w", who(e), err)
 	}
 	var rec store.AuditRecord
-	err = st.Update(ctx, func(tx store.Tx) error {
-		last, err := tx.LastAudit(ctx)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+	// Another writer may take the next sequence number between the read
+	// of the head and the insert (PostgreSQL reads committed): then the
+	// append is made again, after the new head.
+	for try := 1; ; try++ {
+		err = st.Update(ctx, func(tx store.Tx) error {
+			last, err := tx.LastAudit(ctx)
+			if err != nil && !errors.Is(err, store.ErrNotFound) {
+				return err
+			}
+			rec = store.AuditRecord{Seq: last.Seq + 1, Key: key, Entry: string(b), Prev: last.Hash}
+			rec.Hash = hash(rec.Seq, rec.Prev, rec.Entry)
+			added, err := tx.AppendAudit(ctx, &rec)
+			if err == nil && !added {
+				rec = store.AuditRecord{Key: key}
+			}
 			return err
+		})
+		if !errors.Is(err, store.ErrConcurrent) || try == maxAppendTries {
+			break
 		}
-		rec = store.AuditRecord{Seq: last.Seq + 1, Key: key, Entry: string(b), Prev: last.Hash}
-		rec.Hash = hash(rec.Seq, rec.Prev, rec.Entry)
-		added, err := tx.AppendAudit(ctx, &rec)
-		if err == nil && !added {
-			rec = store.AuditRecord{Key: key}
-		}
-		return err
-	})
+	}
 	if err != nil {
 		return store.AuditRecord{}, fmt.Errorf("audit record of %s: %w", who(e), err)
 	}

@@ -11,6 +11,7 @@ import (
 
 	"github.com/catsync/catsync/internal/store"
 	"github.com/catsync/catsync/internal/store/sqlstore"
+	"github.com/catsync/catsync/internal/store/sqlstore/sqltest"
 )
 
 func open(t *testing.T) *sqlstore.DB {
@@ -307,4 +308,36 @@ func TestCheckWhileAppending(t *testing.T) {
 			t.Fatalf("check while appending: %+v, %v", res, err)
 		}
 	}
+}
+
+// TestConcurrentAppends: writers appending at once, each in its own
+// transaction, all get their records into one unbroken chain, on SQLite
+// and on PostgreSQL (where two transactions read the same head).
+func TestConcurrentAppends(t *testing.T) {
+	sqltest.Run(t, func(t *testing.T, newStore func(testing.TB) store.Store) {
+		ctx := context.Background()
+		st := newStore(t)
+		const writers, each = 6, 10
+		errs := make(chan error, writers)
+		for w := range writers {
+			go func() {
+				for i := range each {
+					if _, err := Append(ctx, st, Entry{RunID: fmt.Sprintf("w%d-%d", w, i), Store: "DS_PROD", Outcome: "Completed"}); err != nil {
+						errs <- err
+						return
+					}
+				}
+				errs <- nil
+			}()
+		}
+		for range writers {
+			if err := <-errs; err != nil {
+				t.Fatal(err)
+			}
+		}
+		n, err := Verify(ctx, st, nil)
+		if err != nil || n != writers*each {
+			t.Fatalf("verify: %d records, %v; want %d in one chain", n, err, writers*each)
+		}
+	})
 }

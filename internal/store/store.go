@@ -25,6 +25,11 @@ import (
 // ErrNotFound is returned by Get methods when no record has the key.
 var ErrNotFound = errors.New("not found")
 
+// ErrConcurrent marks a write that another transaction's committed first
+// made impossible (an audit record's sequence number taken): the whole
+// transaction may be run again, reading anew.
+var ErrConcurrent = errors.New("another transaction wrote first")
+
 // ErrTxLost marks an error after which a transaction cannot go on: only
 // rolling it back remains.
 var ErrTxLost = errors.New("the transaction cannot go on")

@@ -50,11 +50,20 @@ type DB struct {
 	db      *sql.DB
 	dialect dialect
 	stmts   *stmtCache
+	// writer, on SQLite, lets one Update of the process at a time hold a
+	// connection: SQLite has one writer anyway, and writers waiting in
+	// BEGIN IMMEDIATE on every connection of the pool left none for the
+	// one holding the lock to prepare a statement on.
+	writer chan struct{}
 }
 
 func newDB(db *sql.DB, d dialect) *DB {
 	c := &stmtCache{db: db, d: d, m: map[string]*sql.Stmt{}}
-	return &DB{reader: &reader{d: d, prep: c.get}, db: db, dialect: d, stmts: c}
+	x := &DB{reader: &reader{d: d, prep: c.get}, db: db, dialect: d, stmts: c}
+	if d == sqlite {
+		x.writer = make(chan struct{}, 1)
+	}
+	return x
 }
 
 var _ store.Store = (*DB)(nil)
@@ -195,6 +204,14 @@ func (d *DB) apply(ctx context.Context, m migration) error {
 
 // Update runs fn in one transaction with change tracking.
 func (d *DB) Update(ctx context.Context, fn func(store.Tx) error) (err error) {
+	if d.writer != nil {
+		select {
+		case d.writer <- struct{}{}:
+			defer func() { <-d.writer }()
+		case <-ctx.Done():
+			return fmt.Errorf("begin: %w", ctx.Err())
+		}
+	}
 	sqlTx, err := d.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)

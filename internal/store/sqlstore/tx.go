@@ -9,6 +9,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/store"
 )
@@ -245,6 +247,10 @@ func (t *tx) PutMeta(ctx context.Context, key, value string) error {
 func (t *tx) AppendAudit(ctx context.Context, r *store.AuditRecord) (bool, error) {
 	res, err := t.exec(ctx, `INSERT INTO audit (seq, key, entry, prev, hash) VALUES (?, ?, ?, ?, ?)
 		ON CONFLICT (key) DO NOTHING`, r.Seq, r.Key, r.Entry, r.Prev, r.Hash)
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "23505" { // unique_violation: the sequence number, taken meanwhile
+		return false, fmt.Errorf("append audit record %d (%s): %w: %w", r.Seq, r.Key, store.ErrConcurrent, err)
+	}
 	if err != nil {
 		return false, fmt.Errorf("append audit record %d (%s): %w", r.Seq, r.Key, err)
 	}
