@@ -13,6 +13,39 @@ import (
 var snapshotTables = []string{store.TableVolume, store.TableTapeVolume, store.TableVTOFC, store.TableConfig,
 	store.TableTapeFile, store.TableTFTOV, store.TableDiskFile, store.TableDFTOV}
 
+// tableReader streams every row of one table, generically: the baselines
+// read the primary's rows as any database tool would.
+type tableReader struct {
+	rows       *sql.Rows
+	cols       []string
+	vals, ptrs []any // the row last read, and where Scan puts it
+}
+
+func readTable(ctx context.Context, src *sql.DB, tb string) (*tableReader, error) {
+	rows, err := src.QueryContext(ctx, "SELECT * FROM "+tb)
+	if err != nil {
+		return nil, err
+	}
+	cols, err := rows.Columns()
+	if err != nil {
+		rows.Close()
+		return nil, err
+	}
+	r := &tableReader{rows: rows, cols: cols, vals: make([]any, len(cols)), ptrs: make([]any, len(cols))}
+	for i := range r.vals {
+		r.ptrs[i] = &r.vals[i]
+	}
+	return r, nil
+}
+
+// next reads the next row into vals; false at the end.
+func (r *tableReader) next() (bool, error) {
+	if !r.rows.Next() {
+		return false, r.rows.Err()
+	}
+	return true, r.rows.Scan(r.ptrs...)
+}
+
 // goBulkLoad is the plain Go bulk load a FULL is measured against: every
 // row of src's snapshot tables read with SELECT * and written into dst (a
 // fresh catalog with catsync's schema) with one prepared single-row INSERT
@@ -30,30 +63,22 @@ func goBulkLoad(ctx context.Context, src, dst *sql.DB) (int64, error) {
 	}
 	var total, inTx int64
 	for _, tb := range snapshotTables {
-		rows, err := src.QueryContext(ctx, "SELECT * FROM "+tb)
+		rd, err := readTable(ctx, src, tb)
 		if err != nil {
 			return total, err
 		}
-		cols, err := rows.Columns()
+		ins, err := conn.PrepareContext(ctx, fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", tb, strings.Join(rd.cols, ","),
+			strings.TrimSuffix(strings.Repeat("?,", len(rd.cols)), ",")))
 		if err != nil {
-			rows.Close()
+			rd.rows.Close()
 			return total, err
 		}
-		ins, err := conn.PrepareContext(ctx, fmt.Sprintf("INSERT INTO %s (%s) VALUES (%s)", tb, strings.Join(cols, ","),
-			strings.TrimSuffix(strings.Repeat("?,", len(cols)), ",")))
-		if err != nil {
-			rows.Close()
-			return total, err
-		}
-		vals, ptrs := make([]any, len(cols)), make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		for rows.Next() {
-			if err = rows.Scan(ptrs...); err != nil {
+		for {
+			var more bool
+			if more, err = rd.next(); !more || err != nil {
 				break
 			}
-			if _, err = ins.ExecContext(ctx, vals...); err != nil {
+			if _, err = ins.ExecContext(ctx, rd.vals...); err != nil {
 				break
 			}
 			total++
@@ -67,10 +92,7 @@ func goBulkLoad(ctx context.Context, src, dst *sql.DB) (int64, error) {
 				inTx = 0
 			}
 		}
-		if err == nil {
-			err = rows.Err()
-		}
-		rows.Close()
+		rd.rows.Close()
 		ins.Close()
 		if err != nil {
 			return total, fmt.Errorf("table %s: %w", tb, err)

@@ -25,21 +25,9 @@ import (
 func BenchmarkSyncPostgres(b *testing.B) {
 	ctx := context.Background()
 	copyDSN := sqltest.PostgresDSN(b) // skips without a server
-	scale := benchScale(b)
 	dir := b.TempDir()
-	prim, err := sqlstore.Open(ctx, filepath.Join(dir, "primary.db"))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer prim.Close()
-	if err := sim.Init(ctx, prim, referenceSite(scale), nil); err != nil {
-		b.Fatal(err)
-	}
-	n, _ := prim.Count(ctx)
-	rows := int64(0)
-	for _, t := range snapshotTables {
-		rows += n[t]
-	}
+	prim, _, n := benchPrimary(b, benchScale(b), dir)
+	rows := rowsOf(n, snapshotTables)
 	for i := 0; i < b.N; i++ {
 		var copyTime time.Duration
 		b.Run("baseline-postgres-copy", func(b *testing.B) {
@@ -57,14 +45,7 @@ func BenchmarkSyncPostgres(b *testing.B) {
 			b.ReportMetric(float64(got)/copyTime.Seconds(), "full_rows/s")
 		})
 		b.Run("catsync-full-then-update", func(b *testing.B) {
-			sec := sqltest.Open(b, sqltest.PostgresDSN(b))
-			if err := sim.InitSecondary(ctx, sec, prim, sim.DefaultSecondaryParams(), nil); err != nil {
-				b.Fatal(err)
-			}
-			run := filepath.Join(dir, fmt.Sprint(i))
-			outbox := snapshot.Area{Root: filepath.Join(run, "outbox")}
-			p := &pair{prim: &Activities{Site: &Site{Name: "prim", Catalog: prim, Staging: outbox}},
-				sec: &Activities{Site: &Site{Name: "secd", Catalog: sec, Staging: snapshot.Area{Root: filepath.Join(run, "staging")}, Source: outbox}}}
+			p := benchPair(b, prim, sqltest.Open(b, sqltest.PostgresDSN(b)), filepath.Join(dir, fmt.Sprint(i)))
 			opts := importer.Options{StoreID: "DS_PROD", CatalogFiles: true}
 			t0 := time.Now()
 			full := p.syncOnce(b, "full", snapshot.Full, opts)
@@ -109,29 +90,17 @@ func pgCopy(ctx context.Context, src *sql.DB, dsn string) (int64, error) {
 	defer tx.Rollback(ctx)
 	var total int64
 	for _, tb := range snapshotTables {
-		rs, err := src.QueryContext(ctx, "SELECT * FROM "+tb)
+		rd, err := readTable(ctx, src, tb)
 		if err != nil {
 			return total, err
 		}
-		cols, err := rs.Columns()
-		if err != nil {
-			rs.Close()
-			return total, err
-		}
-		vals, ptrs := make([]any, len(cols)), make([]any, len(cols))
-		for i := range vals {
-			ptrs[i] = &vals[i]
-		}
-		k, err := tx.CopyFrom(ctx, pgx.Identifier{tb}, cols, pgx.CopyFromFunc(func() ([]any, error) {
-			if !rs.Next() {
-				return nil, rs.Err()
-			}
-			if err := rs.Scan(ptrs...); err != nil {
+		k, err := tx.CopyFrom(ctx, pgx.Identifier{tb}, rd.cols, pgx.CopyFromFunc(func() ([]any, error) {
+			if more, err := rd.next(); !more || err != nil {
 				return nil, err
 			}
-			return vals, nil
+			return rd.vals, nil
 		}))
-		rs.Close()
+		rd.rows.Close()
 		total += k
 		if err != nil {
 			return total, fmt.Errorf("copy %s: %w", tb, err)

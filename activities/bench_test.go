@@ -18,6 +18,7 @@ import (
 	"github.com/catsync/catsync/internal/snapshot"
 	"github.com/catsync/catsync/internal/store"
 	"github.com/catsync/catsync/internal/store/sqlstore"
+	"github.com/catsync/catsync/internal/store/sqlstore/sqltest"
 )
 
 func benchScale(b *testing.B) float64 {
@@ -48,29 +49,9 @@ func referenceSite(scale float64) sim.Params {
 // one by one into the secondary, and copying the whole SQLite file.
 func BenchmarkSync(b *testing.B) {
 	ctx := context.Background()
-	scale := benchScale(b)
 	dir := b.TempDir()
-	primPath := filepath.Join(dir, "primary.db")
-	prim, err := sqlstore.Open(ctx, primPath)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer prim.Close()
-	start := time.Now()
-	if err := sim.Init(ctx, prim, referenceSite(scale), nil); err != nil {
-		b.Fatal(err)
-	}
-	n, _ := prim.Count(ctx)
-	b.Logf("primary built in %s: %v", time.Since(start).Round(time.Second), n)
-	rows := int64(0)
-	for _, t := range store.Tables {
-		rows += n[t]
-	}
-
-	snapRows := int64(0)
-	for _, t := range snapshotTables {
-		snapRows += n[t]
-	}
+	prim, primPath, n := benchPrimary(b, benchScale(b), dir)
+	rows, snapRows := rowsOf(n, store.Tables), rowsOf(n, snapshotTables)
 
 	for i := 0; i < b.N; i++ {
 		run := filepath.Join(dir, strconv.Itoa(i))
@@ -107,17 +88,7 @@ func BenchmarkSync(b *testing.B) {
 			})
 		}
 		b.Run("catsync-full-then-update", func(b *testing.B) {
-			sec, err := sqlstore.Open(ctx, filepath.Join(run, "secondary.db"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer sec.Close()
-			if err := sim.InitSecondary(ctx, sec, prim, sim.DefaultSecondaryParams(), nil); err != nil {
-				b.Fatal(err)
-			}
-			outbox := snapshot.Area{Root: filepath.Join(run, "outbox")}
-			p := &pair{prim: &Activities{Site: &Site{Name: "prim", Catalog: prim, Staging: outbox}},
-				sec: &Activities{Site: &Site{Name: "secd", Catalog: sec, Staging: snapshot.Area{Root: filepath.Join(run, "staging")}, Source: outbox}}}
+			p := benchPair(b, prim, sqltest.Open(b, filepath.Join(run, "secondary.db")), run)
 			opts := importer.Options{StoreID: "DS_PROD", CatalogFiles: true}
 			t0 := time.Now()
 			full := p.syncOnce(b, "full", snapshot.Full, opts)
@@ -183,6 +154,51 @@ func BenchmarkSync(b *testing.B) {
 			b.ReportMetric(float64(rows)/d.Seconds(), "full_rows/s")
 		})
 	}
+}
+
+// benchPrimary builds the reference-shaped primary at scale in an SQLite
+// file under dir, closed with the benchmark, and returns it with its path
+// and its rows by table.
+func benchPrimary(b *testing.B, scale float64, dir string) (*sqlstore.DB, string, map[string]int64) {
+	b.Helper()
+	ctx := context.Background()
+	path := filepath.Join(dir, "primary.db")
+	prim, err := sqlstore.Open(ctx, path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { prim.Close() })
+	start := time.Now()
+	if err := sim.Init(ctx, prim, referenceSite(scale), nil); err != nil {
+		b.Fatal(err)
+	}
+	n, err := prim.Count(ctx)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("primary at scale %g built in %s: %v", scale, time.Since(start).Round(time.Second), n)
+	return prim, path, n
+}
+
+// rowsOf is how many rows n counts in tables.
+func rowsOf(n map[string]int64, tables []string) int64 {
+	var rows int64
+	for _, t := range tables {
+		rows += n[t]
+	}
+	return rows
+}
+
+// benchPair makes sec the secondary of prim and gives both sites their
+// steps, the outbox and the staging area under dir.
+func benchPair(b *testing.B, prim, sec store.Store, dir string) *pair {
+	b.Helper()
+	if err := sim.InitSecondary(context.Background(), sec, prim, sim.DefaultSecondaryParams(), nil); err != nil {
+		b.Fatal(err)
+	}
+	outbox := snapshot.Area{Root: filepath.Join(dir, "outbox")}
+	return &pair{prim: &Activities{Site: &Site{Name: "prim", Catalog: prim, Staging: outbox}},
+		sec: &Activities{Site: &Site{Name: "secd", Catalog: sec, Staging: snapshot.Area{Root: filepath.Join(dir, "staging")}, Source: outbox}}}
 }
 
 // naiveRows bounds the naive baseline: all rows up to 1.5 million, which

@@ -9,10 +9,9 @@ import (
 
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/importer"
-	"github.com/catsync/catsync/internal/sim"
 	"github.com/catsync/catsync/internal/snapshot"
 	"github.com/catsync/catsync/internal/store"
-	"github.com/catsync/catsync/internal/store/sqlstore"
+	"github.com/catsync/catsync/internal/store/sqlstore/sqltest"
 )
 
 // BenchmarkUpdateScaling measures an UPDATE after 1% of the store's
@@ -22,30 +21,12 @@ import (
 // hundredth volume (its comment), so the UPDATE carries their whole volume
 // sets, as it does after a backup wrote them.
 func BenchmarkUpdateScaling(b *testing.B) {
-	ctx := context.Background()
 	big := benchScale(b)
 	for _, scale := range []float64{big / 5, big} {
 		b.Run(fmt.Sprintf("scale-%g", scale), func(b *testing.B) {
 			dir := b.TempDir()
-			prim, err := sqlstore.Open(ctx, filepath.Join(dir, "primary.db"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer prim.Close()
-			if err := sim.Init(ctx, prim, referenceSite(scale), nil); err != nil {
-				b.Fatal(err)
-			}
-			sec, err := sqlstore.Open(ctx, filepath.Join(dir, "secondary.db"))
-			if err != nil {
-				b.Fatal(err)
-			}
-			defer sec.Close()
-			if err := sim.InitSecondary(ctx, sec, prim, sim.DefaultSecondaryParams(), nil); err != nil {
-				b.Fatal(err)
-			}
-			outbox := snapshot.Area{Root: filepath.Join(dir, "outbox")}
-			p := &pair{prim: &Activities{Site: &Site{Name: "prim", Catalog: prim, Staging: outbox}},
-				sec: &Activities{Site: &Site{Name: "secd", Catalog: sec, Staging: snapshot.Area{Root: filepath.Join(dir, "staging")}, Source: outbox}}}
+			prim, _, _ := benchPrimary(b, scale, dir)
+			p := benchPair(b, prim, sqltest.Open(b, filepath.Join(dir, "secondary.db")), dir)
 			opts := importer.Options{StoreID: "DS_PROD", CatalogFiles: true}
 			for i := 0; i < b.N; i++ {
 				t0 := time.Now()
