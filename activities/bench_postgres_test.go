@@ -10,10 +10,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/catsync/catsync/internal/importer"
-	"github.com/catsync/catsync/internal/memstat"
-	"github.com/catsync/catsync/internal/sim"
-	"github.com/catsync/catsync/internal/snapshot"
 	"github.com/catsync/catsync/internal/store/sqlstore"
 	"github.com/catsync/catsync/internal/store/sqlstore/sqltest"
 )
@@ -46,25 +42,12 @@ func BenchmarkSyncPostgres(b *testing.B) {
 		})
 		b.Run("catsync-full-then-update", func(b *testing.B) {
 			p := benchPair(b, prim, sqltest.Open(b, sqltest.PostgresDSN(b)), filepath.Join(dir, fmt.Sprint(i)))
-			opts := importer.Options{StoreID: "DS_PROD", CatalogFiles: true}
-			t0 := time.Now()
-			full := p.syncOnce(b, "full", snapshot.Full, opts)
-			fullTime := time.Since(t0)
-			b.ReportMetric(fullTime.Seconds(), "full_s")
-			b.ReportMetric(float64(rows)/fullTime.Seconds(), "full_rows/s")
+			fullTime := p.fullThenUpdate(b, prim, rows)
 			if copyTime > 0 {
 				b.ReportMetric(fullTime.Seconds()/copyTime.Seconds(), "full_per_copy")
-				b.Logf("FULL %s (%d sets) = %.2fx a COPY of the same %d rows (%s)", fullTime.Round(time.Millisecond), full.Sets,
+				b.Logf("FULL %s = %.2fx a COPY of the same %d rows (%s)", fullTime.Round(time.Millisecond),
 					fullTime.Seconds()/copyTime.Seconds(), rows, copyTime.Round(time.Millisecond))
 			}
-			if err := sim.Advance(ctx, prim, 1, nil); err != nil {
-				b.Fatal(err)
-			}
-			t0 = time.Now()
-			upd := p.syncOnce(b, "update", snapshot.Update, opts)
-			b.ReportMetric(time.Since(t0).Seconds(), "update_s")
-			b.Logf("UPDATE: %d sets in %s", upd.Sets, time.Since(t0).Round(time.Millisecond))
-			b.ReportMetric(memstat.PeakRSS(), "peak_rss_MiB")
 		})
 	}
 }
