@@ -136,7 +136,9 @@ func (im *Import) ApplySetIn(ctx context.Context, tx store.Tx, p *Prepared, j *J
 		if conflicts, err = im.Check(ctx, tx, p); err != nil || len(conflicts) > 0 {
 			return err
 		}
-		have, err := im.holding(ctx, tx, p.Want, im.Opts.CatalogFiles, nil)
+		// A journal saves every DISKFILE whatever CATALOGFILES (a tape
+		// file's deletion takes its DISKFILEs with it): read them once.
+		have, err := im.holding(ctx, tx, p.Want, im.Opts.CatalogFiles || j != nil, nil)
 		if err != nil {
 			return err
 		}
@@ -146,7 +148,7 @@ func (im *Import) ApplySetIn(ctx context.Context, tx store.Tx, p *Prepared, j *J
 			return nil
 		}
 		if j != nil {
-			if err := im.save(ctx, tx, j, p.Want, nil); err != nil {
+			if err := im.save(ctx, tx, j, p.Want, have); err != nil {
 				return err
 			}
 		}
