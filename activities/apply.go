@@ -298,11 +298,9 @@ const batchRecords = 50_000
 // unless all of it does: a retry or a resume starts again at its first set.
 func (a *Activities) applyBatch(ctx context.Context, im *importer.Import, j *importer.Journal, save cursorSaver, s segment,
 	prepared []*importer.Prepared, from int, cur *applyCursor) (int, error) {
-	var next applyCursor
-	var n int
+	next, n := *cur, 0
 	var stop error // what ends a strict run, after the batch rolled back
 	err := a.Site.Catalog.Update(ctx, func(tx store.Tx) error {
-		next, n = *cur, 0
 		written, records, budget := int64(0), 0, cmp.Or(a.ApplyBatch, batchRecords)
 		for k := from; k < len(prepared) && records < budget; k++ {
 			if err := ctx.Err(); err != nil {
@@ -315,18 +313,21 @@ func (a *Activities) applyBatch(ctx context.Context, im *importer.Import, j *imp
 				return at.Err(set.ID, err)
 			case len(conflicts) > 0:
 				next = next.after(at.Index, nil, nil, conflicts)
-				stop = &safety.ConflictError{Set: set.ID, Conflicts: conflicts}
+				if j != nil {
+					stop = &safety.ConflictError{Set: set.ID, Conflicts: conflicts}
+				}
 			case err != nil:
 				next = next.after(at.Index, nil, &SetFailure{Set: set.ID, Error: err.Error()}, nil)
-				stop = at.Err(set.ID, err)
+				if j != nil {
+					stop = at.Err(set.ID, err)
+				}
 			default:
 				next = next.after(at.Index, c, nil, nil)
-				stop = nil
 				if c.Changed() > 0 {
 					written++
 				}
 			}
-			if stop != nil && j != nil {
+			if stop != nil {
 				// Strict: what this batch wrote is undone with it, and
 				// counted among what the run undoes.
 				next.Result.RolledBack = written
@@ -336,7 +337,6 @@ func (a *Activities) applyBatch(ctx context.Context, im *importer.Import, j *imp
 			records += set.Records()
 			heartbeat(ctx, cur.position())
 		}
-		stop = nil
 		return save(ctx, tx, next)
 	})
 	if stop != nil {
