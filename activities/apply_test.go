@@ -12,6 +12,7 @@ import (
 	"github.com/catsync/catsync/internal/importer"
 	"github.com/catsync/catsync/internal/safety"
 	"github.com/catsync/catsync/internal/sim"
+	"github.com/catsync/catsync/internal/sim/simtest"
 	"github.com/catsync/catsync/internal/snapshot"
 	"github.com/catsync/catsync/internal/store"
 	"github.com/catsync/catsync/internal/store/sqlstore/sqltest"
@@ -244,4 +245,87 @@ func TestAbandonedStrictRunIsUndone(t *testing.T) {
 		t.Error("the dead run's journal is still there")
 	}
 	p.NoDrift(t, opts)
+}
+
+// failingStore is a secondary on which writing the TFTOV entries of one
+// volume set fails, after the set's other entries were written: a disk
+// that fills, a constraint the store enforces.
+type failingStore struct {
+	store.Store
+	volset string
+}
+
+func (f *failingStore) Update(ctx context.Context, fn func(store.Tx) error) error {
+	return f.Store.Update(ctx, func(tx store.Tx) error { return fn(failingTx{tx, f.volset}) })
+}
+
+type failingTx struct {
+	store.Tx
+	volset string
+}
+
+func (t failingTx) PutTapeFileVolume(ctx context.Context, e *catalog.TapeFileVolume) error {
+	if e.VolsetID == t.volset {
+		return errors.New("no space left on device")
+	}
+	return t.Tx.PutTapeFileVolume(ctx, e)
+}
+
+// TestFailingSetIsLeftOutAlone: a set whose write fails half way, in the
+// middle of a batch, is recorded as failed and leaves nothing on the
+// secondary, while the sets before and after it in the batch are applied;
+// under --strict the same failure undoes the whole run.
+func TestFailingSetIsLeftOutAlone(t *testing.T) {
+	sqltest.RunDSN(t, func(t *testing.T, dsn func(testing.TB) string) {
+		ctx := context.Background()
+		p := newPairOn(t, dsn, smallSite())
+		opts := importer.Options{StoreID: "DS_PROD", CatalogFiles: true}
+		target := simtest.FindSet(t, p.Primary, func(s *snapshot.VolumeSet) bool { return len(s.TFTOV) > 0 && len(s.TapeFiles) > 0 }).ID
+		in, plan := p.stageNext(t, "full", snapshot.Full, opts)
+		sec := p.sec.Site.Catalog
+		before := digest(t, sec)
+		p.sec.Site.Catalog = &failingStore{Store: sec, volset: target}
+
+		in.Strict = true
+		if _, err := p.sec.Apply(ctx, in); err == nil || !strings.Contains(err.Error(), "no space left") {
+			t.Fatalf("strict apply with set %s failing: %v", target, err)
+		}
+		if after := digest(t, sec); after != before {
+			t.Fatal("a strict apply whose set failed left the secondary changed")
+		}
+
+		in.Strict = false
+		res, err := p.sec.Apply(ctx, in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(res.Failed) != 1 || res.Failed[0].Set != target || !strings.Contains(res.Failed[0].Error, "no space left") {
+			t.Fatalf("failed sets %+v, want %s alone", res.Failed, target)
+		}
+		if res.Sets != plan.Sets || res.Counts.Changed() == 0 || res.Counts.Changed() >= plan.Counts.Changed() {
+			t.Errorf("applied %d of %d sets, %d of %d changes: want every set handled and all but the failed one's changes",
+				res.Sets, plan.Sets, res.Counts.Changed(), plan.Counts.Changed())
+		}
+		n := 0
+		for _, scan := range []func() error{
+			func() error {
+				return sec.ScanTapeFiles(ctx, store.Filter{VolsetID: target}, func(*catalog.TapeFile) error { n++; return nil })
+			},
+			func() error {
+				return sec.ScanVolumeFilecats(ctx, store.Filter{VolsetID: target}, func(*catalog.VolumeFilecat) error { n++; return nil })
+			},
+		} {
+			if err := scan(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n != 0 {
+			t.Errorf("%d entries of the failed set %s on the secondary, written before its failure", n, target)
+		}
+		for _, d := range p.Verify(t, opts) {
+			if d.IsDrift() && d.Set != target {
+				t.Errorf("drift outside the failed set: %v", d)
+			}
+		}
+	})
 }
