@@ -1,26 +1,41 @@
 package serve
 
 import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
 	"testing"
 
 	enumspb "go.temporal.io/api/enums/v1"
-
-	"github.com/catsync/catsync/workflows"
 )
 
-// The worker registers every search attribute the workflows set, with its
-// type: one it left out fails each run that sets it.
-func TestSearchAttributesAreTheWorkflows(t *testing.T) {
-	want := workflows.SearchAttributes().GetUntypedValues()
-	if len(SearchAttributes) != len(want) {
-		t.Fatalf("registers %v, the workflows set %d", SearchAttributes, len(want))
+// The dev server's script registers, by name and type, every search
+// attribute catsync setup registers: a worker started on the dev server
+// checks them all and would not start without one.
+func TestDevServerRegistersEverySearchAttribute(t *testing.T) {
+	script, err := os.ReadFile(filepath.Join("..", "..", "scripts", "dev-server"))
+	if err != nil {
+		t.Fatal(err)
 	}
-	for k := range want {
-		if got, ok := SearchAttributes[k.GetName()]; !ok || got != k.GetValueType() {
-			t.Errorf("%s registered as %v, want %v", k.GetName(), got, k.GetValueType())
+	m := regexp.MustCompile(`(?m)^for sa in ([^;]+); do`).FindSubmatch(script)
+	if m == nil {
+		t.Fatal("scripts/dev-server: no `for sa in ...` list of search attributes")
+	}
+	types := map[string]enumspb.IndexedValueType{"Keyword": enumspb.INDEXED_VALUE_TYPE_KEYWORD,
+		"Int": enumspb.INDEXED_VALUE_TYPE_INT, "Double": enumspb.INDEXED_VALUE_TYPE_DOUBLE}
+	got := map[string]enumspb.IndexedValueType{}
+	for _, sa := range strings.Fields(string(m[1])) {
+		name, typ, _ := strings.Cut(sa, "=")
+		got[name] = types[typ]
+	}
+	want := searchAttributes()
+	for name, typ := range want {
+		if got[name] != typ {
+			t.Errorf("scripts/dev-server registers %s as %v, catsync setup as %v", name, got[name], typ)
 		}
 	}
-	if SearchAttributes[workflows.RestorableKey.GetName()] != enumspb.INDEXED_VALUE_TYPE_DOUBLE {
-		t.Errorf("CatsyncRestorable: %v, want DOUBLE", SearchAttributes[workflows.RestorableKey.GetName()])
+	if len(got) != len(want) {
+		t.Errorf("scripts/dev-server registers %v, catsync setup %v", got, want)
 	}
 }

@@ -121,10 +121,6 @@ func OpenCatalog(ctx context.Context, setting, dsn string) (*sqlstore.DB, error)
 	return nil, config.Wrap(setting, dsn, err, problem)
 }
 
-// SearchAttributes are the custom search attributes catsync sets, by
-// name and type: catsync setup registers them, a worker checks them.
-var SearchAttributes = searchAttributes()
-
 // Workers are the running workers of this process and the catalogs they hold.
 type Workers struct {
 	workers []worker.Worker
