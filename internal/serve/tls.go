@@ -152,9 +152,9 @@ func issuer(p config.PEM) string {
 	if err != nil {
 		return ""
 	}
-	b, _ := pem.Decode(data)
+	b, rest := pem.Decode(data)
 	for b != nil && b.Type != "CERTIFICATE" {
-		b, _ = pem.Decode(nil)
+		b, rest = pem.Decode(rest)
 	}
 	if b == nil {
 		return ""
