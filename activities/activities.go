@@ -24,7 +24,8 @@ const (
 	TypeValidation = "ValidationError"
 	TypeConfig     = "ConfigError"
 	TypeCorrupt    = "CorruptSnapshot"
-	TypeConflict   = "SafetyConflict" // a strict import stopped by a conflict
+	TypeConflict   = "SafetyConflict"  // a strict import stopped by a conflict
+	TypeRefused    = "SnapshotRefused" // unsigned, untrusted, replayed or of another store
 )
 
 // Site is one site as its worker reaches it.
@@ -92,6 +93,7 @@ func classify(err error) error {
 	var corrupt *snapshot.CorruptError
 	var conflict *safety.ConflictError
 	var keyConfig *keys.ConfigError
+	var refused *snapshot.RefusedError
 	var typ string
 	var details []any
 	switch {
@@ -101,6 +103,8 @@ func classify(err error) error {
 		typ = TypeValidation
 	case errors.As(err, &ce), errors.As(err, &keyConfig):
 		typ = TypeConfig
+	case errors.As(err, &refused):
+		typ = TypeRefused
 	case errors.As(err, &conflict):
 		typ = TypeConflict
 	case errors.As(err, &corrupt):

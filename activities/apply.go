@@ -136,8 +136,14 @@ func (a *Activities) apply(ctx context.Context, in ImportInput) (ImportResult, e
 		return cur.Result, err
 	}
 	// The options written with are recorded before the first write: what
-	// verifies the store later transforms it the same way.
-	if err := st.Update(ctx, func(tx store.Tx) error { return importer.RecordOptions(ctx, tx, in.Options) }); err != nil {
+	// verifies the store later transforms it the same way. So is the
+	// snapshot: from now on an older one is a replay.
+	if err := st.Update(ctx, func(tx store.Tx) error {
+		if err := recordApplied(ctx, tx, staged.Manifest); err != nil {
+			return err
+		}
+		return importer.RecordOptions(ctx, tx, in.Options)
+	}); err != nil {
 		return cur.Result, err
 	}
 	var j *importer.Journal

@@ -15,6 +15,7 @@ import (
 	"github.com/catsync/catsync/internal/importer"
 	"github.com/catsync/catsync/internal/memstat"
 	"github.com/catsync/catsync/internal/sim"
+	"github.com/catsync/catsync/internal/sim/simtest"
 	"github.com/catsync/catsync/internal/snapshot"
 	"github.com/catsync/catsync/internal/store"
 	"github.com/catsync/catsync/internal/store/sqlstore"
@@ -205,9 +206,11 @@ func benchPair(b *testing.B, prim, sec store.Store, dir string) *pair {
 	if err := sim.InitSecondary(context.Background(), sec, prim, sim.DefaultSecondaryParams(), nil); err != nil {
 		b.Fatal(err)
 	}
-	outbox := snapshot.Area{Root: filepath.Join(dir, "outbox")}
+	keys := simtest.Signing(b, dir)
+	outbox := snapshot.Area{Root: filepath.Join(dir, "outbox"), Keys: keys.Primary}
+	source := snapshot.Area{Root: outbox.Root, Keys: keys.Secondary}
 	return &pair{prim: &Activities{Site: &Site{Name: "prim", Catalog: prim, Staging: outbox}},
-		sec: &Activities{Site: &Site{Name: "secd", Catalog: sec, Staging: snapshot.Area{Root: filepath.Join(dir, "staging")}, Source: outbox}}}
+		sec: &Activities{Site: &Site{Name: "secd", Catalog: sec, Staging: snapshot.Area{Root: filepath.Join(dir, "staging"), Keys: keys.Secondary}, Source: source}}}
 }
 
 // naiveRows bounds the naive baseline: all rows up to 1.5 million, which

@@ -67,10 +67,17 @@ func (a *Activities) StagedState(ctx context.Context, storeID string) (StagedSta
 		return out, err
 	}
 	for _, id := range ids {
-		m, digest, err := snapshot.ReadManifest(a.staging().Dir(storeID, id), "")
+		_, digest, err := snapshot.ReadManifest(a.staging().Dir(storeID, id), "")
 		if err != nil {
 			return out, err
 		}
+		// The chain file names the snapshots; each must still be one this
+		// site trusts, since a failover builds on them.
+		st, err := a.staging().OpenManifest(snapshot.Ref{Store: storeID, ID: id, Digest: digest})
+		if err != nil {
+			return out, classify(err)
+		}
+		m := st.Manifest
 		out.Chain = append(out.Chain, snapshot.Ref{Store: storeID, ID: id, Digest: digest, Type: m.Type, FromSeq: m.FromSeq,
 			ToSeq: m.ToSeq, Sets: m.Counts["sets"], Taken: m.Created})
 	}

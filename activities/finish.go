@@ -38,6 +38,9 @@ func (a *Activities) Finish(ctx context.Context, in FinishInput) (importer.Water
 		if err := a.staging().Record(in.Ref.Store, staged.Manifest); err != nil {
 			return importer.Watermark{}, classify(err)
 		}
+		if err := a.Site.Catalog.Update(ctx, func(tx store.Tx) error { return recordApplied(ctx, tx, staged.Manifest) }); err != nil {
+			return importer.Watermark{}, err
+		}
 	}
 	return importer.AdvanceWatermark(ctx, a.Site.Catalog, in.Ref.Store, in.Ref.ToSeq, !in.Failed)
 }

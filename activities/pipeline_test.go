@@ -4,6 +4,7 @@ import (
 	"context"
 	"testing"
 
+	"github.com/catsync/catsync/internal/config"
 	"github.com/catsync/catsync/internal/importer"
 	"github.com/catsync/catsync/internal/sim"
 	"github.com/catsync/catsync/internal/sim/simtest"
@@ -32,10 +33,10 @@ func newPairOn(t *testing.T, dsn func(testing.TB) string, p sim.Params) *pair {
 func pairOf(sp *simtest.Pair) *pair {
 	cfg := sp.Config
 	return &pair{Pair: sp,
-		prim: &Activities{Site: &Site{Name: cfg.Primary.Name, Catalog: sp.Primary, Staging: snapshot.Area{Root: cfg.Primary.Staging},
+		prim: &Activities{Site: &Site{Name: cfg.Primary.Name, Catalog: sp.Primary, Staging: snapshot.Area{Root: cfg.Primary.Staging, Keys: cfg.Keyring(config.RolePrimary)},
 			Keys: sp.PrimaryKeys}},
-		sec: &Activities{Site: &Site{Name: cfg.Secondary.Name, Catalog: sp.Secondary, Staging: snapshot.Area{Root: cfg.Secondary.Staging},
-			Source: snapshot.Area{Root: cfg.Source}, Keys: sp.SecondaryKeys}},
+		sec: &Activities{Site: &Site{Name: cfg.Secondary.Name, Catalog: sp.Secondary, Staging: snapshot.Area{Root: cfg.Secondary.Staging, Keys: cfg.Keyring(config.RoleSecondary)},
+			Source: snapshot.Area{Root: cfg.Source, Keys: cfg.Keyring(config.RoleSecondary)}, Keys: sp.SecondaryKeys}},
 	}
 }
 

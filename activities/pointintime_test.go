@@ -63,7 +63,7 @@ func TestSnapshotIsOnePointInTime(t *testing.T) {
 				if moved, _ := simtest.ExportSets(t, prim, typ, after, opts.CatalogFiles); slices.Equal(setLines(t, moved), setLines(t, want)) {
 					t.Fatal("the primary moved on without changing the export's sets")
 				}
-				got := stagedLines(t, p.prim.Site.Staging, ref)
+				got := stagedLines(t, p.sec.Site.Source, ref)
 				if w := setLines(t, want); !slices.Equal(got, w) {
 					i := 0
 					for i < min(len(got), len(w)) && got[i] == w[i] {
@@ -134,7 +134,7 @@ func TestRetriedSnapshotResumesOnlyTheSameView(t *testing.T) {
 			if ref.ToSeq != seq {
 				t.Errorf("the retry's snapshot is up to %d, the primary at %d (the cursor's %d)", ref.ToSeq, seq, cur.ToSeq)
 			}
-			if got := stagedLines(t, p.prim.Site.Staging, ref); !slices.Equal(got, setLines(t, want)) {
+			if got := stagedLines(t, p.sec.Site.Source, ref); !slices.Equal(got, setLines(t, want)) {
 				t.Errorf("the retry staged %d sets, the primary has %d at sequence %d, not the same", len(got), len(want), seq)
 			}
 			after, err := os.Stat(first)

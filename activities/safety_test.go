@@ -21,6 +21,7 @@ import (
 func stage(t *testing.T, p *pair, id string, sets []*snapshot.VolumeSet) snapshot.Ref {
 	t.Helper()
 	w := snapshot.NewWriter(p.sec.Site.Staging.Dir("DS_PROD", id), snapshot.Manifest{ID: id, Store: "DS_PROD", Type: snapshot.Full, CatalogFiles: true}, 2)
+	w.SignWith(p.prim.Site.Staging.Keys)
 	for _, s := range sets {
 		if _, err := w.Add(s); err != nil {
 			t.Fatal(err)

@@ -66,6 +66,10 @@ func (a *Activities) snapshot(ctx context.Context, r store.Reader, in SnapshotIn
 	if ds.Access != catalog.AccessPrimary {
 		return snapshot.Ref{}, catalog.ConfigErrorf("data store %s on %s has domain access %s: exports need PRIMARY", ds.ID, site.Node, ds.Access)
 	}
+	// Signed, or not made: the other site accepts nothing unsigned.
+	if err := a.Site.Staging.Keys.CanSign(); err != nil {
+		return snapshot.Ref{}, err
+	}
 	to, err := r.LastSeq(ctx, in.Store)
 	if err != nil {
 		return snapshot.Ref{}, fmt.Errorf("change sequence of %s on %s: %w", in.Store, site.Node, err)
@@ -99,6 +103,7 @@ func (a *Activities) snapshot(ctx context.Context, r store.Reader, in SnapshotIn
 		KeysRecorded: a.Site.Keys != nil,
 		Producer:     snapshot.Producer{Node: site.Node, DomainID: site.DomainID, BackPakID: site.BackPakID},
 		FromSeq:      from, ToSeq: to, Created: time.Now().UTC()}, SetsPerSegment)
+	w.SignWith(a.Site.Staging.Keys)
 	if resumed {
 		if err := w.Resume(cur.Segments, cur.Counts); err != nil {
 			return snapshot.Ref{}, err

@@ -49,21 +49,21 @@ func TestTransferConfigFaults(t *testing.T) {
 	source, staging := p.sec.Site.Source, p.sec.Site.Staging
 
 	missing := filepath.Join(t.TempDir(), "outbox-not-mounted")
-	p.sec.Site.Source = snapshot.Area{Root: missing}
+	p.sec.Site.Source = snapshot.Area{Root: missing, Keys: p.sec.Site.Source.Keys}
 	nonRetryable(t, "missing source", p.sec.Transfer(ctx, ref), TypeConfig,
 		"CATSYNC_SECONDARY_SOURCE="+missing, "does not exist", "mount the primary's outbox there")
 
 	file := filepath.Join(t.TempDir(), "outbox")
 	os.WriteFile(file, nil, 0o644)
-	p.sec.Site.Source = snapshot.Area{Root: file}
+	p.sec.Site.Source = snapshot.Area{Root: file, Keys: p.sec.Site.Source.Keys}
 	nonRetryable(t, "source a file", p.sec.Transfer(ctx, ref), TypeConfig, "CATSYNC_SECONDARY_SOURCE="+file, "is not a folder")
 
 	// A site that names its variable is quoted by it.
-	p.sec.Site.Source = snapshot.Area{Root: missing, Env: "CATSYNC_PRIMARY_STAGING"}
+	p.sec.Site.Source = snapshot.Area{Root: missing, Env: "CATSYNC_PRIMARY_STAGING", Keys: p.sec.Site.Source.Keys}
 	nonRetryable(t, "missing source, named", p.sec.Transfer(ctx, ref), TypeConfig, "CATSYNC_PRIMARY_STAGING="+missing)
 
 	p.sec.Site.Source = source
-	p.sec.Site.Staging = snapshot.Area{Root: file}
+	p.sec.Site.Staging = snapshot.Area{Root: file, Keys: p.sec.Site.Staging.Keys}
 	nonRetryable(t, "staging a file", p.sec.Transfer(ctx, ref), TypeConfig, "CATSYNC_SECONDARY_STAGING="+file, "cannot be written")
 
 	p.sec.Site.Staging = staging
@@ -137,7 +137,7 @@ func TestSnapshotOutboxFaults(t *testing.T) {
 	if err := os.WriteFile(file, nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	p.prim.Site.Staging = snapshot.Area{Root: file, Env: "CATSYNC_PRIMARY_STAGING"}
+	p.prim.Site.Staging = snapshot.Area{Root: file, Env: "CATSYNC_PRIMARY_STAGING", Keys: p.prim.Site.Staging.Keys}
 	_, err := p.prim.Snapshot(context.Background(), SnapshotInput{ID: "run-1", Store: "DS_PROD", Type: snapshot.Full, CatalogFiles: true})
 	nonRetryable(t, "outbox a file", err, TypeConfig, "CATSYNC_PRIMARY_STAGING="+file, "cannot be written")
 }

@@ -10,9 +10,16 @@ import (
 // Transfer copies a snapshot from the primary's outbox into the secondary's
 // staging area, verifying every segment at the destination; segments
 // already staged intact are kept. A source or staging folder that cannot
-// serve is a configuration error naming its variable.
+// serve is a configuration error naming its variable. Before anything is
+// copied the manifest's signature is checked against the keys this site
+// trusts, and a snapshot of another store, or older than the one this
+// site applied last (a replay), is refused.
 func (a *Activities) Transfer(ctx context.Context, ref snapshot.Ref) error {
-	_, err := snapshot.Transfer(a.source(), a.staging(), ref)
+	last, err := a.lastApplied(ctx, ref.Store)
+	if err != nil {
+		return err
+	}
+	_, err = snapshot.Transfer(a.source(), a.staging(), ref, last)
 	return classify(err)
 }
 

@@ -62,7 +62,7 @@ func newRootCmd(stdout, stderr io.Writer) *cobra.Command {
 	infoCmd := group("info", "Show catalog entries, as MEDIACOM INFO does")
 	infoCmd.AddCommand(c.infoTapeVolumeCmd(), c.infoTapeFileCmd(), c.infoDiskFileCmd())
 	root.AddCommand(simCmd, c.countsCmd(), infoCmd, c.syncCmd(), c.checkCmd(), c.conflictsCmd(), c.keysCmd(), c.parityCmd(), c.restoreTestCmd(), c.drillCmd(), c.failoverCmd(), c.failbackCmd(), c.verifyCmd(), c.auditCmd())
-	root.AddCommand(c.scheduleCmd(), c.setupCmd())
+	root.AddCommand(c.scheduleCmd(), c.setupCmd(), c.keygenCmd(), c.codecServerCmd())
 	parseBools(root)
 	root.SetFlagErrorFunc(flagError)
 	return root

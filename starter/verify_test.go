@@ -10,6 +10,7 @@ import (
 	"github.com/catsync/catsync/activities"
 	"github.com/catsync/catsync/internal/audit"
 	"github.com/catsync/catsync/internal/importer"
+	"github.com/catsync/catsync/internal/sim/simtest"
 	"github.com/catsync/catsync/internal/snapshot"
 	"github.com/catsync/catsync/internal/store/sqlstore/sqltest"
 )
@@ -60,9 +61,11 @@ func importDirect(t *testing.T, prim, sec string, opts importer.Options) *activi
 	t.Helper()
 	ctx, dir := context.Background(), t.TempDir()
 	p, s := sqltest.Open(t, prim), sqltest.Open(t, sec)
-	outbox := snapshot.Area{Root: filepath.Join(dir, "outbox")}
+	keys := simtest.Signing(t, dir)
+	outbox := snapshot.Area{Root: filepath.Join(dir, "outbox"), Keys: keys.Primary}
+	source := snapshot.Area{Root: outbox.Root, Keys: keys.Secondary}
 	pa := &activities.Activities{Site: &activities.Site{Name: "prim", Catalog: p, Staging: outbox}}
-	sa := &activities.Activities{Site: &activities.Site{Name: "secd", Catalog: s, Staging: snapshot.Area{Root: filepath.Join(dir, "staging")}, Source: outbox}}
+	sa := &activities.Activities{Site: &activities.Site{Name: "secd", Catalog: s, Staging: snapshot.Area{Root: filepath.Join(dir, "staging"), Keys: keys.Secondary}, Source: source}}
 	ref, err := pa.Snapshot(ctx, activities.SnapshotInput{ID: "s1", Store: opts.StoreID, Type: snapshot.Full, CatalogFiles: opts.CatalogFiles})
 	if err != nil {
 		t.Fatal(err)

@@ -124,10 +124,10 @@ func (w *world) start() {
 func (w *world) activities(role string) *activities.Activities {
 	if role == config.RolePrimary {
 		return &activities.Activities{Site: &activities.Site{Name: w.cfg.Primary.Name, Catalog: w.prim,
-			Staging: snapshot.Area{Root: w.cfg.Primary.Staging}, Keys: w.primKeys}}
+			Staging: snapshot.Area{Root: w.cfg.Primary.Staging, Keys: w.cfg.Keyring(config.RolePrimary)}, Keys: w.primKeys}}
 	}
 	return &activities.Activities{Site: &activities.Site{Name: w.cfg.Secondary.Name, Catalog: w.sec,
-		Staging: snapshot.Area{Root: w.cfg.Secondary.Staging}, Source: snapshot.Area{Root: w.cfg.Source}, Keys: w.secKeys, Data: w.cfg.Secondary.Data}}
+		Staging: snapshot.Area{Root: w.cfg.Secondary.Staging, Keys: w.cfg.Keyring(config.RoleSecondary)}, Source: snapshot.Area{Root: w.cfg.Source, Keys: w.cfg.Keyring(config.RoleSecondary)}, Keys: w.secKeys, Data: w.cfg.Secondary.Data}}
 }
 
 // serveWith restarts the workers: the site of role runs acts (its

@@ -12,7 +12,7 @@ import (
 
 // nonRetryable are the error types a retry cannot cure: the same input
 // fails the same way.
-var nonRetryable = []string{activities.TypeValidation, activities.TypeConfig, activities.TypeCorrupt, activities.TypeConflict, TypeKeyParity}
+var nonRetryable = []string{activities.TypeValidation, activities.TypeConfig, activities.TypeCorrupt, activities.TypeConflict, activities.TypeRefused, TypeKeyParity}
 
 // Activity options per kind of step: short catalog reads and writes, and
 // long streaming steps that heartbeat their cursor.

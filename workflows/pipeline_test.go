@@ -13,6 +13,7 @@ import (
 
 	"github.com/catsync/catsync/activities"
 	"github.com/catsync/catsync/internal/catalog"
+	"github.com/catsync/catsync/internal/config"
 	"github.com/catsync/catsync/internal/importer"
 	"github.com/catsync/catsync/internal/sim"
 	"github.com/catsync/catsync/internal/sim/simtest"
@@ -41,9 +42,9 @@ func newLocal(t *testing.T, p sim.Params, o simtest.Options) *local {
 	cfg := sp.Config
 	return &local{Pair: sp,
 		prim: &activities.Activities{Site: &activities.Site{Name: cfg.Primary.Name, Catalog: sp.Primary,
-			Staging: snapshot.Area{Root: cfg.Primary.Staging}, Keys: sp.PrimaryKeys}},
+			Staging: snapshot.Area{Root: cfg.Primary.Staging, Keys: cfg.Keyring(config.RolePrimary)}, Keys: sp.PrimaryKeys}},
 		sec: &activities.Activities{Site: &activities.Site{Name: cfg.Secondary.Name, Catalog: sp.Secondary,
-			Staging: snapshot.Area{Root: cfg.Secondary.Staging}, Source: snapshot.Area{Root: cfg.Source}, Keys: sp.SecondaryKeys}},
+			Staging: snapshot.Area{Root: cfg.Secondary.Staging, Keys: cfg.Keyring(config.RoleSecondary)}, Source: snapshot.Area{Root: cfg.Source, Keys: cfg.Keyring(config.RoleSecondary)}, Keys: sp.SecondaryKeys}},
 	}
 }
 

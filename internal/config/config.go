@@ -74,6 +74,14 @@ type Config struct {
 	// CATSYNC_KEYSTORE_MASTER_KEY in base64; nil when that is not set.
 	MasterKey []byte `ignored:"true"`
 
+	// Signing are the sites' snapshot keys (CATSYNC_<ROLE>_SIGNING_KEY,
+	// CATSYNC_<ROLE>_TRUSTED_KEYS); read by readSigning.
+	Signing Signing `ignored:"true"`
+
+	// Codec encrypts Temporal payloads (CATSYNC_CODEC_*); read by
+	// readCodec.
+	Codec Codec `ignored:"true"`
+
 	// MetricsAddress is where the worker serves its Prometheus metrics
 	// and health probes (HOST:PORT); empty: no endpoint.
 	MetricsAddress string `envconfig:"CATSYNC_METRICS_ADDRESS"`
@@ -112,6 +120,12 @@ func Read() (*Config, error) {
 	}
 	var err error
 	if c.TLS, err = readTemporalTLS(); err != nil {
+		return nil, err
+	}
+	if c.Signing, err = readSigning(); err != nil {
+		return nil, err
+	}
+	if c.Codec, err = readCodec(); err != nil {
 		return nil, err
 	}
 	c.Workflows = true

@@ -28,6 +28,7 @@ import (
 
 	"github.com/catsync/catsync/internal/config"
 	"github.com/catsync/catsync/internal/serve"
+	"github.com/catsync/catsync/internal/snapshot"
 	"github.com/catsync/catsync/workflows"
 )
 
@@ -240,6 +241,20 @@ func (d *deployment) configure() {
 		for k, v := range readEnv(t, path).vals {
 			d.env[site][k] = v
 		}
+	}
+
+	// The sites' snapshot keys: each its own pair, and the other's
+	// public key, as catsync keygen and a copy would leave them.
+	for site, other := range map[string]string{"primary": "secondary", "secondary": "primary"} {
+		f, err := snapshot.WriteKeyPair(d.hosts[site].path("/etc/catsync/signing"), site)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pub, err := os.ReadFile(f.Public)
+		if err != nil {
+			t.Fatal(err)
+		}
+		writeFile(t, d.hosts[other].path("/etc/catsync/signing/"+site+".pub"), pub, 0o644)
 	}
 
 	// The mounts between the sites: the secondary sees the primary's

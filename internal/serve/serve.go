@@ -26,6 +26,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/catsync/catsync/activities"
+	"github.com/catsync/catsync/internal/codec"
 	"github.com/catsync/catsync/internal/config"
 	"github.com/catsync/catsync/internal/keys"
 	"github.com/catsync/catsync/internal/keys/keyconf"
@@ -62,6 +63,13 @@ func DialWith(ctx context.Context, cfg *config.Config, opts client.Options) (cli
 	opts.HostPort, opts.Namespace = addr, cfg.TemporalNamespace
 	if err := Secure(cfg, &opts); err != nil {
 		return nil, err
+	}
+	// Worker and CLI share the codec, so each reads what the other sealed.
+	if pc, err := cfg.Codec.New(); err != nil {
+		return nil, err
+	} else if pc != nil && opts.DataConverter == nil {
+		opts.DataConverter, opts.FailureConverter = codec.DataConverter(pc), codec.FailureConverter(pc)
+		opts.ContextPropagators = codec.Propagators(pc, opts.ContextPropagators)
 	}
 	c, err := client.DialContext(ctx, opts)
 	if err != nil {
@@ -183,11 +191,11 @@ func StartWith(ctx context.Context, c client.Client, cfg *config.Config, m *tele
 			w.keys = append(w.keys, km)
 		}
 		// The areas carry the variables naming them, for their errors.
-		site := &activities.Site{Name: sc.Name, Catalog: st, Staging: snapshot.Area{Root: sc.Staging, Env: config.Prefix(role) + "_STAGING"}, Keys: km,
-			Data: sc.Data}
+		site := &activities.Site{Name: sc.Name, Catalog: st, Staging: snapshot.Area{Root: sc.Staging, Env: config.Prefix(role) + "_STAGING",
+			Keys: cfg.Keyring(role)}, Keys: km, Data: sc.Data}
 		// Each site reads the other's outbox: the secondary always, the
 		// primary once a failback reverses the direction.
-		site.Source = snapshot.Area{Root: cfg.Source, Env: config.Prefix(role) + "_SOURCE"}
+		site.Source = snapshot.Area{Root: cfg.Source, Env: config.Prefix(role) + "_SOURCE", Keys: cfg.Keyring(role)}
 		if role == config.RolePrimary {
 			site.Source.Root = cmp.Or(cfg.PrimarySource, cfg.Secondary.Staging)
 		}

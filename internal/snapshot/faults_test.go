@@ -31,7 +31,7 @@ func asConfig(t *testing.T, what string, err error, want ...string) {
 func TestStagedGarbageIsCorrupt(t *testing.T) {
 	for _, file := range []string{ManifestFile, SegmentName(1), SegmentName(2)} {
 		for name, content := range map[string]*string{"garbage": ptr("{\x00 not a snapshot file"), "empty": ptr(""), "missing": nil} {
-			staging := Area{Root: t.TempDir()}
+			staging := Area{Root: t.TempDir(), Keys: testKeys}
 			_, ref := exported(t, staging, "DS_PROD", "run-1", stagedSets(4), 2)
 			path := filepath.Join(staging.Dir(ref.Store, ref.ID), file)
 			if content == nil {
@@ -133,7 +133,7 @@ func TestTransferSourceFaults(t *testing.T) {
 		_, ref := exported(t, src, "DS_PROD", "run-1", fxSets(0, 4), 2)
 		exported(t, src, "DS_TEST", "other", fxSets(0, 1), 1) // the outbox is not empty without run-1
 		c.fault(t, src, ref)
-		_, err := Transfer(src, dst, ref)
+		_, err := Transfer(src, dst, ref, Applied{})
 		if c.file != "" {
 			asCorrupt(t, name, err, c.file)
 			for _, w := range append(c.want, src.Dir(ref.Store, ref.ID)) {
@@ -168,15 +168,15 @@ func TestTransferStagingFaults(t *testing.T) {
 		if err := os.WriteFile(file, nil, 0o644); err != nil {
 			t.Fatal(err)
 		}
-		_, err := Transfer(src, dst, ref)
+		_, err := Transfer(src, dst, ref, Applied{})
 		asConfig(t, name, err, "CATSYNC_SECONDARY_STAGING="+dst.Root, "cannot be written", "not a directory", "point it at a writable folder")
 		os.Remove(file)
-		if _, err := Transfer(src, dst, ref); err != nil {
+		if _, err := Transfer(src, dst, ref, Applied{}); err != nil {
 			t.Errorf("%s: transfer once repaired: %v", name, err)
 		}
 	}
 	// Recording in such an area is refused the same way.
-	a := Area{Root: filepath.Join(t.TempDir(), "staging"), Env: "CATSYNC_SECONDARY_STAGING"}
+	a := Area{Root: filepath.Join(t.TempDir(), "staging"), Env: "CATSYNC_SECONDARY_STAGING", Keys: testKeys}
 	os.WriteFile(a.Root, nil, 0o644)
 	asConfig(t, "record", a.Record("DS_PROD", Manifest{ID: "f1", Type: Full}), "CATSYNC_SECONDARY_STAGING="+a.Root)
 	asConfig(t, "keep", a.Keep("DS_PROD", "f1"), "CATSYNC_SECONDARY_STAGING="+a.Root)
@@ -195,13 +195,13 @@ func TestTransferUnreadableSourceIsRetried(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.Chmod(seg, 0o644) })
-	_, err := Transfer(src, dst, ref)
+	_, err := Transfer(src, dst, ref, Applied{})
 	if err == nil || errors.As(err, new(*CorruptError)) || errors.As(err, new(*catalog.ConfigError)) ||
 		!errors.Is(err, fs.ErrPermission) {
 		t.Errorf("transfer of an unreadable segment: %v (%T), want the permission error itself", err, err)
 	}
 	os.Chmod(seg, 0o644)
-	if _, err := Transfer(src, dst, ref); err != nil {
+	if _, err := Transfer(src, dst, ref, Applied{}); err != nil {
 		t.Errorf("transfer once readable: %v", err)
 	}
 }

@@ -33,8 +33,9 @@ func (a Area) Open(ref Ref) (*Staged, error) {
 
 // OpenManifest opens the staged snapshot ref names, checking its manifest
 // only: that it has the digest ref carries (a reference without a digest
-// is refused), is of this schema version, and is a snapshot of ref's data
-// store. It reads no segment. It is for readers that check each segment's
+// is refused), is of this schema version, is signed by a key the area
+// trusts, and is a snapshot of ref's data store (a *RefusedError
+// otherwise). It reads no segment. It is for readers that check each segment's
 // SHA-256 in the same pass as they read it (ReadKeys, VolumeKeys), and for
 // those that need only the manifest; any other reader uses Open.
 func (a Area) OpenManifest(ref Ref) (*Staged, error) {
@@ -42,12 +43,15 @@ func (a Area) OpenManifest(ref Ref) (*Staged, error) {
 		return nil, fmt.Errorf("snapshot %s of data store %s: the reference carries no manifest digest", ref.ID, ref.Store)
 	}
 	dir := a.Dir(ref.Store, ref.ID)
-	m, _, err := ReadManifest(dir, ref.Digest)
+	m, b, _, err := readManifest(dir, ref.Digest)
 	if err != nil {
 		return nil, err
 	}
-	if m.Store != ref.Store {
-		return nil, &CorruptError{File: ManifestFile, Reason: fmt.Sprintf("snapshot of data store %s, want %s", m.Store, ref.Store)}
+	if err := a.Keys.verifyDir(dir, m, b); err != nil {
+		return nil, err
+	}
+	if err := checkStore(dir, m, ref.Store); err != nil {
+		return nil, err
 	}
 	return &Staged{Dir: dir, Manifest: m}, nil
 }

@@ -37,7 +37,7 @@ type opener struct {
 var openers = []opener{{"Open", Area.Open}, {"OpenManifest", Area.OpenManifest}}
 
 func TestOpenGoodSnapshot(t *testing.T) {
-	staging := Area{Root: t.TempDir()}
+	staging := Area{Root: t.TempDir(), Keys: testKeys}
 	sets := stagedSets(7)
 	m, ref := exported(t, staging, "DS PROD/1", "run-1", sets, 3)
 	for _, o := range openers {
@@ -108,13 +108,9 @@ func TestOpenGoodSnapshot(t *testing.T) {
 // Both refuse a manifest that is not the one the reference names, before
 // anything else is read.
 func TestOpenRefusesTheWrongManifest(t *testing.T) {
-	staging := Area{Root: t.TempDir()}
+	staging := Area{Root: t.TempDir(), Keys: testKeys}
 	_, ref := exported(t, staging, "DS_PROD", "run-1", fxSets(0, 4), 2)
-	// A snapshot of another store, filed in DS_PROD's folder.
 	_, other := exported(t, staging, "DS_TEST", "run-1", fxSets(0, 4), 2)
-	if err := os.Rename(staging.Dir("DS_TEST", "run-1"), staging.Dir("DS_PROD", "run-2")); err != nil {
-		t.Fatal(err)
-	}
 	for _, c := range []struct {
 		name   string
 		ref    Ref
@@ -122,7 +118,6 @@ func TestOpenRefusesTheWrongManifest(t *testing.T) {
 	}{
 		{"wrong digest", Ref{Store: ref.Store, ID: ref.ID, Digest: strings.Repeat("0", 64)}, "digest " + ref.Digest[:12]},
 		{"digest of another snapshot", Ref{Store: ref.Store, ID: ref.ID, Digest: other.Digest}, "want " + other.Digest[:12]},
-		{"wrong store", Ref{Store: "DS_PROD", ID: "run-2", Digest: other.Digest}, "snapshot of data store DS_TEST, want DS_PROD"},
 	} {
 		for _, o := range openers {
 			st, err := o.open(staging, c.ref)
@@ -155,7 +150,7 @@ func TestOpenChecksEverySegment(t *testing.T) {
 		"replaced by dir": func(p string) error { os.Remove(p); return os.Mkdir(p, 0o755) },
 	} {
 		t.Run(name, func(t *testing.T) {
-			staging := Area{Root: t.TempDir()}
+			staging := Area{Root: t.TempDir(), Keys: testKeys}
 			m, ref := exported(t, staging, "DS_PROD", "run-1", stagedSets(6), 2)
 			bad := m.Segments[2].Name
 			if err := damage(filepath.Join(staging.Dir(ref.Store, ref.ID), bad)); err != nil {

@@ -27,6 +27,9 @@ type Area struct {
 	// Env is the variable Root was configured by (CATSYNC_SECONDARY_STAGING,
 	// say): a folder that cannot be used is a configuration error naming it.
 	Env string
+	// Keys are the site's: the keys it trusts check every snapshot opened
+	// or transferred into the area (nil trusts none, and refuses all).
+	Keys *Keyring
 }
 
 const chainFile = "chain.json"
@@ -176,8 +179,9 @@ func (a Area) rebuild(store string, m Manifest, damaged *CorruptError) ([]string
 }
 
 // staged reads the manifests of the snapshots staged for store, but the
-// one with id except. A folder whose manifest is missing, damaged, or of
-// another snapshot is not one to count on, and is left out.
+// one with id except. A folder whose manifest is missing, damaged, not
+// signed by a trusted key, or of another snapshot is not one to count on,
+// and is left out.
 func (a Area) staged(store, except string) ([]Manifest, error) {
 	entries, err := os.ReadDir(a.storeDir(store))
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
@@ -188,7 +192,11 @@ func (a Area) staged(store, except string) ([]Manifest, error) {
 		if !e.IsDir() {
 			continue
 		}
-		m, _, err := ReadManifest(filepath.Join(a.storeDir(store), e.Name()), "")
+		dir := filepath.Join(a.storeDir(store), e.Name())
+		m, b, _, err := readManifest(dir, "")
+		if err == nil {
+			err = a.Keys.verifyDir(dir, m, b)
+		}
 		if err == nil && m.Store == store && m.ID != except && escape(m.ID) == e.Name() {
 			out = append(out, m)
 		}
@@ -224,16 +232,22 @@ func (a Area) Keep(store string, ids ...string) error {
 }
 
 // Transfer copies a complete snapshot from src, the primary's outbox, to
-// dst, checking every segment's SHA-256 at the destination. Segments
-// already present and intact are kept, so a retried transfer resumes; the
-// manifest is written last, so its presence means the copy is whole. It
-// returns the manifest.
+// dst, checking every segment's SHA-256 at the destination. Before it
+// copies anything it checks the source manifest: its digest, its
+// signature against the keys dst trusts, its data store, and that it is
+// not older than last, the snapshot of the store the destination's site
+// applied last (CheckApplied). Segments already present and intact are
+// kept, so a retried transfer resumes; the signature and then the
+// manifest are written last, so the manifest's presence means the copy is
+// whole. It returns the manifest.
 //
 // A source that is not the primary's outbox (missing, not a folder, or
 // empty: a share not mounted) and a destination that cannot be written are
 // configuration errors naming their variables; a snapshot the outbox no
-// longer holds, or holds damaged, is a *CorruptError naming the file.
-func Transfer(src, dst Area, ref Ref) (Manifest, error) {
+// longer holds, or holds damaged, is a *CorruptError naming the file; one
+// that is unsigned, not signed by a trusted key, of another store or
+// replayed is a *RefusedError saying which.
+func Transfer(src, dst Area, ref Ref, last Applied) (Manifest, error) {
 	from, to := src.Dir(ref.Store, ref.ID), dst.Dir(ref.Store, ref.ID)
 	if err := src.holds(from, ref); err != nil {
 		return Manifest{}, err
@@ -241,6 +255,20 @@ func Transfer(src, dst Area, ref Ref) (Manifest, error) {
 	m, checked, _, err := readManifest(from, ref.Digest)
 	if err != nil {
 		return m, fmt.Errorf("source %s: %w", ref.ID, err)
+	}
+	// Read once: the bytes checked are the bytes staged.
+	sig, err := readSignature(from)
+	if err != nil {
+		return m, fmt.Errorf("source %s: %w", ref.ID, err)
+	}
+	if err := dst.Keys.verify(from, m, checked, sig); err != nil {
+		return m, err
+	}
+	if err := checkStore(from, m, ref.Store); err != nil {
+		return m, err
+	}
+	if err := CheckApplied(from, m, last); err != nil {
+		return m, err
 	}
 	for _, s := range m.Segments {
 		if VerifySegment(to, s) == nil {
@@ -250,14 +278,19 @@ func Transfer(src, dst Area, ref Ref) (Manifest, error) {
 			return m, dst.Unusable(err)
 		}
 	}
-	// The bytes checked above, not the source file again: it may have
+	// The bytes checked above, not the source files again: they may have
 	// been rewritten meanwhile.
-	err = writeAtomic(filepath.Join(to, ManifestFile), func(w io.Writer) error {
-		_, err := w.Write(checked)
-		return err
-	})
-	if err != nil {
-		return m, dst.Unusable(err)
+	for _, f := range []struct {
+		name string
+		b    []byte
+	}{{SignatureFile, sig}, {ManifestFile, checked}} {
+		err = writeAtomic(filepath.Join(to, f.name), func(w io.Writer) error {
+			_, err := w.Write(f.b)
+			return err
+		})
+		if err != nil {
+			return m, dst.Unusable(err)
+		}
 	}
 	if _, _, err := ReadManifest(to, ref.Digest); err != nil {
 		return m, fmt.Errorf("staged %s: %w", ref.ID, err)

@@ -17,7 +17,7 @@ import (
 // manifest and the Ref a primary would send.
 func exported(t *testing.T, src Area, store, id string, sets []*VolumeSet, perSegment int) (Manifest, Ref) {
 	t.Helper()
-	w := NewWriter(src.Dir(store, id), Manifest{ID: id, Store: store, Type: Full, ToSeq: 42,
+	w := signedWriter(src.Dir(store, id), Manifest{ID: id, Store: store, Type: Full, ToSeq: 42,
 		Created: time.Date(2026, 3, 2, 22, 0, 0, 0, time.UTC)}, perSegment)
 	for _, s := range sets {
 		if _, err := w.Add(s); err != nil {
@@ -38,14 +38,14 @@ func exists(path string) bool {
 
 // outboxAndStaging returns two areas on separate roots.
 func outboxAndStaging(t *testing.T) (Area, Area) {
-	return Area{Root: filepath.Join(t.TempDir(), "outbox")}, Area{Root: filepath.Join(t.TempDir(), "staging")}
+	return Area{Root: filepath.Join(t.TempDir(), "outbox"), Keys: testKeys}, Area{Root: filepath.Join(t.TempDir(), "staging"), Keys: testKeys}
 }
 
 func TestTransferCopiesAndVerifies(t *testing.T) {
 	src, dst := outboxAndStaging(t)
 	sets := fxSets(0, 8)
 	m, ref := exported(t, src, "DS PROD/1", "run-1", sets, 3)
-	got, err := Transfer(src, dst, ref)
+	got, err := Transfer(src, dst, ref, Applied{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +78,7 @@ func TestTransferCopiesAndVerifies(t *testing.T) {
 		t.Error(err)
 	}
 	// A transfer of a complete copy is a no-op that succeeds.
-	if _, err := Transfer(src, dst, ref); err != nil {
+	if _, err := Transfer(src, dst, ref, Applied{}); err != nil {
 		t.Errorf("second transfer: %v", err)
 	}
 }
@@ -105,7 +105,7 @@ func TestTransferRecopiesOnlyDamagedSegment(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			src, dst := outboxAndStaging(t)
 			m, ref := exported(t, src, "DS_PROD", "run-2", fxSets(0, 9), 3)
-			if _, err := Transfer(src, dst, ref); err != nil {
+			if _, err := Transfer(src, dst, ref, Applied{}); err != nil {
 				t.Fatal(err)
 			}
 			to := dst.Dir(ref.Store, ref.ID)
@@ -114,7 +114,7 @@ func TestTransferRecopiesOnlyDamagedSegment(t *testing.T) {
 			if err := damage(damaged); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := Transfer(src, dst, ref); err != nil {
+			if _, err := Transfer(src, dst, ref, Applied{}); err != nil {
 				t.Fatalf("transfer over a damaged staged segment: %v", err)
 			}
 			for n, s := range m.Segments {
@@ -144,7 +144,7 @@ func TestTransferCorruptSource(t *testing.T) {
 	if err := flipByte(filepath.Join(src.Dir(ref.Store, ref.ID), bad.Name), 200); err != nil {
 		t.Fatal(err)
 	}
-	_, err := Transfer(src, dst, ref)
+	_, err := Transfer(src, dst, ref, Applied{})
 	asCorrupt(t, "corrupt source segment", err, bad.Name)
 	if err != nil && !strings.Contains(err.Error(), "corrupt at the source") {
 		t.Errorf("error %q does not say the source is corrupt", err)
@@ -168,7 +168,7 @@ func TestTransferCorruptSource(t *testing.T) {
 	if err := flipByte(filepath.Join(src.Dir(ref.Store, ref.ID), bad.Name), 200); err != nil { // repaired
 		t.Fatal(err)
 	}
-	_, err = Transfer(src, dst, ref)
+	_, err = Transfer(src, dst, ref, Applied{})
 	asCorrupt(t, "truncated source segment", err, m.Segments[2].Name)
 	if exists(filepath.Join(to, ManifestFile)) {
 		t.Error("a manifest was staged for an incomplete copy")
@@ -185,7 +185,7 @@ func TestTransferMissingSourceSegment(t *testing.T) {
 		t.Fatal(err)
 	}
 	os.Remove(missing)
-	_, err = Transfer(src, dst, ref)
+	_, err = Transfer(src, dst, ref, Applied{})
 	asCorrupt(t, "missing source segment", err, m.Segments[2].Name)
 	if exists(filepath.Join(to, ManifestFile)) {
 		t.Fatal("a manifest was staged although a segment is missing")
@@ -200,7 +200,7 @@ func TestTransferMissingSourceSegment(t *testing.T) {
 	if err := os.WriteFile(missing, saved, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Transfer(src, dst, ref); err != nil {
+	if _, err := Transfer(src, dst, ref, Applied{}); err != nil {
 		t.Fatalf("retried transfer: %v", err)
 	}
 	for _, s := range m.Segments[:2] {
@@ -222,7 +222,7 @@ func TestTransferWrongDigest(t *testing.T) {
 		}
 		bad := ref
 		bad.Digest = digest
-		_, err := Transfer(src, dst, bad)
+		_, err := Transfer(src, dst, bad, Applied{})
 		asCorrupt(t, "digest "+digest, err, ManifestFile)
 		if err != nil && !strings.Contains(err.Error(), ref.ID) {
 			t.Errorf("error %q does not name the snapshot", err)
@@ -235,13 +235,13 @@ func TestTransferWrongDigest(t *testing.T) {
 	path := filepath.Join(src.Dir(ref.Store, ref.ID), ManifestFile)
 	b, _ := os.ReadFile(path)
 	os.WriteFile(path, bytes.Replace(b, []byte(`"to_seq": 42`), []byte(`"to_seq": 43`), 1), 0o644)
-	_, err := Transfer(src, dst, ref)
+	_, err := Transfer(src, dst, ref, Applied{})
 	asCorrupt(t, "edited source manifest", err, ManifestFile)
 }
 
 func TestTransferMissingSource(t *testing.T) {
 	src, dst := outboxAndStaging(t)
-	_, err := Transfer(src, dst, Ref{Store: "DS_PROD", ID: "nothing", Digest: strings.Repeat("0", 64)})
+	_, err := Transfer(src, dst, Ref{Store: "DS_PROD", ID: "nothing", Digest: strings.Repeat("0", 64)}, Applied{})
 	if err == nil {
 		t.Fatal("transfer of a snapshot that does not exist succeeded")
 	}
@@ -282,7 +282,7 @@ func TestTransferStagesOnlyTheVerifiedManifest(t *testing.T) {
 		f.Write(content)
 	}()
 	// The transfer stages the manifest it verified, not the replacement.
-	if _, err := Transfer(src, dst, ref); err != nil {
+	if _, err := Transfer(src, dst, ref, Applied{}); err != nil {
 		t.Fatal(err)
 	}
 	if _, _, err := ReadManifest(to, ref.Digest); err != nil {
@@ -357,7 +357,7 @@ func TestChainOfUnknownStoreIsEmpty(t *testing.T) {
 }
 
 func TestRecordBuildsTheChain(t *testing.T) {
-	a := Area{Root: t.TempDir()}
+	a := Area{Root: t.TempDir(), Keys: testKeys}
 	const store, other = "DS PROD", "DS_TEST"
 	mk := func(store, id string) string {
 		d := a.Dir(store, id)
@@ -423,7 +423,7 @@ func TestRecordBuildsTheChain(t *testing.T) {
 // the changes (from, to], and returns its manifest.
 func stage(t *testing.T, a Area, id string, typ Type, from, to int64) Manifest {
 	t.Helper()
-	m, _, err := NewWriter(a.Dir("DS_PROD", id), Manifest{ID: id, Store: "DS_PROD", Type: typ, FromSeq: from, ToSeq: to,
+	m, _, err := signedWriter(a.Dir("DS_PROD", id), Manifest{ID: id, Store: "DS_PROD", Type: typ, FromSeq: from, ToSeq: to,
 		Created: time.Date(2026, 3, 2, 22, 0, 0, 0, time.UTC).Add(time.Duration(to) * time.Minute)}, 1).Close()
 	if err != nil {
 		t.Fatal(err)
@@ -447,7 +447,7 @@ func damage(t *testing.T, a Area, content string) string {
 // before its apply, a folder without a manifest) are removed as usual.
 func TestRecordRebuildsADamagedChain(t *testing.T) {
 	for _, content := range []string{"", "{", `{"a":1}`, `[1,2]`, "\x00garbage"} {
-		a := Area{Root: t.TempDir()}
+		a := Area{Root: t.TempDir(), Keys: testKeys}
 		for _, m := range []struct {
 			id       string
 			typ      Type
@@ -481,7 +481,7 @@ func TestRecordRebuildsADamagedChain(t *testing.T) {
 // An UPDATE re-importing from the start follows whatever is staged, the
 // furthest-reaching UPDATE is taken, and a FULL reads no chain at all.
 func TestRecordRebuildsFromTheStart(t *testing.T) {
-	a := Area{Root: t.TempDir()}
+	a := Area{Root: t.TempDir(), Keys: testKeys}
 	stage(t, a, "f1", Full, 0, 10)
 	stage(t, a, "u1", Update, 10, 20)
 	stage(t, a, "r1", Update, 0, 50) // the re-import after a failed run
@@ -505,7 +505,7 @@ func TestRecordRebuildsFromTheStart(t *testing.T) {
 		}
 	}
 	// Nothing staged but an UPDATE from the start: it is the chain.
-	b := Area{Root: t.TempDir()}
+	b := Area{Root: t.TempDir(), Keys: testKeys}
 	r1 := stage(t, b, "r1", Update, 0, 9)
 	damage(t, b, "")
 	if err := b.Record("DS_PROD", r1); err != nil {
@@ -531,7 +531,7 @@ func TestRecordRefusesAChainItCannotRebuild(t *testing.T) {
 			func(a Area) Manifest { return stage(t, a, "u2", Update, 20, 30) },
 		}, "reach change 10 only"},
 	} {
-		a := Area{Root: t.TempDir()}
+		a := Area{Root: t.TempDir(), Keys: testKeys}
 		var ids []string
 		for _, s := range c.staged {
 			ids = append(ids, s(a).ID)
@@ -561,7 +561,7 @@ func TestRecordRefusesAChainItCannotRebuild(t *testing.T) {
 }
 
 func TestKeep(t *testing.T) {
-	a := Area{Root: t.TempDir()}
+	a := Area{Root: t.TempDir(), Keys: testKeys}
 	for _, id := range []string{"a", "b/1", "c d"} {
 		os.MkdirAll(a.Dir("DS_PROD", id), 0o755)
 	}
@@ -591,20 +591,20 @@ func TestKeep(t *testing.T) {
 func TestTransferThenRecord(t *testing.T) {
 	src, dst := outboxAndStaging(t)
 	m1, ref1 := exported(t, src, "DS_PROD", "f1", fxSets(0, 4), 2)
-	if _, err := Transfer(src, dst, ref1); err != nil {
+	if _, err := Transfer(src, dst, ref1, Applied{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := dst.Record("DS_PROD", m1); err != nil {
 		t.Fatal(err)
 	}
 	src.Keep("DS_PROD") // the outbox drops it once transferred
-	w := NewWriter(src.Dir("DS_PROD", "u1"), Manifest{ID: "u1", Store: "DS_PROD", Type: Update, FromSeq: 42, ToSeq: 50}, 2)
+	w := signedWriter(src.Dir("DS_PROD", "u1"), Manifest{ID: "u1", Store: "DS_PROD", Type: Update, FromSeq: 42, ToSeq: 50}, 2)
 	w.Add(fxSet(9))
 	m2, d2, err := w.Close()
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := Transfer(src, dst, Ref{Store: "DS_PROD", ID: "u1", Digest: d2}); err != nil {
+	if _, err := Transfer(src, dst, Ref{Store: "DS_PROD", ID: "u1", Digest: d2}, Applied{}); err != nil {
 		t.Fatal(err)
 	}
 	if err := dst.Record("DS_PROD", m2); err != nil {

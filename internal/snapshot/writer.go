@@ -51,7 +51,12 @@ type Writer struct {
 	setsPerSegment int
 	pending        [][]byte // encoded sets of the segment being filled
 	pendingCounts  Counts   // and what they hold, counted once written
+	keys           *Keyring // signs the manifest, when set (SignWith)
 }
+
+// SignWith makes Close sign the manifest with the keyring's signing key,
+// and fail without one.
+func (w *Writer) SignWith(k *Keyring) { w.keys = k }
 
 // NewWriter starts a snapshot in dir (created if needed) for manifest m,
 // whose Segments and Counts it fills.
@@ -138,8 +143,8 @@ func (w *Writer) flush() error {
 	return nil
 }
 
-// Close writes the last segment and the manifest, and returns the manifest
-// and its digest.
+// Close writes the last segment, the manifest's signature (SignWith) and
+// the manifest, last, and returns the manifest and its digest.
 func (w *Writer) Close() (Manifest, string, error) {
 	if err := w.flush(); err != nil {
 		return Manifest{}, "", err
@@ -149,6 +154,18 @@ func (w *Writer) Close() (Manifest, string, error) {
 		return Manifest{}, "", err
 	}
 	b = append(b, '\n')
+	if w.keys != nil {
+		sig, err := w.keys.sign(b)
+		if err != nil {
+			return Manifest{}, "", err
+		}
+		if err := writeAtomic(filepath.Join(w.dir, SignatureFile), func(out io.Writer) error {
+			_, err := out.Write(sig)
+			return err
+		}); err != nil {
+			return Manifest{}, "", fmt.Errorf("write manifest signature: %w", err)
+		}
+	}
 	if err := writeAtomic(filepath.Join(w.dir, ManifestFile), func(out io.Writer) error {
 		_, err := out.Write(b)
 		return err

@@ -94,6 +94,7 @@ func New(t testing.TB, p sim.Params, o Options) *Pair {
 		MasterKey: MasterKey,
 	}
 	cfg.Source = cfg.Primary.Staging
+	cfg.Signing = Signing(t, dir)
 	if o.Images {
 		cfg.Primary.Data, cfg.Secondary.Data = filepath.Join(dir, "primary-data"), filepath.Join(dir, "secondary-data")
 		p.DataRoot = cfg.Primary.Data
