@@ -10,7 +10,7 @@ TEMPORAL := $(BIN)/temporal
 CATSYNC_TEST_POSTGRES_DSN ?= postgres://postgres@127.0.0.1:5432/test?sslmode=disable
 export CATSYNC_TEST_POSTGRES_DSN
 
-.PHONY: all build test lint bench demo dev-server stop temporal clean
+.PHONY: all build test lint bench fuzz demo dev-server stop temporal clean
 
 all: lint test build
 
@@ -31,6 +31,12 @@ lint:
 # minutes; CATSYNC_BENCH_SCALE=0.05 makes a quick run.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 60m ./...
+
+# Every fuzz target, one after the other, CATSYNC_FUZZ_TIME each (default
+# 30s); the corpora stay in the Go cache (or CATSYNC_FUZZ_CACHE), and a
+# failing input is left in the package's testdata/fuzz to commit as a seed.
+fuzz:
+	scripts/fuzz
 
 # The main job, on the embedded defaults: the Temporal dev server (SQLite,
 # Web UI on the port of CATSYNC_UI_URL, default :8233), a simulated primary
