@@ -24,6 +24,21 @@ func asRefused(t *testing.T, what string, err error, want string) {
 	}
 }
 
+// presentAgain puts the snapshot id the secondary staged back in the
+// primary's outbox, as a replay would, and returns its reference.
+func (p *pair) presentAgain(t *testing.T, id string) snapshot.Ref {
+	t.Helper()
+	staged := p.sec.Site.Staging.Dir("DS_PROD", id)
+	_, digest, err := snapshot.ReadManifest(staged, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.CopyFS(p.prim.Site.Staging.Dir("DS_PROD", id), os.DirFS(staged)); err != nil && !errors.Is(err, os.ErrExist) {
+		t.Fatal(err)
+	}
+	return snapshot.Ref{Store: "DS_PROD", ID: id, Digest: digest}
+}
+
 // Once a newer snapshot is applied, the older one presented again (put
 // back in the primary's outbox) is refused at transfer; the applied one
 // again, a retry, is not.
@@ -35,26 +50,11 @@ func TestTransferRefusesAReplayedSnapshot(t *testing.T) {
 	p.Advance(t, 1)
 	p.syncOnce(t, "s2", snapshot.Update, opts)
 
-	staged := p.sec.Site.Staging.Dir("DS_PROD", "s1")
-	_, digest, err := snapshot.ReadManifest(staged, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.CopyFS(p.prim.Site.Staging.Dir("DS_PROD", "s1"), os.DirFS(staged)); err != nil {
-		t.Fatal(err)
-	}
-	err = p.sec.Transfer(ctx, snapshot.Ref{Store: "DS_PROD", ID: "s1", Digest: digest})
+	err := p.sec.Transfer(ctx, p.presentAgain(t, "s1"))
 	asRefused(t, "replayed s1", err, "replayed: snapshot s1")
 	asRefused(t, "replayed s1", err, "older than applied s2")
 
-	_, digest2, err := snapshot.ReadManifest(p.sec.Site.Staging.Dir("DS_PROD", "s2"), "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.CopyFS(p.prim.Site.Staging.Dir("DS_PROD", "s2"), os.DirFS(p.sec.Site.Staging.Dir("DS_PROD", "s2"))); err != nil && !errors.Is(err, os.ErrExist) {
-		t.Fatal(err)
-	}
-	if err := p.sec.Transfer(ctx, snapshot.Ref{Store: "DS_PROD", ID: "s2", Digest: digest2}); err != nil {
+	if err := p.sec.Transfer(ctx, p.presentAgain(t, "s2")); err != nil {
 		t.Errorf("the applied snapshot again: %v", err)
 	}
 }
@@ -72,15 +72,7 @@ func TestReplayRefusedOnceANewerApplyBegan(t *testing.T) {
 	if _, err := p.sec.Apply(ctx, in); err != nil {
 		t.Fatal(err)
 	}
-	staged := p.sec.Site.Staging.Dir("DS_PROD", "s1")
-	_, digest, err := snapshot.ReadManifest(staged, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.CopyFS(p.prim.Site.Staging.Dir("DS_PROD", "s1"), os.DirFS(staged)); err != nil && !errors.Is(err, os.ErrExist) {
-		t.Fatal(err)
-	}
-	err = p.sec.Transfer(ctx, snapshot.Ref{Store: "DS_PROD", ID: "s1", Digest: digest})
+	err := p.sec.Transfer(ctx, p.presentAgain(t, "s1"))
 	asRefused(t, "s1 after s2's apply", err, "older than applied s2")
 	// s2 itself, the unfinished run's retry, goes on.
 	if err := p.sec.Transfer(ctx, in.Ref); err != nil {
