@@ -138,7 +138,24 @@ func bigWorld(t *testing.T) *world {
 	w := newWorld(t, p, sim.DefaultSecondaryParams())
 	activities.SetsPerSegment = 50
 	t.Cleanup(func() { activities.SetsPerSegment = 500 })
+	// The apply commits every few sets, each commit a little slowed: it
+	// lasts past the moment a test acts in its middle on any machine,
+	// where a fast one finished before a cancel reached it.
+	sec := w.activities(config.RoleSecondary)
+	sec.ApplyBatch, sec.Site.Catalog = 500, slowCommits{sec.Site.Catalog, 20 * time.Millisecond}
+	w.serveWith(config.RoleSecondary, sec)
 	return w
+}
+
+// slowCommits is a store whose transactions each take d longer.
+type slowCommits struct {
+	store.Store
+	d time.Duration
+}
+
+func (s slowCommits) Update(ctx context.Context, fn func(store.Tx) error) error {
+	time.Sleep(s.d)
+	return s.Store.Update(ctx, fn)
 }
 
 // waitApplying waits until the apply has written more than n volumes.
