@@ -8,8 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -27,6 +25,7 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/catsync/catsync/internal/config"
+	"github.com/catsync/catsync/internal/proc"
 	"github.com/catsync/catsync/internal/serve"
 	"github.com/catsync/catsync/internal/snapshot"
 	"github.com/catsync/catsync/workflows"
@@ -59,7 +58,7 @@ type deployment struct {
 	pg      *url.URL
 	hosts   map[string]host
 	env     map[string]map[string]string // by environment file name
-	procs   map[string]*proc
+	procs   map[string]*proc.Proc        // by name, the last started
 	pki     pki
 	grpc    string // the frontend's address
 	ui      string // the Web UI's base URL
@@ -158,7 +157,7 @@ func newDeployment(t *testing.T) *deployment {
 		t.Fatalf("%s: %v", postgresEnv, err)
 	}
 	d := &deployment{t: t, bin: bin, dir: dir, logs: filepath.Join(dir, "logs"), pg: pg,
-		hosts: map[string]host{}, env: map[string]map[string]string{}, procs: map[string]*proc{}}
+		hosts: map[string]host{}, env: map[string]map[string]string{}, procs: map[string]*proc.Proc{}}
 	for _, h := range []string{"temporal", "primary", "secondary", "operator"} {
 		d.hosts[h] = host{name: h, root: filepath.Join(dir, h)}
 	}
@@ -168,8 +167,8 @@ func newDeployment(t *testing.T) *deployment {
 	d.configure()
 	t.Cleanup(func() {
 		if t.Failed() {
-			for name := range d.procs {
-				t.Logf("--- last lines of %s.log:\n%s", name, tail(filepath.Join(d.logs, name+".log"), 40))
+			for name, p := range d.procs {
+				t.Logf("--- last lines of %s.log:\n%s", name, proc.Tail(p.Log, 40))
 			}
 		}
 	})
@@ -190,7 +189,8 @@ func (d *deployment) configure() {
 		writeFile(t, tmp.path(dst), data, 0o644)
 	}
 
-	ports := freePorts(t, 12)
+	// All in one call: ports of separate calls could be the same.
+	ports := freePorts(t, 14)
 	d.grpc = "127.0.0.1:" + ports[0]
 	d.ui = "http://127.0.0.1:" + ports[10]
 	temporal := deployEnv(t, "temporal")
@@ -216,7 +216,7 @@ func (d *deployment) configure() {
 		u.Path = "/" + db
 		return u.String()
 	}
-	workerPorts := map[string]string{"primary": ports[11], "secondary": freePorts(t, 1)[0], "workflows": freePorts(t, 1)[0]}
+	workerPorts := map[string]string{"primary": ports[11], "secondary": ports[12], "workflows": ports[13]}
 	d.env["primary"] = prim.env(t, deployEnv(t, "primary"), map[string]string{"TEMPORAL_ADDRESS": d.grpc,
 		"CATSYNC_PRIMARY_CATALOG": catalog(dbPrimary), "CATSYNC_METRICS_ADDRESS": "127.0.0.1:" + workerPorts["primary"]})
 	d.env["secondary"] = secd.env(t, deployEnv(t, "secondary"), map[string]string{"TEMPORAL_ADDRESS": d.grpc,
@@ -428,7 +428,7 @@ func (d *deployment) refused(ctx context.Context) {
 		{"another CA's certificate", map[string]string{config.TLSCertPathEnv: filepath.Join(rogueDir, "intruder.pem"),
 			config.TLSKeyPathEnv: filepath.Join(rogueDir, "intruder-key.pem")}, `client certificate (issued by "someone else's CA")`},
 	} {
-		env := merge(cli)
+		env := proc.Merge(cli)
 		for k, v := range c.over {
 			if v == "" {
 				delete(env, k)
@@ -503,7 +503,7 @@ func (d *deployment) sites(volumes int) {
 // simEnv is the simulator's: it writes at both sites, as their systems
 // and their key managers do.
 func (d *deployment) simEnv() map[string]string {
-	return merge(d.env["primary"], d.env["secondary"])
+	return proc.Merge(d.env["primary"], d.env["secondary"])
 }
 
 func (d *deployment) replicate() {
@@ -555,7 +555,7 @@ func (d *deployment) killedFull(ctx context.Context, c client.Client) {
 	// Well inside the step: its first heartbeats recorded.
 	time.Sleep(300 * time.Millisecond)
 	killed := time.Now()
-	d.procs["secondary-worker"].kill()
+	d.procs["secondary-worker"].Kill()
 	t.Logf("secondary worker killed (SIGKILL) in step %s", step)
 	d.timings = append(d.timings, timing{what: "  (killed in step " + step + ")"})
 	time.Sleep(2 * time.Second)
@@ -683,7 +683,7 @@ func (d *deployment) output(bin string, env map[string]string, args ...string) (
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, filepath.Join(d.bin, bin), args...)
-	cmd.Env = environ(env)
+	cmd.Env = proc.Environ(env)
 	cmd.Dir = d.dir
 	out, err := cmd.CombinedOutput()
 	f, ferr := os.OpenFile(filepath.Join(d.logs, "commands.log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
@@ -694,76 +694,31 @@ func (d *deployment) output(bin string, env map[string]string, args ...string) (
 	return string(out), err
 }
 
-// proc is a long-running process of the deployment.
-type proc struct {
-	name string
-	cmd  *exec.Cmd
-	done chan struct{}
-}
-
-func (d *deployment) start(name, bin string, env map[string]string, args ...string) *proc {
+// start starts a long-running process of the deployment in its folder,
+// logging to logs/<name>.log; the test's end stops it as systemd would.
+func (d *deployment) start(name, bin string, env map[string]string, args ...string) *proc.Proc {
 	t := d.t
-	log, err := os.OpenFile(filepath.Join(d.logs, name+".log"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
+	t.Helper()
+	p, err := proc.Start(name, filepath.Join(d.logs, name+".log"), d.dir, proc.Environ(env), filepath.Join(d.bin, bin), args...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(filepath.Join(d.bin, bin), args...)
-	cmd.Env, cmd.Dir, cmd.Stdout, cmd.Stderr = environ(env), d.dir, log, log
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{name: name, cmd: cmd, done: make(chan struct{})}
-	go func() {
-		_ = cmd.Wait()
-		log.Close()
-		close(p.done)
-	}()
 	d.procs[name] = p
-	t.Cleanup(p.stop)
+	t.Cleanup(func() { p.Stop(syscall.SIGTERM, 30*time.Second) })
 	return p
 }
 
-// stop ends the process as systemd would: SIGTERM, then SIGKILL.
-func (p *proc) stop() {
-	select {
-	case <-p.done:
-		return
-	default:
-	}
-	_ = p.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-p.done:
-	case <-time.After(30 * time.Second):
-		p.kill()
-	}
-}
-
-func (p *proc) kill() {
-	_ = p.cmd.Process.Signal(syscall.SIGKILL)
-	<-p.done
-}
-
 // waitFor retries probe until it succeeds, failing the test after limit
-// with the probe's last error.
+// with the probe's last error, or as soon as a process of the deployment
+// exits.
 func (d *deployment) waitFor(ctx context.Context, what string, limit time.Duration, probe func() error) {
 	d.t.Helper()
-	deadline := time.Now().Add(limit)
-	for {
-		err := probe()
-		if err == nil {
-			return
-		}
-		for name, p := range d.procs {
-			select {
-			case <-p.done:
-				d.t.Fatalf("%s exited; waiting for %s: %v\n%s", name, what, err, tail(filepath.Join(d.logs, name+".log"), 30))
-			default:
-			}
-		}
-		if time.Now().After(deadline) || ctx.Err() != nil {
-			d.t.Fatalf("%s: not there after %s: %v", what, limit, err)
-		}
-		time.Sleep(250 * time.Millisecond)
+	watched := make([]*proc.Proc, 0, len(d.procs))
+	for _, p := range d.procs {
+		watched = append(watched, p)
+	}
+	if err := proc.WaitFor(ctx, what, limit, probe, watched...); err != nil {
+		d.t.Fatal(err)
 	}
 }
 
@@ -816,41 +771,14 @@ func (d *deployment) report() {
 	_ = os.WriteFile(filepath.Join(d.dir, "report.txt"), []byte(b.String()), 0o644)
 }
 
-// freePorts finds n free ports below 32768: Temporal keeps its
-// membership ports in a smallint column, and the kernel's ephemeral
-// ports lie above.
+// freePorts finds n distinct free ports below 32768 (see proc.FreePorts).
 func freePorts(t *testing.T, n int) []string {
 	t.Helper()
-	var ports []string
-	var ls []net.Listener
-	for tries := 0; len(ports) < n; tries++ {
-		if tries > 1000 {
-			t.Fatal("no free ports between 20000 and 32000")
-		}
-		port := strconv.Itoa(20000 + rand.IntN(12000))
-		l, err := net.Listen("tcp", "127.0.0.1:"+port)
-		if err != nil {
-			continue
-		}
-		ls = append(ls, l)
-		ports = append(ports, port)
-	}
-	for _, l := range ls {
-		l.Close()
+	ports, err := proc.FreePorts(n)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return ports
-}
-
-func tail(path string, lines int) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	all := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(all) > lines {
-		all = all[len(all)-lines:]
-	}
-	return strings.Join(all, "\n")
 }
 
 func cmpOr(a, b string) string {

@@ -2,11 +2,9 @@ package deploytest
 
 import (
 	"bufio"
-	"fmt"
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"testing"
 )
@@ -104,37 +102,6 @@ func (h host) env(t testing.TB, e *envFile, over map[string]string) map[string]s
 			continue
 		}
 		out[k] = v
-	}
-	return out
-}
-
-// environ is env as a process environment, on a base with nothing of
-// the test's own: what a process gets is what its files say.
-func environ(env map[string]string) []string {
-	// USER as a login (or systemd's User=) sets it: the audit trail
-	// records who made a change.
-	out := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "LANG=C.UTF-8", "USER=" + cmpOr(os.Getenv("USER"), "operator")}
-	if d := os.Getenv("TMPDIR"); d != "" {
-		out = append(out, "TMPDIR="+d)
-	}
-	keys := make([]string, 0, len(env))
-	for k := range env {
-		keys = append(keys, k)
-	}
-	slices.Sort(keys)
-	for _, k := range keys {
-		out = append(out, fmt.Sprintf("%s=%s", k, env[k]))
-	}
-	return out
-}
-
-// merge is the union of envs, later ones winning.
-func merge(envs ...map[string]string) map[string]string {
-	out := map[string]string{}
-	for _, e := range envs {
-		for k, v := range e {
-			out[k] = v
-		}
 	}
 	return out
 }
