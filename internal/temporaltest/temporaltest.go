@@ -99,8 +99,16 @@ func CLI(t testing.TB) string {
 // in the file). The caller stops it.
 func Persistent(t testing.TB, db string, register bool) *testsuite.DevServer {
 	t.Helper()
+	return PersistentOn(t, db, "", register)
+}
+
+// PersistentOn is Persistent with the frontend on hostPort ("" for a free
+// port): a server started again there is the same server to the workers
+// and clients that dialled it.
+func PersistentOn(t testing.TB, db, hostPort string, register bool) *testsuite.DevServer {
+	t.Helper()
 	opts := testsuite.DevServerOptions{ExistingPath: CLI(t), LogLevel: "error", DBFilename: db,
-		ClientOptions: &client.Options{Namespace: "default"}}
+		ClientOptions: &client.Options{Namespace: "default", HostPort: hostPort}}
 	if register {
 		opts.SearchAttributes = workflows.SearchAttributes()
 	}

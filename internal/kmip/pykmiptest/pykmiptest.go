@@ -96,6 +96,10 @@ func (p *PKI) Issue(t testing.TB, cn string, server bool) tls.Certificate {
 type Server struct {
 	Addr string
 	PKI  *PKI
+
+	bin, conf, log string
+	cmd            *exec.Cmd
+	done           chan error
 }
 
 // Start starts pykmip-server with certificates of its own CA, and stops it
@@ -138,45 +142,85 @@ logging_level=INFO
 database_path=%s
 `, port, filepath.Join(p.Dir, "server.pem"), filepath.Join(p.Dir, "server.key"), filepath.Join(p.Dir, "ca.pem"), policies,
 		filepath.Join(p.Dir, "pykmip.db"))
-	confPath := filepath.Join(p.Dir, "server.conf")
-	if err := os.WriteFile(confPath, []byte(conf), 0o600); err != nil {
+	s := &Server{Addr: fmt.Sprintf("127.0.0.1:%d", port), PKI: p, bin: bin,
+		conf: filepath.Join(p.Dir, "server.conf"), log: filepath.Join(p.Dir, "server.log")}
+	if err := os.WriteFile(s.conf, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	logPath := filepath.Join(p.Dir, "server.log")
-	cmd := exec.Command(bin, "-f", confPath, "-l", logPath)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan error, 1)
-	go func() { done <- cmd.Wait() }()
-	t.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGINT)
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			cmd.Process.Kill()
-			<-done
+	s.launch(t)
+	t.Cleanup(s.Stop)
+	return s
+}
+
+// launch starts the server on its configuration and waits until it
+// listens. Its port may still be held a moment after a Stop: a server
+// that exits at once is started again, until the deadline.
+func (s *Server) launch(t testing.TB) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		s.cmd = exec.Command(s.bin, "-f", s.conf, "-l", s.log)
+		if err := s.cmd.Start(); err != nil {
+			t.Fatal(err)
 		}
-	})
-	addr := fmt.Sprintf("127.0.0.1:%d", port)
-	for deadline := time.Now().Add(30 * time.Second); ; {
-		if c, err := net.DialTimeout("tcp", addr, time.Second); err == nil {
+		s.done = make(chan error, 1)
+		go func(cmd *exec.Cmd, done chan error) { done <- cmd.Wait() }(s.cmd, s.done)
+		exited := s.listening(deadline)
+		if exited == nil {
+			return
+		}
+		s.done = nil
+		if time.Now().After(deadline) {
+			log, _ := os.ReadFile(s.log)
+			t.Fatalf("pykmip-server did not listen on %s: %v\n%s", s.Addr, exited, log)
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+}
+
+// listening waits until the server accepts connections (nil) or exits
+// (how it exited); past the deadline it says so.
+func (s *Server) listening(deadline time.Time) error {
+	for {
+		if c, err := net.DialTimeout("tcp", s.Addr, time.Second); err == nil {
 			c.Close()
-			break
+			return nil
 		}
 		select {
-		case err := <-done:
-			log, _ := os.ReadFile(logPath)
-			t.Fatalf("pykmip-server exited: %v\n%s", err, log)
+		case err := <-s.done:
+			return fmt.Errorf("exited: %v", err)
 		default:
 		}
 		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(logPath)
-			t.Fatalf("pykmip-server did not listen on %s:\n%s", addr, log)
+			s.cmd.Process.Kill()
+			return fmt.Errorf("not listening after 30s: %v", <-s.done)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return &Server{Addr: addr, PKI: p}
+}
+
+// Stop stops the server (SIGINT: it ignores SIGTERM), its objects kept in
+// its database for a Restart; a server that does not stop is killed.
+func (s *Server) Stop() {
+	if s.done == nil {
+		return
+	}
+	s.cmd.Process.Signal(syscall.SIGINT)
+	select {
+	case <-s.done:
+	case <-time.After(15 * time.Second):
+		s.cmd.Process.Kill()
+		<-s.done
+	}
+	s.done = nil
+}
+
+// Restart starts a stopped server again on the same address, database and
+// certificates.
+func (s *Server) Restart(t testing.TB) {
+	t.Helper()
+	s.Stop()
+	s.launch(t)
 }
 
 // Client issues a client certificate for cn and returns the PEM files a
