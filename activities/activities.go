@@ -7,6 +7,7 @@ package activities
 import (
 	"context"
 	"errors"
+	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -71,6 +72,29 @@ func heartbeat(ctx context.Context, cursor any) {
 	if activity.IsActivity(ctx) {
 		activity.RecordHeartbeat(ctx, cursor)
 	}
+}
+
+// keepAlive heartbeats every third of the activity's heartbeat timeout
+// until the returned stop is called: for a step that has no cursor to
+// record but must be seen alive, so that a worker killed in its middle is
+// noticed within the timeout instead of the step's start-to-close.
+func keepAlive(ctx context.Context) (stop func()) {
+	if !activity.IsActivity(ctx) || activity.GetInfo(ctx).HeartbeatTimeout <= 0 {
+		return func() {}
+	}
+	t := time.NewTicker(activity.GetInfo(ctx).HeartbeatTimeout / 3)
+	done := make(chan struct{})
+	go func() {
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+				activity.RecordHeartbeat(ctx)
+			}
+		}
+	}()
+	return func() { t.Stop(); close(done) }
 }
 
 // resume loads the cursor of the previous attempt, if any.

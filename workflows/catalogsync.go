@@ -321,7 +321,7 @@ func (r *syncRun) transferAndPlan(ctx workflow.Context) error {
 func (r *syncRun) transfer(ctx workflow.Context) error {
 	r.begin(ctx, "transfer")
 	defer r.end(ctx)
-	return workflow.ExecuteActivity(summarized(longStep(ctx, r.in.Secondary, 0), "Transfer: %d volume sets, changes (%d, %d]",
+	return workflow.ExecuteActivity(summarized(longStep(ctx, r.in.Secondary, r.heartbeat), "Transfer: %d volume sets, changes (%d, %d]",
 		r.res.Snapshot.Sets, r.res.Snapshot.FromSeq, r.res.Snapshot.ToSeq), a.Transfer, r.res.Snapshot).Get(ctx, nil)
 }
 
