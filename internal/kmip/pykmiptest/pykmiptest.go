@@ -199,6 +199,9 @@ func (s *Server) listening(deadline time.Time) error {
 	}
 }
 
+// Log is the server's log file, for a test to keep when it fails.
+func (s *Server) Log() string { return s.log }
+
 // Stop stops the server (SIGINT: it ignores SIGTERM), its objects kept in
 // its database for a Restart; a server that does not stop is killed.
 func (s *Server) Stop() {
