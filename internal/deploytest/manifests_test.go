@@ -16,6 +16,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/catsync/catsync/internal/config"
 	"github.com/compose-spec/compose-go/v2/cli"
 	"github.com/compose-spec/compose-go/v2/loader"
 	"github.com/compose-spec/compose-go/v2/types"
@@ -146,6 +147,11 @@ func TestCompose(t *testing.T) {
 		if len(s.EnvFiles) == 0 || s.EnvFiles[0].Path != e.path {
 			t.Errorf("catsync-%s: the first env_file is not %s", w, e.path)
 			continue
+		}
+		// Every worker has a secret file: the codec's keys are in it.
+		secret := strings.TrimSuffix(e.path, ".env") + ".secret.env"
+		if !slices.ContainsFunc(s.EnvFiles, func(f types.EnvFile) bool { return f.Path == secret }) {
+			t.Errorf("catsync-%s: no env_file %s (its secrets, %s among them)", w, secret, config.CodecKeysEnv)
 		}
 		want := maps.Clone(e.vals)
 		for _, f := range s.EnvFiles[1:] {
@@ -516,18 +522,22 @@ func (m *manifests) checkWorker(t *testing.T, w string, site bool, secrets []str
 			t.Errorf("Deployment %s: %s not from a Secret", name, v.Name)
 		}
 	}
+	// A site's worker gets every site secret; the workflows' worker the
+	// codec's keys, without which it cannot read sealed payloads.
+	var got []string
+	for _, ref := range secretRefs {
+		if s, ok := m.secrets[ref]; ok {
+			got = append(got, slices.Collect(maps.Keys(s.StringData))...)
+		} else {
+			t.Errorf("Deployment %s: no Secret %s", name, ref)
+		}
+	}
+	want := []string{config.CodecKeysEnv}
 	if site {
-		var got []string
-		for _, ref := range secretRefs {
-			if s, ok := m.secrets[ref]; ok {
-				got = append(got, slices.Collect(maps.Keys(s.StringData))...)
-			} else {
-				t.Errorf("Deployment %s: no Secret %s", name, ref)
-			}
-		}
-		if want := siteSecrets(t); !slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want))) {
-			t.Errorf("Deployment %s: its Secrets give %v, want %v", name, got, want)
-		}
+		want = siteSecrets(t)
+	}
+	if !slices.Equal(slices.Sorted(slices.Values(got)), slices.Sorted(slices.Values(want))) {
+		t.Errorf("Deployment %s: its Secrets give %v, want %v", name, got, want)
 	}
 
 	port := metricsPort(t, e)
