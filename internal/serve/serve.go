@@ -26,6 +26,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/catsync/catsync/activities"
+	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/codec"
 	"github.com/catsync/catsync/internal/config"
 	"github.com/catsync/catsync/internal/keys"
@@ -301,6 +302,12 @@ func siteChecks(role string, sc config.Site, site *activities.Site) []telemetry.
 			}
 		}
 	}}}
+	checks = append(checks, telemetry.Check{Name: name + " snapshot keys", Probe: func(context.Context) error {
+		// Read once at start: a worker without them is not ready until it
+		// is configured and restarted, and says so now rather than at
+		// its first snapshot.
+		return snapshotKeys(site.Staging.Keys)
+	}})
 	if site.Keys != nil {
 		checks = append(checks, telemetry.Check{Name: name + " key manager", Probe: func(ctx context.Context) error {
 			// A name no key has: the answer, not a key, is what is checked.
@@ -356,4 +363,18 @@ func (s schedules) PauseStore(ctx context.Context, storeID, note string) ([]stri
 
 func (s schedules) UnpauseStore(ctx context.Context, storeID, note string) ([]string, error) {
 	return schedule.UnpauseStore(ctx, s.c, storeID, note)
+}
+
+// snapshotKeys is nil when a site can sign its snapshots and trusts a
+// key to check the other site's with (each site exports: the secondary
+// when it fails back), and names the variable to set otherwise.
+func snapshotKeys(k *snapshot.Keyring) error {
+	if err := k.CanSign(); err != nil {
+		return err
+	}
+	if len(k.TrustedIDs()) == 0 {
+		return catalog.ConfigErrorf("%s is not set: no key is trusted to check the other site's snapshots with; give its public key file",
+			cmp.Or(k.TrustEnv, "the site's trusted keys"))
+	}
+	return nil
 }

@@ -5,6 +5,7 @@ package telemetry_test
 
 import (
 	"context"
+	"crypto/ed25519"
 	"io"
 	"math"
 	"net/http"
@@ -35,10 +36,19 @@ func TestMain(m *testing.M) { temporaltest.Main(m) }
 // port); it returns the configuration, the client and the endpoint's URL.
 func served(t *testing.T) (*config.Config, client.Client, string) {
 	t.Helper()
+	return servedWith(t, nil)
+}
+
+// servedWith is served with the configuration changed by edit first.
+func servedWith(t *testing.T, edit func(*config.Config)) (*config.Config, client.Client, string) {
+	t.Helper()
 	srv := temporaltest.Server(t) // first: without a server the test skips (or fails) before simulating
 	pair := simtest.New(t, simtest.Small(), simtest.Options{Keys: simtest.Keystores})
 	cfg := *pair.Config
 	cfg.TemporalAddress, cfg.TemporalNamespace, cfg.MetricsAddress = srv.FrontendHostPort(), "default", "127.0.0.1:0"
+	if edit != nil {
+		edit(&cfg)
+	}
 	ctx := context.Background()
 	m, err := telemetry.NewMetrics(nil)
 	if err != nil {
@@ -235,5 +245,36 @@ func TestReadyz(t *testing.T) {
 	}
 	if code, body := get(t, base+"/readyz"); code != http.StatusOK {
 		t.Errorf("GET /readyz, the file back: %d %q, want 200", code, body)
+	}
+}
+
+// A site worker without its signing key, or trusting no key, is not
+// ready, and /readyz names the variable to set.
+func TestReadyzSnapshotKeys(t *testing.T) {
+	other, _, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, own, err := ed25519.GenerateKey(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		what string
+		ring *snapshot.Keyring
+		want string
+	}{
+		{"no signing key", snapshot.NewKeyring(nil, other), "secondary site secd snapshot keys: CATSYNC_SECONDARY_SIGNING_KEY is not set"},
+		{"no trusted key", snapshot.NewKeyring(own), "secondary site secd snapshot keys: CATSYNC_SECONDARY_TRUSTED_KEYS is not set"},
+	} {
+		t.Run(c.what, func(t *testing.T) {
+			c.ring.SignEnv, c.ring.TrustEnv = config.SigningKeyEnv(config.RoleSecondary), config.TrustedKeysEnv(config.RoleSecondary)
+			cfg, _, base := servedWith(t, func(cfg *config.Config) { cfg.Signing.Secondary = c.ring })
+			want := strings.ReplaceAll(c.want, "secd", cfg.Secondary.Name)
+			code, body := get(t, base+"/readyz")
+			if code != http.StatusServiceUnavailable || !strings.Contains(body, want) || strings.Contains(body, "primary site") {
+				t.Errorf("GET /readyz: %d %q, want 503 naming %q alone", code, body, want)
+			}
+		})
 	}
 }
