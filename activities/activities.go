@@ -7,7 +7,6 @@ package activities
 import (
 	"context"
 	"errors"
-	"time"
 
 	"go.temporal.io/sdk/activity"
 	"go.temporal.io/sdk/temporal"
@@ -67,34 +66,18 @@ type ScheduleControl interface {
 func TaskQueue(site string) string { return "catsync." + site }
 
 // heartbeat records a cursor when running as an activity; tests calling the
-// steps directly run without one.
+// steps directly run without one. Under KeepAlive the cursor is also the
+// one its ticks send again.
 func heartbeat(ctx context.Context, cursor any) {
-	if activity.IsActivity(ctx) {
-		activity.RecordHeartbeat(ctx, cursor)
+	if !activity.IsActivity(ctx) {
+		return
 	}
-}
-
-// keepAlive heartbeats every third of the activity's heartbeat timeout
-// until the returned stop is called: for a step that has no cursor to
-// record but must be seen alive, so that a worker killed in its middle is
-// noticed within the timeout instead of the step's start-to-close.
-func keepAlive(ctx context.Context) (stop func()) {
-	if !activity.IsActivity(ctx) || activity.GetInfo(ctx).HeartbeatTimeout <= 0 {
-		return func() {}
+	if b, ok := ctx.Value(beatKey{}).(*beat); ok {
+		b.mu.Lock()
+		defer b.mu.Unlock()
+		b.cursor, b.has = cursor, true
 	}
-	t := time.NewTicker(activity.GetInfo(ctx).HeartbeatTimeout / 3)
-	done := make(chan struct{})
-	go func() {
-		for {
-			select {
-			case <-done:
-				return
-			case <-t.C:
-				activity.RecordHeartbeat(ctx)
-			}
-		}
-	}()
-	return func() { t.Stop(); close(done) }
+	activity.RecordHeartbeat(ctx, cursor)
 }
 
 // resume loads the cursor of the previous attempt, if any.

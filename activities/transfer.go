@@ -19,8 +19,8 @@ func (a *Activities) Transfer(ctx context.Context, ref snapshot.Ref) error {
 	if err != nil {
 		return err
 	}
-	// Segments already staged intact are kept: a retry copies the rest.
-	defer keepAlive(ctx)()
+	// Segments already staged intact are kept: a retry copies the rest
+	// (KeepAlive heartbeats meanwhile).
 	_, err = snapshot.Transfer(a.source(), a.staging(), ref, last)
 	return classify(err)
 }

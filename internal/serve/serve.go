@@ -22,6 +22,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/worker"
 
@@ -201,7 +202,7 @@ func StartWith(ctx context.Context, c client.Client, cfg *config.Config, m *tele
 			site.Source.Root = cmp.Or(cfg.PrimarySource, cfg.Secondary.Staging)
 		}
 		acts := &activities.Activities{Site: site, Schedules: schedules{c}}
-		aw := worker.New(c, activities.TaskQueue(sc.Name), worker.Options{})
+		aw := worker.New(c, activities.TaskQueue(sc.Name), worker.Options{Interceptors: []interceptor.WorkerInterceptor{activities.KeepAlive()}})
 		aw.RegisterActivity(acts)
 		if err := w.start(aw); err != nil {
 			return nil, err
