@@ -340,11 +340,26 @@ func (w *world) wait(ctx context.Context, kind string, run client.WorkflowRun) (
 			return strings.Join(notes, "; "), err
 		}
 		if ctx.Err() != nil {
-			_ = w.c.TerminateWorkflow(context.Background(), run.GetID(), run.GetRunID(), "the fault matrix's limit of "+runLimit.String())
+			// Cancelled, as an operator would: the run releases the
+			// store's lease, which the next trial's run takes.
+			w.cancel(run)
 			return "", fmt.Errorf("still running after %s: %w", runLimit, err)
 		}
 		time.Sleep(time.Second)
 	}
+}
+
+// cancel cancels a run that overran its limit and waits a while for it to
+// close; one that does not is terminated.
+func (w *world) cancel(run client.WorkflowRun) {
+	ctx, stop := context.WithTimeout(context.Background(), time.Minute)
+	defer stop()
+	if err := w.c.CancelWorkflow(ctx, run.GetID(), run.GetRunID()); err == nil {
+		if err := run.Get(ctx, nil); err == nil || ctx.Err() == nil {
+			return
+		}
+	}
+	_ = w.c.TerminateWorkflow(context.Background(), run.GetID(), run.GetRunID(), "the fault matrix's limit of "+runLimit.String())
 }
 
 // measure keeps the lengths of the steps a run finished, by run kind and
@@ -495,9 +510,12 @@ func (w *world) inject(ctx context.Context, tr trial, began time.Time, landed *s
 // export to write one.
 func (w *world) damage(tr trial, began time.Time, observed string) string {
 	rng := tr.rng
-	area := "CATSYNC_PRIMARY_STAGING"
-	if i := slices.Index(syncSteps, observed); i >= slices.Index(syncSteps, "transfer") || observed == "ended" {
-		area = "CATSYNC_SECONDARY_STAGING"
+	// Before the transfer (or before the run's first step) the snapshot
+	// is only in the outbox; from then on, and once the run is over, its
+	// staged copy is what a later step or run reads.
+	area := "CATSYNC_SECONDARY_STAGING"
+	if i := slices.Index(syncSteps, observed); (i >= 0 && i < slices.Index(syncSteps, "transfer")) || observed == "starting" {
+		area = "CATSYNC_PRIMARY_STAGING"
 	}
 	var seg string
 	for deadline := time.Now().Add(time.Minute); seg == "" && time.Now().Before(deadline); {
