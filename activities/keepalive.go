@@ -22,7 +22,9 @@ import (
 // timeout, as before.
 func KeepAlive() interceptor.WorkerInterceptor { return &keepAlive{} }
 
-type keepAlive struct{ interceptor.WorkerInterceptorBase }
+type keepAlive struct {
+	interceptor.WorkerInterceptorBase
+}
 
 func (*keepAlive) InterceptActivity(_ context.Context, next interceptor.ActivityInboundInterceptor) interceptor.ActivityInboundInterceptor {
 	i := &keepAliveInbound{}
