@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"fmt"
+	"hash/fnv"
 	"io"
 	"net/http"
 	"net/url"
@@ -35,8 +36,9 @@ const (
 	secondary = "secd"
 )
 
-// simBackupsPerDay keeps the key manager's load within what PyKMIP
-// registers in a few seconds: each encrypted tape written files a key.
+// simBackupsPerDay, and one volume group in four encrypting, keep the
+// keys within what PyKMIP serves in seconds: each encrypted tape written
+// files a key, and PyKMIP's Locate reads every key it holds.
 const simBackupsPerDay = "8"
 
 // world is what the trials run on: a Temporal dev server on a SQLite file
@@ -60,7 +62,11 @@ type world struct {
 }
 
 func newWorld(t *testing.T, ctx context.Context, bin, dir string, volumes int) *world {
-	w := &world{t: t, bin: bin, dir: dir, logs: filepath.Join(dir, "logs"), pgDB: "catsync_faults_primary",
+	// The database is named for the folder: two matrices (two checkouts)
+	// can run side by side on one PostgreSQL.
+	h := fnv.New32a()
+	h.Write([]byte(dir))
+	w := &world{t: t, bin: bin, dir: dir, logs: filepath.Join(dir, "logs"), pgDB: fmt.Sprintf("catsync_faults_%08x", h.Sum32()),
 		workers: map[string]*proc.Proc{}, metrics: map[string]string{}, lengths: map[string]map[string]time.Duration{}}
 	w.pgAdmin = os.Getenv("CATSYNC_TEST_POSTGRES_DSN")
 	if w.pgAdmin == "" {
@@ -124,7 +130,7 @@ func newWorld(t *testing.T, ctx context.Context, bin, dir string, volumes int) *
 	}
 
 	w.catsync(ctx, "sim", "init", "--catalog", primaryDSN, "--stores", storeID, "--volumes", strconv.Itoa(volumes),
-		"--days", "6", "--backups-per-day", simBackupsPerDay)
+		"--days", "6", "--backups-per-day", simBackupsPerDay, "--groups", "4", "--encrypted-groups", "1")
 	w.catsync(ctx, "sim", "init-secondary", "--catalog", w.secondaryCatalog(), "--primary", primaryDSN)
 	w.replicate(ctx)
 	w.catsync(ctx, "check", "--store", storeID)
