@@ -102,6 +102,16 @@ func (k *Keyring) CanSign() error {
 	return catalog.ConfigErrorf("%s is not set: snapshots are signed; give the file of this site's private key (catsync keygen writes one)", env)
 }
 
+// CanVerify is nil when the site trusts a key to check the other site's
+// snapshots with, and a configuration error naming the variable
+// otherwise.
+func (k *Keyring) CanVerify() error {
+	if len(k.TrustedIDs()) > 0 {
+		return nil
+	}
+	return catalog.ConfigErrorf("%s; give the file of the other site's public key", k.trustHint())
+}
+
 // sign returns the signature file of a manifest's bytes.
 func (k *Keyring) sign(manifest []byte) ([]byte, error) {
 	if err := k.CanSign(); err != nil {

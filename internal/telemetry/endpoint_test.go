@@ -265,7 +265,7 @@ func TestReadyzSnapshotKeys(t *testing.T) {
 		want string
 	}{
 		{"no signing key", snapshot.NewKeyring(nil, other), "secondary site secd snapshot keys: CATSYNC_SECONDARY_SIGNING_KEY is not set"},
-		{"no trusted key", snapshot.NewKeyring(own), "secondary site secd snapshot keys: CATSYNC_SECONDARY_TRUSTED_KEYS is not set"},
+		{"no trusted key", snapshot.NewKeyring(own), "secondary site secd snapshot keys: no key is trusted: CATSYNC_SECONDARY_TRUSTED_KEYS is not set"},
 	} {
 		t.Run(c.what, func(t *testing.T) {
 			c.ring.SignEnv, c.ring.TrustEnv = config.SigningKeyEnv(config.RoleSecondary), config.TrustedKeysEnv(config.RoleSecondary)
