@@ -50,9 +50,9 @@ func (i *keepAliveInbound) ExecuteActivity(ctx context.Context, in *interceptor.
 		}
 	}
 	ctx = context.WithValue(ctx, beatKey{}, b)
-	done := make(chan struct{})
-	defer close(done)
-	go b.tick(ctx, timeout/3, done)
+	ticking, stop := context.WithCancel(ctx)
+	defer stop()
+	go b.tick(ticking, timeout/3)
 	return i.Next.ExecuteActivity(ctx, in)
 }
 
@@ -65,13 +65,13 @@ type beat struct {
 
 type beatKey struct{}
 
-func (b *beat) tick(ctx context.Context, every time.Duration, done <-chan struct{}) {
+// tick heartbeats every interval until ctx ends (the activity returned,
+// or its attempt was given up).
+func (b *beat) tick(ctx context.Context, every time.Duration) {
 	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {
-		case <-done:
-			return
 		case <-ctx.Done():
 			return
 		case <-t.C:
