@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -368,7 +367,7 @@ func (d *deployment) startUI(ctx context.Context) {
 		d.hosts["temporal"].path("/etc/temporal/ui"), "--env", "production", "start")
 	// The UI's API reaches the frontend with the UI's certificate.
 	d.waitFor(ctx, "the Web UI at "+d.ui, 30*time.Second, func() error {
-		_, err := d.get(ctx, d.ui+"/api/v1/cluster-info")
+		_, err := proc.Get(ctx, d.ui+"/api/v1/cluster-info")
 		return err
 	})
 }
@@ -524,7 +523,7 @@ func (d *deployment) startWorker(ctx context.Context, name string) {
 	e := d.env[name]
 	d.start(name+"-worker", "catsync-worker", e)
 	d.waitFor(ctx, name+"'s worker /readyz", 60*time.Second, func() error {
-		_, err := d.get(ctx, "http://"+e["CATSYNC_METRICS_ADDRESS"]+"/readyz")
+		_, err := proc.Get(ctx, "http://"+e["CATSYNC_METRICS_ADDRESS"]+"/readyz")
 		return err
 	})
 }
@@ -600,18 +599,18 @@ func (d *deployment) killedFull(ctx context.Context, c client.Client) {
 func (d *deployment) observe(ctx context.Context) {
 	t := d.t
 	q := url.Values{"query": {`CatsyncStore = "DS_PROD" AND CatsyncOutcome = "Completed"`}}
-	body, err := d.get(ctx, d.ui+"/api/v1/namespaces/catsync/workflows?"+q.Encode())
+	body, err := proc.Get(ctx, d.ui+"/api/v1/namespaces/catsync/workflows?"+q.Encode())
 	if err != nil || !strings.Contains(body, "catalogsync-DS_PROD") {
 		t.Errorf("the Web UI's search for DS_PROD's runs: %v\n%.500s", err, body)
 	}
 	for _, w := range []string{"primary", "secondary", "workflows"} {
 		addr := d.env[w]["CATSYNC_METRICS_ADDRESS"]
 		for _, path := range []string{"/livez", "/readyz"} {
-			if _, err := d.get(ctx, "http://"+addr+path); err != nil {
+			if _, err := proc.Get(ctx, "http://"+addr+path); err != nil {
 				t.Errorf("%s's worker %s: %v", w, path, err)
 			}
 		}
-		m, err := d.get(ctx, "http://"+addr+"/metrics")
+		m, err := proc.Get(ctx, "http://"+addr+"/metrics")
 		if err != nil || !strings.Contains(m, "temporal_") {
 			t.Errorf("%s's worker /metrics: %v, no SDK metrics in %d bytes", w, err, len(m))
 		}
@@ -720,26 +719,6 @@ func (d *deployment) waitFor(ctx context.Context, what string, limit time.Durati
 	if err := proc.WaitFor(ctx, what, limit, probe, watched...); err != nil {
 		d.t.Fatal(err)
 	}
-}
-
-// get returns the body of an HTTP GET that answered 200.
-func (d *deployment) get(ctx context.Context, u string) (string, error) {
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return "", err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return "", err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err == nil && resp.StatusCode != http.StatusOK {
-		err = fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(body)))
-	}
-	return string(body), err
 }
 
 // step runs and times one step of the test.

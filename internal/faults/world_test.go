@@ -6,8 +6,6 @@ import (
 	"encoding/base64"
 	"fmt"
 	"hash/fnv"
-	"io"
-	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
@@ -188,7 +186,8 @@ func (w *world) startWorker(ctx context.Context, role string) {
 	}
 	w.workers[role] = p
 	err = proc.WaitFor(ctx, role+"'s worker /readyz", 60*time.Second, func() error {
-		return get(ctx, "http://"+w.metrics[role]+"/readyz")
+		_, err := proc.Get(ctx, "http://"+w.metrics[role]+"/readyz")
+		return err
 	}, p)
 	if err != nil {
 		w.t.Fatal(err)
@@ -311,23 +310,4 @@ func (w *world) dropConnections(ctx context.Context) (int, error) {
 	err = conn.QueryRow(ctx, `SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity
 		WHERE datname = $1 AND pid <> pg_backend_pid()) t`, w.pgDB).Scan(&n)
 	return n, err
-}
-
-func get(ctx context.Context, u string) error {
-	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-	if err != nil {
-		return err
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(body)))
-	}
-	return nil
 }

@@ -8,8 +8,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"slices"
@@ -110,6 +112,27 @@ func WaitFor(ctx context.Context, what string, limit time.Duration, probe func()
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// Get returns the body of an HTTP GET of u that answered 200 within 10 s;
+// another status is an error with the body's text.
+func Get(ctx context.Context, u string) (string, error) {
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return "", err
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return "", err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err == nil && resp.StatusCode != http.StatusOK {
+		err = fmt.Errorf("%s: %s", resp.Status, strings.TrimSpace(string(body)))
+	}
+	return string(body), err
 }
 
 // Environ is the whole environment of a process: the few variables a
