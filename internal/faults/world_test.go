@@ -2,7 +2,6 @@ package faults
 
 import (
 	"context"
-	"database/sql"
 	"encoding/base64"
 	"fmt"
 	"hash/fnv"
@@ -19,11 +18,11 @@ import (
 	"github.com/jackc/pgx/v5"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/testsuite"
-	_ "modernc.org/sqlite"
 
 	"github.com/catsync/catsync/internal/kmip/pykmiptest"
 	"github.com/catsync/catsync/internal/proc"
 	"github.com/catsync/catsync/internal/snapshot"
+	"github.com/catsync/catsync/internal/store/sqlstore"
 	"github.com/catsync/catsync/internal/temporaltest"
 )
 
@@ -279,12 +278,12 @@ func (w *world) restartTemporal(down time.Duration) {
 // for hold: every write of the worker waits on it, and gives up after its
 // busy timeout.
 func (w *world) lockSecondary(ctx context.Context, hold time.Duration) error {
-	db, err := sql.Open("sqlite", "file:"+w.secondaryCatalog()+"?_pragma=busy_timeout(30000)")
+	st, err := sqlstore.Open(ctx, w.secondaryCatalog())
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	conn, err := db.Conn(ctx)
+	defer st.Close()
+	conn, err := st.SQL().Conn(ctx)
 	if err != nil {
 		return err
 	}
