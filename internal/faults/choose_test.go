@@ -1,7 +1,9 @@
 package faults
 
 import (
+	"regexp"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -61,4 +63,29 @@ func TestChoose(t *testing.T) {
 
 func same(a, b trial) bool {
 	return a.Kind == b.Kind && a.Watch == b.Watch && a.Step == b.Step && a.At == b.At && a.Fault == b.Fault
+}
+
+// TestTable checks the report's rows: each fault's trials by outcome, and
+// the totals the README quotes.
+func TestTable(t *testing.T) {
+	rs := []result{
+		{trial: trial{N: 0, Kind: runFull, Fault: killPrimary}, Outcome: converged},
+		{trial: trial{N: 1, Kind: runDrill, Fault: truncate}, Outcome: recovered},
+		{trial: trial{N: 2, Kind: runUpdate, Fault: killPrimary}, Outcome: failed, check: check{Lost: 3, Corrupt: 1, Audit: "broken"}},
+	}
+	got := table(7, rs)
+	for _, want := range []*regexp.Regexp{
+		regexp.MustCompile(`(?m)^kill primary worker +2 +1 +0 +1 +3 +0 +1 +1 *$`),
+		regexp.MustCompile(`(?m)^segment truncated +1 +0 +1 +0 +0 +0 +0 +0 *$`),
+		regexp.MustCompile(`(?m)^total +3 +1 +1 +1 +3 +0 +1 +1 *$`),
+		regexp.MustCompile(`by run: FULL 1, UPDATE 1, drill 1`),
+		regexp.MustCompile(`CATSYNC_FAULTS_SEED=7 CATSYNC_FAULTS_TRIAL=N make faults`),
+	} {
+		if !want.MatchString(got) {
+			t.Errorf("the report lacks %s:\n%s", want, got)
+		}
+	}
+	if strings.Contains(got, "kill secondary worker") {
+		t.Errorf("a fault no trial tried has a row:\n%s", got)
+	}
 }

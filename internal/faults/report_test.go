@@ -2,48 +2,33 @@ package faults
 
 import (
 	"fmt"
-	"slices"
+	"io"
 	"strings"
 	"text/tabwriter"
+	"time"
 )
 
 // table is the matrix's report: the trials by fault and outcome with the
-// checker's totals, then every trial with its replay command.
+// checker's totals, then every trial (in the order they ran) with its
+// replay command.
 func table(seed uint64, rs []result) string {
 	var b strings.Builder
 	tw := tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "FAULT\tTRIALS\tCONVERGED\tRECOVERED\tFAILED\tLOST\tDUPLICATED\tCORRUPT\tAUDIT BROKEN")
-	var total result
-	var n, conv, rec, fail, audit int
+	var total tally
 	for _, f := range faultKinds {
-		var rows, c, r, x, a int
-		var lost, dup, bad int
-		for _, res := range rs {
-			if res.Fault != f {
-				continue
-			}
-			rows++
-			switch res.Outcome {
-			case converged:
-				c++
-			case recovered:
-				r++
-			default:
-				x++
-			}
-			lost, dup, bad = lost+res.Lost, dup+res.Duplicated, bad+res.Corrupt
-			if res.Audit != "" {
-				a++
+		var t tally
+		for _, r := range rs {
+			if r.Fault == f {
+				t.add(r)
+				total.add(r)
 			}
 		}
-		if rows == 0 {
-			continue
+		if t.trials > 0 {
+			t.row(tw, f)
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", f, rows, c, r, x, lost, dup, bad, a)
-		n, conv, rec, fail, audit = n+rows, conv+c, rec+r, fail+x, audit+a
-		total.Lost, total.Duplicated, total.Corrupt = total.Lost+lost, total.Duplicated+dup, total.Corrupt+bad
 	}
-	fmt.Fprintf(tw, "total\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", n, conv, rec, fail, total.Lost, total.Duplicated, total.Corrupt, audit)
+	total.row(tw, "total")
 	tw.Flush()
 
 	fmt.Fprintf(&b, "\nby run: ")
@@ -56,15 +41,41 @@ func table(seed uint64, rs []result) string {
 	fmt.Fprintf(&b, "\n\n")
 	tw = tabwriter.NewWriter(&b, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "TRIAL\tRUN\tMOMENT\tLANDED IN\tFAULT\tWHAT IT DID\tOUTCOME\tTOOK\tRUNS")
-	sorted := slices.Clone(rs)
-	slices.SortFunc(sorted, func(a, b result) int { return a.N - b.N })
-	for _, r := range sorted {
+	for _, r := range rs {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.N, r.Kind, r.moment(), r.Observed, r.Fault, r.Detail, r.Outcome,
-			r.Took.Round(100_000_000), strings.Join(r.Runs, "; "))
+			r.Took.Round(100*time.Millisecond), strings.Join(r.Runs, "; "))
 	}
 	tw.Flush()
 	fmt.Fprintf(&b, "\nreplay trial N: %s=%d %s=N make faults\n", seedEnv, seed, trialEnv)
 	return b.String()
+}
+
+// tally counts trials by outcome, and what their checks found.
+type tally struct {
+	trials, converged, recovered, failed, lost, duplicated, corrupt, auditBroken int
+}
+
+func (t *tally) add(r result) {
+	t.trials++
+	switch r.Outcome {
+	case converged:
+		t.converged++
+	case recovered:
+		t.recovered++
+	default:
+		t.failed++
+	}
+	t.lost += r.Lost
+	t.duplicated += r.Duplicated
+	t.corrupt += r.Corrupt
+	if r.Audit != "" {
+		t.auditBroken++
+	}
+}
+
+func (t tally) row(w io.Writer, name string) {
+	fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%d\t%d\t%d\n", name, t.trials, t.converged, t.recovered, t.failed,
+		t.lost, t.duplicated, t.corrupt, t.auditBroken)
 }
 
 func count(rs []result, f func(result) bool) int {
