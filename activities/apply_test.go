@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -32,18 +33,22 @@ func (p *pair) stageNext(t testing.TB, id string, typ snapshot.Type, opts import
 	if w.Reimport {
 		after = 0
 	}
+	t0 := time.Now()
 	ref, err := p.prim.Snapshot(ctx, SnapshotInput{ID: id, Store: opts.StoreID, Type: typ, After: after, CatalogFiles: opts.CatalogFiles})
 	if err != nil {
 		t.Fatal(err)
 	}
+	t0 = p.took("snapshot", t0)
 	if err := p.sec.Transfer(ctx, ref); err != nil {
 		t.Fatal(err)
 	}
+	t0 = p.took("transfer", t0)
 	in := ImportInput{Ref: ref, Options: opts, Groups: groups(t, p)}
 	plan, err := p.sec.Plan(ctx, in)
 	if err != nil {
 		t.Fatal(err)
 	}
+	p.took("plan", t0)
 	return in, plan
 }
 

@@ -156,7 +156,7 @@ func (p *pair) fullThenUpdate(b *testing.B, prim store.Store, rows int64) (time.
 	fullTime := time.Since(t0)
 	b.ReportMetric(fullTime.Seconds(), "full_s")
 	b.ReportMetric(float64(rows)/fullTime.Seconds(), "full_rows/s")
-	b.Logf("FULL: %d sets in %s: %v", full.Sets, fullTime.Round(time.Millisecond), full.Counts)
+	b.Logf("FULL: %d sets in %s (%s): %v", full.Sets, fullTime.Round(time.Millisecond), p.stepTimes(), full.Counts)
 	if err := sim.Advance(context.Background(), prim, 1, nil); err != nil {
 		b.Fatal(err)
 	}
@@ -165,14 +165,14 @@ func (p *pair) fullThenUpdate(b *testing.B, prim store.Store, rows int64) (time.
 	updTime := time.Since(t0)
 	b.ReportMetric(updTime.Seconds(), "update_s")
 	b.ReportMetric(float64(upd.Counts["volume.create"]+upd.Counts["volume.update"]+upd.Counts["volume.unchanged"]), "update_volumes")
-	b.Logf("UPDATE: %d sets in %s: %v", upd.Sets, updTime.Round(time.Millisecond), upd.Counts)
+	b.Logf("UPDATE: %d sets in %s (%s): %v", upd.Sets, updTime.Round(time.Millisecond), p.stepTimes(), upd.Counts)
 	// The monthly FULL meets a secondary that holds the store already:
 	// every set is planned and checked again, and next to nothing written.
 	t0 = time.Now()
 	again := p.syncOnce(b, "full-again", snapshot.Full, opts)
 	againTime := time.Since(t0)
 	b.ReportMetric(againTime.Seconds(), "refull_s")
-	b.Logf("FULL into the secondary holding the store: %d sets in %s: %v", again.Sets, againTime.Round(time.Millisecond), again.Counts)
+	b.Logf("FULL into the secondary holding the store: %d sets in %s (%s): %v", again.Sets, againTime.Round(time.Millisecond), p.stepTimes(), again.Counts)
 	b.ReportMetric(memstat.PeakRSS(), "peak_rss_MiB")
 	return fullTime, againTime
 }

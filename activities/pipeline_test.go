@@ -2,7 +2,10 @@ package activities
 
 import (
 	"context"
+	"fmt"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/catsync/catsync/internal/config"
 	"github.com/catsync/catsync/internal/importer"
@@ -15,6 +18,7 @@ import (
 type pair struct {
 	*simtest.Pair
 	prim, sec *Activities
+	steps     map[string]time.Duration // how long each step took (took)
 }
 
 func newPair(t *testing.T, p sim.Params) *pair {
@@ -48,10 +52,12 @@ func (p *pair) syncOnce(t testing.TB, id string, typ snapshot.Type, opts importe
 	t.Helper()
 	ctx := context.Background()
 	in, plan := p.stageNext(t, id, typ, opts)
+	t0 := time.Now()
 	res, err := p.sec.Apply(ctx, in)
 	if err != nil {
 		t.Fatal(err)
 	}
+	t0 = p.took("apply", t0)
 	if len(res.Failed) > 0 {
 		t.Fatalf("failed sets: %v", res.Failed)
 	}
@@ -59,7 +65,29 @@ func (p *pair) syncOnce(t testing.TB, id string, typ snapshot.Type, opts importe
 	if _, err := p.sec.Finish(ctx, FinishInput{Ref: in.Ref}); err != nil {
 		t.Fatal(err)
 	}
+	p.took("finish", t0)
 	return res
+}
+
+// took adds the time since t0 to the step's, and returns now.
+func (p *pair) took(step string, t0 time.Time) time.Time {
+	now := time.Now()
+	if p.steps == nil {
+		p.steps = map[string]time.Duration{}
+	}
+	p.steps[step] += now.Sub(t0)
+	return now
+}
+
+// stepTimes says how long each step took since the last call, in the
+// order the steps run, and starts the count again.
+func (p *pair) stepTimes() string {
+	var parts []string
+	for _, s := range []string{"snapshot", "transfer", "plan", "apply", "finish"} {
+		parts = append(parts, fmt.Sprintf("%s %s", s, p.steps[s].Round(time.Millisecond)))
+	}
+	p.steps = nil
+	return strings.Join(parts, ", ")
 }
 
 // sameCounts fails unless the plan counted, for every entity and action,

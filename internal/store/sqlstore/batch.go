@@ -71,6 +71,7 @@ func (t *tx) flushTable(ctx context.Context, p *pendingPuts) error {
 	if _, err := t.sql.ExecContext(ctx, t.d.rebind(p.sql(n)), args...); err != nil {
 		return fmt.Errorf("write %s (%d rows): %w", p.name, n, err)
 	}
+	t.wrote[p.name] += int64(n)
 	return nil
 }
 

@@ -55,6 +55,9 @@ type DB struct {
 	// BEGIN IMMEDIATE on every connection of the pool left none for the
 	// one holding the lock to prepare a statement on.
 	writer chan struct{}
+	// grown, on PostgreSQL, counts the rows written to each table since
+	// it was last analyzed (analyze.go).
+	grown *growth
 }
 
 func newDB(db *sql.DB, d dialect) *DB {
@@ -62,6 +65,8 @@ func newDB(db *sql.DB, d dialect) *DB {
 	x := &DB{reader: &reader{d: d, prep: c.get}, db: db, dialect: d, stmts: c}
 	if d == sqlite {
 		x.writer = make(chan struct{}, 1)
+	} else {
+		x.grown = &growth{tables: map[string]*grown{}}
 	}
 	return x
 }
@@ -235,6 +240,7 @@ func (d *DB) Update(ctx context.Context, fn func(store.Tx) error) (err error) {
 	if err = sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}
+	d.analyzeGrown(ctx, t.wrote)
 	return nil
 }
 

@@ -7,3 +7,6 @@ import "context"
 func OpenVersion(ctx context.Context, dsn string, version int) (*DB, error) {
 	return open(ctx, dsn, version)
 }
+
+// MinAnalyzeRows is how many rows written make a PostgreSQL table analyzed.
+const MinAnalyzeRows = minAnalyzeRows

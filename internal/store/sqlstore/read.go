@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -72,26 +73,29 @@ func (c *stmtCache) close() {
 
 // scan streams the rows of t matching f, in key order, reusing one record.
 func scan[T any](ctx context.Context, r *reader, t *table[T], f store.Filter, fn func(*T) error) error {
-	if len(f.Gens) > 0 && r.d == postgres {
-		// PostgreSQL plans a list of pairs as a join, and may scan the
-		// table for it while its statistics are those of an empty one
-		// (a FULL into a new catalog): one generation a query, each a
-		// search of the index, is never that slow.
-		gens := f.Gens
-		f.Gens = nil
-		for _, g := range gens {
-			f.FileID, f.Generation = g.FileID, g.Generation
-			if err := scan(ctx, r, t, f, fn); err != nil {
-				return err
-			}
-		}
-		return nil
-	}
-	where, args, err := t.where(f)
+	where, args, err := t.where(r.d, f)
 	if err != nil {
 		return err
 	}
+	if len(f.Gens) > 0 && r.d == postgres {
+		fn = onlyGens(t, f.Gens, fn)
+	}
 	return query(ctx, r, t, where, args, fn)
+}
+
+// onlyGens passes fn the rows of the generations gens alone: PostgreSQL
+// reads them by a list of FILEIDs and one of generations (table.where),
+// which match other pairs of the two too.
+func onlyGens[T any](t *table[T], gens []store.FileGen, fn func(*T) error) func(*T) error {
+	fileID := slices.Index(t.cols, t.filters["FileID"])
+	gen := slices.Index(t.cols, t.filters["Generation"])
+	return func(rec *T) error {
+		v := t.values(rec)
+		if slices.Contains(gens, store.FileGen{FileID: v[fileID].(string), Generation: v[gen].(int)}) {
+			return fn(rec)
+		}
+		return nil
+	}
 }
 
 func query[T any](ctx context.Context, r *reader, t *table[T], where string, args []any, fn func(*T) error) error {

@@ -3,11 +3,13 @@ package sqlstore_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/catsync/catsync/internal/audit"
+	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/store"
 	"github.com/catsync/catsync/internal/store/sqlstore"
 	"github.com/catsync/catsync/internal/store/sqlstore/sqltest"
@@ -108,4 +110,33 @@ func TestAuditMigrationEmptyTrail(t *testing.T) {
 			t.Errorf("verify an empty trail: %d, %v", n, err)
 		}
 	})
+}
+
+// On PostgreSQL a table a transaction filled has statistics once it
+// commits, not a minute later: what the next reads are planned from.
+func TestPostgresAnalyzesWhatGrew(t *testing.T) {
+	ctx := context.Background()
+	db, err := sqlstore.Open(ctx, sqltest.PostgresDSN(t)) // skips without a server
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	const n = sqlstore.MinAnalyzeRows + 500
+	if err := db.Update(ctx, func(tx store.Tx) error {
+		for i := range n {
+			if err := tx.PutFileConfig(ctx, &catalog.FileConfig{Filecat: `\SECD.FC`, FileID: fmt.Sprintf("F%06d", i), LastGeneration: 1}); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	var rows int64
+	if err := db.SQL().QueryRowContext(ctx, "SELECT reltuples::bigint FROM pg_class WHERE oid = to_regclass('config')").Scan(&rows); err != nil {
+		t.Fatal(err)
+	}
+	if rows != n {
+		t.Errorf("config's statistics count %d rows, want %d", rows, n)
+	}
 }

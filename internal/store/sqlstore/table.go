@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -73,8 +74,9 @@ func (t *table[T]) selectSQL(d dialect, where string) string {
 	return q + " ORDER BY " + strings.Join(order, ", ")
 }
 
-// where turns a filter into a WHERE clause over this table's columns.
-func (t *table[T]) where(f store.Filter) (string, []any, error) {
+// where turns a filter into a WHERE clause over this table's columns, in
+// the SQL of d.
+func (t *table[T]) where(d dialect, f store.Filter) (string, []any, error) {
 	var w []string
 	var args []any
 	add := func(field string, set bool, op string, v any) error {
@@ -131,11 +133,35 @@ func (t *table[T]) where(f store.Filter) (string, []any, error) {
 		if !ok1 || !ok2 {
 			return "", nil, fmt.Errorf("%s cannot be filtered by Gens", t.name)
 		}
-		// A row-value IN takes its list as VALUES in SQLite; each pair
-		// is then a search of the index, as EXPLAIN QUERY PLAN shows.
-		w = append(w, "("+fileID+", "+gen+") IN (VALUES "+strings.TrimSuffix(strings.Repeat("(?, ?), ", len(f.Gens)), ", ")+")")
-		for _, g := range f.Gens {
-			args = append(args, g.FileID, g.Generation)
+		if d == postgres {
+			// PostgreSQL plans a list of pairs (IN, VALUES, unnest) as a
+			// join, and scanned the table for it while its statistics
+			// were those of an empty catalog (a FULL into a new one); an
+			// OR of pairs sharing a generation it rewrote into a search
+			// of the index by generation alone. A list of FILEIDs and one
+			// of generations are both searched in the index whatever the
+			// statistics; the rows of other pairs they match too are left
+			// out as they are read (scan).
+			var ids []string
+			var gens []int64
+			for _, g := range f.Gens {
+				if !slices.Contains(ids, g.FileID) {
+					ids = append(ids, g.FileID)
+				}
+				if !slices.Contains(gens, int64(g.Generation)) {
+					gens = append(gens, int64(g.Generation))
+				}
+			}
+			w = append(w, fileID+" = ANY(?)", gen+" = ANY(?)")
+			args = append(args, ids, gens)
+		} else {
+			// A row-value IN takes its list as VALUES in SQLite; each
+			// pair is then a search of the index, as EXPLAIN QUERY PLAN
+			// shows.
+			w = append(w, "("+fileID+", "+gen+") IN (VALUES "+strings.TrimSuffix(strings.Repeat("(?, ?), ", len(f.Gens)), ", ")+")")
+			for _, g := range f.Gens {
+				args = append(args, g.FileID, g.Generation)
+			}
 		}
 	}
 	return strings.Join(w, " AND "), args, nil

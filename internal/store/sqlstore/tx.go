@@ -39,6 +39,9 @@ type tx struct {
 	// tables in the order first put.
 	pending map[string]*pendingPuts
 	order   []string
+	// wrote counts the rows sent to each table (PostgreSQL): what makes
+	// it analyzed after the commit.
+	wrote map[string]int64
 }
 
 // noted is what a savepoint added to the transaction's notes.
@@ -63,6 +66,7 @@ func newTx(t *sql.Tx, d dialect, cache *stmtCache) *tx {
 		volsers: map[string]struct{}{},
 		marks:   map[volumeMark]bool{},
 		pending: map[string]*pendingPuts{},
+		wrote:   map[string]int64{},
 	}
 	// A read sees the puts held back: they go first.
 	x.reader = &reader{d: d, prep: func(ctx context.Context, q string) (*sql.Stmt, error) {
