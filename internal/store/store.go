@@ -47,8 +47,7 @@ type Filter struct {
 	FileID   string // CONFIG, TAPEFILE, TFTOV, DISKFILE
 	// FileIDs, when given, is a list the FILEID is one of (CONFIG); Gens
 	// a list its FILEID and generation are one of (TAPEFILE, DISKFILE):
-	// one read for many where the store can (rows then come in key order
-	// within each generation).
+	// one read for many where the store can.
 	FileIDs       []string
 	Gens          []FileGen
 	Generation    int    // with FileID

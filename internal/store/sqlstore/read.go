@@ -5,7 +5,6 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -87,11 +86,12 @@ func scan[T any](ctx context.Context, r *reader, t *table[T], f store.Filter, fn
 // reads them by a list of FILEIDs and one of generations (table.where),
 // which match other pairs of the two too.
 func onlyGens[T any](t *table[T], gens []store.FileGen, fn func(*T) error) func(*T) error {
-	fileID := slices.Index(t.cols, t.filters["FileID"])
-	gen := slices.Index(t.cols, t.filters["Generation"])
+	want := make(map[store.FileGen]bool, len(gens))
+	for _, g := range gens {
+		want[g] = true
+	}
 	return func(rec *T) error {
-		v := t.values(rec)
-		if slices.Contains(gens, store.FileGen{FileID: v[fileID].(string), Generation: v[gen].(int)}) {
+		if want[t.fileGen(rec)] {
 			return fn(rec)
 		}
 		return nil

@@ -21,7 +21,10 @@ type table[T any] struct {
 	dests   func(*T) []any    // scan destinations, in cols order
 	filters map[string]string // store.Filter field -> column
 	touch   func(*tx, *T)     // change tracking for a write of the record
-	valid   func(*T) error    // validation before a write
+	// fileGen, on a table filtered by Gens, is a record's FILEID and
+	// generation.
+	fileGen func(*T) store.FileGen
+	valid   func(*T) error // validation before a write
 
 	upsertOnce sync.Once
 	upsertQ    string
@@ -130,7 +133,7 @@ func (t *table[T]) where(d dialect, f store.Filter) (string, []any, error) {
 	if len(f.Gens) > 0 {
 		fileID, ok1 := t.filters["FileID"]
 		gen, ok2 := t.filters["Generation"]
-		if !ok1 || !ok2 {
+		if !ok1 || !ok2 || t.fileGen == nil {
 			return "", nil, fmt.Errorf("%s cannot be filtered by Gens", t.name)
 		}
 		if d == postgres {
@@ -367,6 +370,9 @@ var (
 		},
 		filters: map[string]string{"Filecat": "filecat", "FileID": "fileid", "Generation": "generation",
 			"Volcat": "volumecatalog", "VolsetID": "volsetid", "Status": "tapefilestatus", "ExpiresBefore": "expirationdate"},
+		fileGen: func(f *catalog.TapeFile) store.FileGen {
+			return store.FileGen{FileID: f.FileID, Generation: f.Generation}
+		},
 		touch: func(t *tx, f *catalog.TapeFile) { t.touchVolset(f.Volcat, f.VolsetID) },
 		valid: (*catalog.TapeFile).Validate,
 	}
@@ -386,6 +392,9 @@ var (
 		},
 		filters: map[string]string{"Filecat": "filecat", "Volcat": "volumecatalog", "Volser": "volser",
 			"FileID": "fileid", "Generation": "generation", "VolsetID": "volsetid"},
+		fileGen: func(v *catalog.TapeFileVolume) store.FileGen {
+			return store.FileGen{FileID: v.FileID, Generation: v.Generation}
+		},
 		touch: func(t *tx, v *catalog.TapeFileVolume) { t.touchVolset(v.Volcat, v.VolsetID); t.touchVolser(v.Volser) },
 		valid: (*catalog.TapeFileVolume).Validate,
 	}
@@ -411,6 +420,9 @@ var (
 		},
 		filters: map[string]string{"Filecat": "filecat", "Name": "diskfilename", "FileID": "fileid",
 			"Generation": "generation", "Volcat": "volumecatalog", "VolsetID": "volsetid"},
+		fileGen: func(d *catalog.DiskFile) store.FileGen {
+			return store.FileGen{FileID: d.FileID, Generation: d.Generation}
+		},
 		touch: func(t *tx, d *catalog.DiskFile) { t.touchVolset(d.Volcat, d.VolsetID) },
 		valid: (*catalog.DiskFile).Validate,
 	}
