@@ -45,10 +45,15 @@ type Filter struct {
 	Volser   string // TAPEVOLUME, TFTOV, DFTOV
 	Label    string // VOLUME
 	FileID   string // CONFIG, TAPEFILE, TFTOV, DISKFILE
-	// FileIDs, when given, is a list the FILEID is one of (CONFIG); Gens
-	// a list its FILEID and generation are one of (TAPEFILE, DISKFILE):
-	// one read for many where the store can.
+	// A list, when given, holds the values its field's column is one of
+	// (FileIDs the FILEID, Labels the label, Volsers the VOLSER, VolsetIDs
+	// the VOLSETID, each where the scalar field applies); Gens is a list
+	// its FILEID and generation are one of (TAPEFILE, DISKFILE): one read
+	// for many where the store can.
 	FileIDs       []string
+	Labels        []string
+	Volsers       []string
+	VolsetIDs     []string
 	Gens          []FileGen
 	Generation    int    // with FileID
 	Name          string // DISKFILE, DFTOV: DISKFILENAME

@@ -120,14 +120,31 @@ func (t *table[T]) where(d dialect, f store.Filter) (string, []any, error) {
 	if !f.ExpiresBefore.IsZero() {
 		w = append(w, t.filters["ExpiresBefore"]+" <> 0") // 0: permanent
 	}
-	if len(f.FileIDs) > 0 {
-		col, ok := t.filters["FileIDs"]
-		if !ok {
-			return "", nil, fmt.Errorf("%s cannot be filtered by FileIDs", t.name)
+	// A list is one of the values of its scalar field's column.
+	for _, list := range []struct {
+		name, field string
+		vals        []string
+	}{
+		{"FileIDs", "FileID", f.FileIDs},
+		{"Labels", "Label", f.Labels},
+		{"Volsers", "Volser", f.Volsers},
+		{"VolsetIDs", "VolsetID", f.VolsetIDs},
+	} {
+		if len(list.vals) == 0 {
+			continue
 		}
-		w = append(w, col+" IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(f.FileIDs)), ", ")+")")
-		for _, id := range f.FileIDs {
-			args = append(args, id)
+		col, ok := t.filters[list.field]
+		if !ok {
+			return "", nil, fmt.Errorf("%s cannot be filtered by %s", t.name, list.name)
+		}
+		if d == postgres {
+			w = append(w, col+" = ANY(?)") // one parameter, and one statement prepared, whatever the length
+			args = append(args, list.vals)
+			continue
+		}
+		w = append(w, col+" IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(list.vals)), ", ")+")")
+		for _, v := range list.vals {
+			args = append(args, v)
 		}
 	}
 	if len(f.Gens) > 0 {
@@ -348,7 +365,7 @@ var (
 		nkey:    2,
 		values:  func(f *catalog.FileConfig) []any { return []any{f.Filecat, f.FileID, f.LastGeneration} },
 		dests:   func(f *catalog.FileConfig) []any { return []any{&f.Filecat, &f.FileID, &f.LastGeneration} },
-		filters: map[string]string{"Filecat": "filecat", "FileID": "fileid", "FileIDs": "fileid"},
+		filters: map[string]string{"Filecat": "filecat", "FileID": "fileid"},
 		valid:   (*catalog.FileConfig).Validate,
 	}
 

@@ -125,6 +125,23 @@ func testRoundTrip(t *testing.T, s store.Store) {
 		store.Filter{Filecat: f.Config.Filecat, FileIDs: []string{"NO_SUCH_FILE", f.Config.FileID}}), []catalog.FileConfig{f.Config})
 	same(t, "config of a list without its FILEID", collect(t, s.ScanFileConfigs,
 		store.Filter{Filecat: f.Config.Filecat, FileIDs: []string{"NO_SUCH_FILE"}}), []catalog.FileConfig(nil))
+	v0 := f.Volumes[0]
+	same(t, "volumes of a list of labels", collect(t, s.ScanVolumes, store.Filter{Labels: []string{"NOSUCH", v0.Label}}),
+		slices.DeleteFunc(slices.Clone(f.Volumes), func(v catalog.Volume) bool { return v.Label != v0.Label }))
+	same(t, "volumes of a list without theirs", collect(t, s.ScanVolumes, store.Filter{Labels: []string{"NOSUCH"}}), []catalog.Volume(nil))
+	tv0 := f.TapeVolumes[0]
+	same(t, "tape volumes of a list of VOLSERs", collect(t, s.ScanTapeVolumes, store.Filter{Volsers: []string{"NOSUCH", tv0.Volser}}),
+		slices.DeleteFunc(slices.Clone(f.TapeVolumes), func(v catalog.TapeVolume) bool { return v.Volser != tv0.Volser }))
+	same(t, "vtofc of a list of volume sets", collect(t, s.ScanVolumeFilecats,
+		store.Filter{Volcat: f.VTOFC.Volcat, VolsetIDs: []string{"NOSUCH", f.VTOFC.VolsetID}}), []catalog.VolumeFilecat{f.VTOFC})
+	same(t, "tape files of a list of volume sets", collect(t, s.ScanTapeFiles,
+		store.Filter{Volcat: f.TapeFile.Volcat, VolsetIDs: []string{f.TapeFile.VolsetID, "NOSUCH"}}), []catalog.TapeFile{f.TapeFile})
+	same(t, "tftov of a list of volume sets", collect(t, s.ScanTapeFileVolumes, store.Filter{VolsetIDs: []string{"NOSUCH"}}),
+		[]catalog.TapeFileVolume(nil))
+	same(t, "dftov of a list of volume sets", collect(t, s.ScanDiskFileVolumes, store.Filter{VolsetIDs: []string{f.TapeFile.VolsetID}}), f.DFTOV)
+	if err := s.ScanPools(ctx, store.Filter{VolsetIDs: []string{"X"}}, func(*catalog.Pool) error { return nil }); err == nil {
+		t.Error("pools filtered by a list of volume sets: no error")
+	}
 	gens := []store.FileGen{{FileID: "NO_SUCH_FILE", Generation: f.TapeFile.Generation}, {FileID: f.TapeFile.FileID, Generation: f.TapeFile.Generation + 1},
 		{FileID: f.TapeFile.FileID, Generation: f.TapeFile.Generation}}
 	same(t, "tape files of a list of generations", collect(t, s.ScanTapeFiles, store.Filter{Filecat: f.TapeFile.Filecat, Gens: gens}),
