@@ -35,7 +35,7 @@ func (t *tx) hold(ctx context.Context, name string, nkey int, upsert func(int) s
 		t.pending[name] = p
 		t.order = append(t.order, name)
 	}
-	k := fmt.Sprint(vals[:nkey]...)
+	k := heldKey(vals[:nkey])
 	if i, ok := p.byKey[k]; ok {
 		p.rows[i] = vals
 		return nil
@@ -47,6 +47,10 @@ func (t *tx) hold(ctx context.Context, name string, nkey int, upsert func(int) s
 	}
 	return nil
 }
+
+// heldKey is a row's key among the puts held back, in Go syntax, so
+// that no two keys print alike ("AB","C" and "A","BC" would, joined).
+func heldKey(key []any) string { return fmt.Sprintf("%#v", key) }
 
 // flush sends every put held back, table by table in the order first put.
 func (t *tx) flush(ctx context.Context) error {
