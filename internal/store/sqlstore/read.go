@@ -15,12 +15,25 @@ import (
 
 // reader implements store.Reader on the pool or on a transaction; prep
 // returns the prepared statement of a query (with ? placeholders) there.
+// before, in a transaction, sends the puts it holds back of a table before
+// that table is read ("": of every table); nil on the pool.
 type reader struct {
-	d    dialect
-	prep func(ctx context.Context, query string) (*sql.Stmt, error)
+	d      dialect
+	prep   func(ctx context.Context, query string) (*sql.Stmt, error)
+	before func(ctx context.Context, table string) error
 }
 
 func (r *reader) query(ctx context.Context, q string, args ...any) (*sql.Rows, error) {
+	return r.queryOf(ctx, "", q, args...)
+}
+
+// queryOf runs q, which reads table alone ("": any table).
+func (r *reader) queryOf(ctx context.Context, table, q string, args ...any) (*sql.Rows, error) {
+	if r.before != nil {
+		if err := r.before(ctx, table); err != nil {
+			return nil, err
+		}
+	}
 	s, err := r.prep(ctx, q)
 	if err != nil {
 		return nil, err
@@ -30,6 +43,11 @@ func (r *reader) query(ctx context.Context, q string, args ...any) (*sql.Rows, e
 
 // row runs a query expected to return at most one row and scans it.
 func (r *reader) row(ctx context.Context, q string, args []any, dest ...any) error {
+	if r.before != nil {
+		if err := r.before(ctx, ""); err != nil {
+			return err
+		}
+	}
 	s, err := r.prep(ctx, q)
 	if err != nil {
 		return err
@@ -99,7 +117,7 @@ func onlyGens[T any](t *table[T], gens []store.FileGen, fn func(*T) error) func(
 }
 
 func query[T any](ctx context.Context, r *reader, t *table[T], where string, args []any, fn func(*T) error) error {
-	rows, err := r.query(ctx, t.selectSQL(r.d, where), args...)
+	rows, err := r.queryOf(ctx, t.name, t.selectSQL(r.d, where), args...)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", t.name, err)
 	}

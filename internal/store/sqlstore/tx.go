@@ -68,12 +68,18 @@ func newTx(t *sql.Tx, d dialect, cache *stmtCache) *tx {
 		pending: map[string]*pendingPuts{},
 		wrote:   map[string]int64{},
 	}
-	// A read sees the puts held back: they go first.
-	x.reader = &reader{d: d, prep: func(ctx context.Context, q string) (*sql.Stmt, error) {
-		if err := x.flush(ctx); err != nil {
-			return nil, err
+	// A read sees the puts held back: those of the table it reads go
+	// first (every table's, for a query of no one table). Each table's
+	// rows are sent apart, so a read of one leaves the others' to grow
+	// into larger statements.
+	x.reader = &reader{d: d, prep: b.prepared, before: func(ctx context.Context, table string) error {
+		if p := x.pending[table]; p != nil {
+			return x.flushTable(ctx, p)
 		}
-		return b.prepared(ctx, q)
+		if table == "" {
+			return x.flush(ctx)
+		}
+		return nil
 	}}
 	return x
 }
@@ -313,10 +319,21 @@ func (t *tx) PutVolumeGroup(ctx context.Context, g *catalog.VolumeGroup) error {
 }
 
 // storeOf returns the data store of an existing BackPak entry, or "".
+// A put of the entry held back answers it; otherwise the table holds the
+// answer whatever else is held back, which is left to grow.
 func (t *tx) storeOf(ctx context.Context, key catalog.VolumeKey) (string, error) {
+	vals := []any{key.Label, string(key.LabelType)}
+	if p := t.pending[store.TableVolume]; p != nil {
+		if i, ok := p.byKey[heldKey(vals)]; ok {
+			return p.rows[i][2].(string), nil // values: label, label type, store id
+		}
+	}
+	s, err := t.prepared(ctx, "SELECT store_id FROM volume WHERE label = ? AND label_type = ?")
+	if err != nil {
+		return "", err
+	}
 	var id string
-	err := t.row(ctx, "SELECT store_id FROM volume WHERE label = ? AND label_type = ?",
-		[]any{key.Label, string(key.LabelType)}, &id)
+	err = s.QueryRowContext(ctx, vals...).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return "", nil
 	}
