@@ -297,51 +297,40 @@ func (a *Activities) applySegment(ctx context.Context, im *importer.Import, j *i
 const batchRecords = 50_000
 
 // applyBatch checks and writes the sets of the segment from set from on in
-// one transaction, each in a savepoint, until about batchRecords records,
-// and commits the cursor past them with it: a set in conflict is left out
-// and one that fails is recorded, the others go on, unless the run is
-// strict. It returns how many sets it handled. Nothing of a batch commits
-// unless all of it does: a retry or a resume starts again at its first set.
+// one transaction, until about batchRecords records, and commits the
+// cursor past them with it: a set in conflict is left out and one that
+// fails is recorded, the others go on, unless the run is strict. It
+// returns how many sets it handled. Nothing of a batch commits unless all
+// of it does: a retry or a resume starts again at its first set.
+//
+// The batch is first written whole in one savepoint (writeSets, fast),
+// reading through a look-up of its keys (importer.Absent): each set is
+// still checked before it writes, and one in conflict writes nothing. If
+// a set fails there, or another client wrote a key looked up, the
+// savepoint is rolled back and the batch written again set by set, each in
+// a savepoint of its own and reading the store itself, so that the set
+// that fails is left out alone.
 func (a *Activities) applyBatch(ctx context.Context, im *importer.Import, j *importer.Journal, save cursorSaver, s segment,
 	prepared []*importer.Prepared, from int, cur *applyCursor) (int, error) {
-	next, n := *cur, 0
+	end, records, budget := from, 0, cmp.Or(a.ApplyBatch, batchRecords)
+	for end < len(prepared) && records < budget {
+		records += s.sets[end].Records()
+		end++
+	}
+	b := batch{im: im, j: j, s: s, prepared: prepared, from: from, end: end}
+	var next applyCursor
+	var n int
 	var stop error // what ends a strict run, after the batch rolled back
 	err := a.Site.Catalog.Update(ctx, func(tx store.Tx) error {
-		written, records, budget := int64(0), 0, cmp.Or(a.ApplyBatch, batchRecords)
-		for k := from; k < len(prepared) && records < budget; k++ {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			set, at := s.sets[k], s.at[k]
-			c, conflicts, err := im.ApplySetIn(ctx, tx, prepared[k], j)
-			switch {
-			case err != nil && (errors.Is(err, store.ErrTxLost) || ctx.Err() != nil):
-				return at.Err(set.ID, err)
-			case len(conflicts) > 0:
-				next = next.after(at.Index, nil, nil, conflicts)
-				if j != nil {
-					stop = &safety.ConflictError{Set: set.ID, Conflicts: conflicts}
-				}
-			case err != nil:
-				next = next.after(at.Index, nil, &SetFailure{Set: set.ID, Error: err.Error()}, nil)
-				if j != nil {
-					stop = at.Err(set.ID, err)
-				}
-			default:
-				next = next.after(at.Index, c, nil, nil)
-				if c.Changed() > 0 {
-					written++
-				}
-			}
-			if stop != nil {
-				// Strict: what this batch wrote is undone with it, and
-				// counted among what the run undoes.
-				next.Result.RolledBack = written
-				return stop
-			}
-			n++
-			records += set.Records()
-			heartbeat(ctx, cur.position())
+		var err error
+		next, n, stop, err = b.fast(ctx, tx, *cur)
+		if stop == nil && err != nil && !errors.Is(err, store.ErrTxLost) && ctx.Err() == nil {
+			next, n, stop, err = b.writeSets(ctx, *cur, false, func(p *importer.Prepared) (importer.Counts, []safety.Conflict, error) {
+				return im.ApplySetIn(ctx, tx, p, j)
+			})
+		}
+		if err != nil {
+			return err
 		}
 		return save(ctx, tx, next)
 	})
@@ -355,6 +344,86 @@ func (a *Activities) applyBatch(ctx context.Context, im *importer.Import, j *imp
 	*cur = next
 	heartbeat(ctx, cur.position())
 	return n, nil
+}
+
+// batch is the sets from to end of a segment, written in one transaction.
+type batch struct {
+	im        *importer.Import
+	j         *importer.Journal
+	s         segment
+	prepared  []*importer.Prepared
+	from, end int
+}
+
+// errLookedUpChanged ends a batch's fast write: a key it looked up was
+// written by another client meanwhile.
+var errLookedUpChanged = errors.New("records looked up before the batch were written meanwhile")
+
+// fast writes the batch in one savepoint of tx, through a look-up of its
+// keys; any error but a strict run's stop rolls the savepoint back.
+func (b batch) fast(ctx context.Context, tx store.Tx, cur applyCursor) (next applyCursor, n int, stop, err error) {
+	err = tx.Savepoint(ctx, func() error {
+		ab, err := b.im.LookUp(ctx, tx, b.prepared[b.from:b.end])
+		if err != nil {
+			return err
+		}
+		through := ab.Tx(tx)
+		next, n, stop, err = b.writeSets(ctx, cur, true, func(p *importer.Prepared) (importer.Counts, []safety.Conflict, error) {
+			return b.im.WriteSetIn(ctx, through, p, b.j)
+		})
+		if err != nil {
+			return err
+		}
+		if changed, err := ab.Changed(ctx, tx); err != nil || changed {
+			return cmp.Or(err, errLookedUpChanged)
+		}
+		return nil // the savepoint's end sends the puts held back: their failure is its error
+	})
+	return next, n, stop, err
+}
+
+// writeSets writes the batch's sets one by one with write, from the cursor
+// cur: the cursor after them, how many were handled, and what stops a
+// strict run. With failFast a set that fails ends the batch with its error;
+// otherwise it is recorded and the others go on.
+func (b batch) writeSets(ctx context.Context, cur applyCursor, failFast bool,
+	write func(*importer.Prepared) (importer.Counts, []safety.Conflict, error)) (next applyCursor, n int, stop, err error) {
+	next, written := cur, int64(0)
+	for k := b.from; k < b.end; k++ {
+		if err := ctx.Err(); err != nil {
+			return next, n, nil, err
+		}
+		set, at := b.s.sets[k], b.s.at[k]
+		c, conflicts, err := write(b.prepared[k])
+		switch {
+		case err != nil && (failFast || errors.Is(err, store.ErrTxLost) || ctx.Err() != nil):
+			return next, n, nil, at.Err(set.ID, err)
+		case len(conflicts) > 0:
+			next = next.after(at.Index, nil, nil, conflicts)
+			if b.j != nil {
+				stop = &safety.ConflictError{Set: set.ID, Conflicts: conflicts}
+			}
+		case err != nil:
+			next = next.after(at.Index, nil, &SetFailure{Set: set.ID, Error: err.Error()}, nil)
+			if b.j != nil {
+				stop = at.Err(set.ID, err)
+			}
+		default:
+			next = next.after(at.Index, c, nil, nil)
+			if c.Changed() > 0 {
+				written++
+			}
+		}
+		if stop != nil {
+			// Strict: what this batch wrote is undone with it, and
+			// counted among what the run undoes.
+			next.Result.RolledBack = written
+			return next, n, stop, stop
+		}
+		n++
+		heartbeat(ctx, cur.position())
+	}
+	return next, n, nil, nil
 }
 
 // rollback undoes a strict run after cause stopped it. The result keeps

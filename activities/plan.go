@@ -105,8 +105,16 @@ func (a *Activities) planSegment(ctx context.Context, im *importer.Import, stage
 	}
 	_, check := phase(ctx, "check", attrSets.Int(len(prepared)))
 	counts, before := importer.Counts{}, res.Conflicts.Sets
+	// The reads of records the secondary does not hold are answered
+	// from one look-up of the segment's keys.
+	ab, err := im.LookUp(ctx, a.Site.Catalog, prepared)
+	if err != nil {
+		endPhase(check, err)
+		return err
+	}
+	r := ab.Reader(a.Site.Catalog)
 	for k, p := range prepared {
-		c, found, err := im.Plan(ctx, a.Site.Catalog, p)
+		c, found, err := im.Plan(ctx, r, p)
 		counts.Merge(c)
 		res.Conflicts.Add(found)
 		if err != nil {

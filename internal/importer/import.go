@@ -129,9 +129,22 @@ func (im *Import) ApplySet(ctx context.Context, st store.Store, p *Prepared, j *
 // what the set overwrites is saved in tx, so that the run can be undone.
 // Re-applying a set changes nothing.
 func (im *Import) ApplySetIn(ctx context.Context, tx store.Tx, p *Prepared, j *Journal) (Counts, []safety.Conflict, error) {
+	return im.applySetIn(ctx, tx, p, j, tx.Savepoint)
+}
+
+// WriteSetIn is ApplySetIn without a savepoint of its own, for a caller
+// that writes many sets in one (a set's savepoint costs a round trip or
+// two, and ends the puts held back): a set in conflict still writes
+// nothing, but after an error the set may have written part of itself,
+// and only rolling back the caller's savepoint leaves it out.
+func (im *Import) WriteSetIn(ctx context.Context, tx store.Tx, p *Prepared, j *Journal) (Counts, []safety.Conflict, error) {
+	return im.applySetIn(ctx, tx, p, j, func(_ context.Context, fn func() error) error { return fn() })
+}
+
+func (im *Import) applySetIn(ctx context.Context, tx store.Tx, p *Prepared, j *Journal, guard func(context.Context, func() error) error) (Counts, []safety.Conflict, error) {
 	var c Counts
 	var conflicts []safety.Conflict
-	err := tx.Savepoint(ctx, func() error {
+	err := guard(ctx, func() error {
 		var err error
 		if conflicts, err = im.Check(ctx, tx, p); err != nil || len(conflicts) > 0 {
 			return err

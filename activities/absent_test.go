@@ -1,0 +1,255 @@
+package activities
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+
+	"github.com/catsync/catsync/internal/catalog"
+	"github.com/catsync/catsync/internal/importer"
+	"github.com/catsync/catsync/internal/safety"
+	"github.com/catsync/catsync/internal/sim/simtest"
+	"github.com/catsync/catsync/internal/snapshot"
+	"github.com/catsync/catsync/internal/store"
+	"github.com/catsync/catsync/internal/store/sqlstore/sqltest"
+)
+
+// TestLookedUpReadsAnswerAsTheStore: the reads a batch answers from the
+// look-up of its keys (importer.Absent) answer as the store would. Every
+// set of a FULL is planned, then checked and written, once through the
+// look-up (the whole batch in one transaction, as the apply's fast pass)
+// and once reading the store set by set: counts, conflicts, errors and
+// the secondary after them are the same. On a secondary holding none of
+// the store, with local entries in the way of two sets, and on one that
+// holds the store while the primary moved on.
+func TestLookedUpReadsAnswerAsTheStore(t *testing.T) {
+	sqltest.RunDSN(t, func(t *testing.T, dsn func(testing.TB) string) {
+		ctx := context.Background()
+		p := newPairOn(t, dsn, smallSite())
+		opts := importer.Options{StoreID: "DS_PROD", CatalogFiles: true}
+		st := p.Secondary
+		sets, _ := simtest.ExportSets(t, p.Primary, snapshot.Full, 0, true)
+
+		compare(t, "empty secondary", st, opts, groups(t, p), sets)
+
+		// Local entries in the way: a BackPak volume of a local store
+		// with the label of one set, a DSM/TC volume BackPak does not
+		// know in the pool of another.
+		local, dsmOnly := sets[1].ID, sets[3].TapeVolumes[0].Volser
+		var pool catalog.VolumeGroup
+		err := st.Update(ctx, func(tx store.Tx) error {
+			g, err := tx.VolumeGroup(ctx, sets[3].Volumes[0].Group)
+			if err != nil {
+				return err
+			}
+			pool = g
+			return errors.Join(
+				tx.PutDataStore(ctx, &catalog.DataStore{ID: "DS_LOCAL", Access: catalog.AccessPrimary, Status: catalog.StoreActive}),
+				tx.PutVolume(ctx, &catalog.Volume{Label: local, LabelType: catalog.Labeled, StoreID: "DS_LOCAL", Group: "VG_LOCAL",
+					Access: catalog.AccessPrimary, Auth: "GGO", Compression: catalog.CompressNone}),
+				tx.PutTapeVolume(ctx, &catalog.TapeVolume{Volcat: g.Volcat, Pool: g.Pool, Volser: dsmOnly, Label: "BACKUP",
+					Type: "CART3480", Status: catalog.StatusScratch, EndOfDataLBA: -1}))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n := compare(t, "local entries in the way", st, opts, groups(t, p), sets); n != 2 {
+			t.Errorf("%d sets in conflict with the local entries (%s, %s in %s), want 2", n, local, dsmOnly, pool.Pool)
+		}
+
+		p.syncOnce(t, "full", snapshot.Full, opts)
+		p.Advance(t, 3)
+		sets, _ = simtest.ExportSets(t, p.Primary, snapshot.Full, 0, true)
+		// A set whose BackPak entries and tape volumes the secondary lost,
+		// its files still there: its labels are looked up absent, the rest
+		// of its keys found.
+		lost := simtest.FindSet(t, st, func(s *snapshot.VolumeSet) bool { return len(s.TapeFiles) > 0 })
+		err = st.Update(ctx, func(tx store.Tx) error {
+			for _, v := range lost.Volumes {
+				if err := tx.DeleteVolume(ctx, v.Key()); err != nil {
+					return err
+				}
+			}
+			for i := range lost.TapeVolumes {
+				if err := tx.DeleteTapeVolume(ctx, &lost.TapeVolumes[i]); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		compare(t, "secondary holding the store", st, opts, groups(t, p), sets)
+	})
+}
+
+var errRolledBack = errors.New("rolled back")
+
+// compare plans and applies sets both ways (see above) and returns how
+// many were in conflict.
+func compare(t *testing.T, what string, st store.Store, opts importer.Options, groups []string, sets []snapshot.VolumeSet) int {
+	t.Helper()
+	ctx := context.Background()
+	prepare := func(im *importer.Import) []*importer.Prepared {
+		var out []*importer.Prepared
+		for i := range sets {
+			p, err := im.Prepare(&sets[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			out = append(out, p)
+		}
+		return out
+	}
+	outcome := func(id string, c importer.Counts, conflicts []safety.Conflict, err error) string {
+		return fmt.Sprintf("%s: %v %v %v", id, c, conflicts, err)
+	}
+
+	plan := func(lookUp bool) []string {
+		im, err := importer.New(ctx, st, opts, groups)
+		if err != nil {
+			t.Fatal(err)
+		}
+		prepared := prepare(im)
+		r := store.Reader(st)
+		if lookUp {
+			ab, err := im.LookUp(ctx, st, prepared)
+			if err != nil {
+				t.Fatal(err)
+			}
+			r = ab.Reader(st)
+		}
+		var out []string
+		for _, p := range prepared {
+			c, conflicts, err := im.Plan(ctx, r, p)
+			out = append(out, outcome(p.In.ID, c, conflicts, err))
+		}
+		return out
+	}
+	apply := func(lookUp bool) (out []string, digest string, conflicts int) {
+		err := st.Update(ctx, func(tx store.Tx) error {
+			im, err := importer.New(ctx, tx, opts, groups)
+			if err != nil {
+				return err
+			}
+			prepared := prepare(im)
+			var ab *importer.Absent
+			if lookUp {
+				if ab, err = im.LookUp(ctx, tx, prepared); err != nil {
+					return err
+				}
+			}
+			write := im.ApplySetIn
+			if lookUp {
+				write = func(ctx context.Context, tx store.Tx, p *importer.Prepared, j *importer.Journal) (importer.Counts, []safety.Conflict, error) {
+					return im.WriteSetIn(ctx, ab.Tx(tx), p, j)
+				}
+			}
+			for _, p := range prepared {
+				c, found, err := write(ctx, tx, p, nil)
+				conflicts += min(len(found), 1)
+				out = append(out, outcome(p.In.ID, c, found, err))
+			}
+			if changed, err := ab.Changed(ctx, tx); err != nil || changed {
+				return fmt.Errorf("the keys looked up changed (%v) with no other client: %v", changed, err)
+			}
+			if digest, err = store.Digest(ctx, tx); err != nil {
+				return err
+			}
+			return errRolledBack
+		})
+		if !errors.Is(err, errRolledBack) {
+			t.Fatalf("%s: %v", what, err)
+		}
+		return out, digest, conflicts
+	}
+
+	same := func(step string, store, lookedUp []string) {
+		t.Helper()
+		for i := range store {
+			if store[i] != lookedUp[i] {
+				t.Errorf("%s, %s of set %d:\n  reading the store: %s\n  through the look-up: %s", what, step, i, store[i], lookedUp[i])
+			}
+		}
+	}
+	same("plan", plan(false), plan(true))
+	want, wantDigest, _ := apply(false)
+	got, gotDigest, conflicts := apply(true)
+	same("apply", want, got)
+	if gotDigest != wantDigest {
+		t.Errorf("%s: the secondary after the sets written through the look-up differs from after reading the store", what)
+	}
+	return conflicts
+}
+
+// TestLookUpSeesAnotherClientsWrite: a key a read was answered by, written
+// by another client after the look-up, is reported before the batch
+// commits; a key only looked up, or written by the batch itself, is not.
+func TestLookUpSeesAnotherClientsWrite(t *testing.T) {
+	sqltest.RunDSN(t, func(t *testing.T, dsn func(testing.TB) string) {
+		ctx := context.Background()
+		p := newPairOn(t, dsn, smallSite())
+		opts := importer.Options{StoreID: "DS_PROD", CatalogFiles: true}
+		st := p.Secondary
+		sets, _ := simtest.ExportSets(t, p.Primary, snapshot.Full, 0, true)
+		im, err := importer.New(ctx, st, opts, groups(t, p))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var prepared []*importer.Prepared
+		for i := range sets[:4] {
+			pr, err := im.Prepare(&sets[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			prepared = append(prepared, pr)
+		}
+		ab, err := im.LookUp(ctx, st, prepared)
+		if err != nil {
+			t.Fatal(err)
+		}
+		taken := prepared[0].Want.Volumes[0]
+		localPut := func(label string) {
+			t.Helper()
+			if err := st.Update(ctx, func(tx store.Tx) error {
+				return errors.Join(
+					tx.PutDataStore(ctx, &catalog.DataStore{ID: "DS_LOCAL", Access: catalog.AccessPrimary, Status: catalog.StoreActive}),
+					tx.PutVolume(ctx, &catalog.Volume{Label: label, LabelType: catalog.Labeled, StoreID: "DS_LOCAL", Group: "VG_LOCAL",
+						Access: catalog.AccessPrimary, Auth: "GGO", Compression: catalog.CompressNone}))
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		// Looked up, never read: nothing relied on it.
+		localPut(prepared[1].Want.Volumes[0].Label)
+		if changed, err := ab.Changed(ctx, st); err != nil || changed {
+			t.Fatalf("a key no read was answered by, written: changed %v, %v", changed, err)
+		}
+		if _, err := ab.Reader(st).Volume(ctx, taken.Key()); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("volume %s, absent when looked up: %v", taken.Key(), err)
+		}
+		// Read, then written by the batch itself: its own write.
+		own := prepared[2].Want.Volumes[0]
+		if _, err := ab.Reader(st).Volume(ctx, own.Key()); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("volume %s, absent when looked up: %v", own.Key(), err)
+		}
+		err = st.Update(ctx, func(tx store.Tx) error {
+			if err := ab.Tx(tx).PutVolume(ctx, &own); err != nil {
+				return err
+			}
+			if changed, err := ab.Changed(ctx, tx); err != nil || changed {
+				return fmt.Errorf("a key the batch wrote itself: changed %v, %v", changed, err)
+			}
+			return errRolledBack
+		})
+		if !errors.Is(err, errRolledBack) {
+			t.Fatal(err)
+		}
+		localPut(taken.Label)
+		if changed, err := ab.Changed(ctx, st); err != nil || !changed {
+			t.Fatalf("volume %s written by another client after a read relied on its absence: changed %v, %v", taken.Key(), changed, err)
+		}
+	})
+}

@@ -1,0 +1,447 @@
+package importer
+
+import (
+	"context"
+	"slices"
+
+	"github.com/catsync/catsync/internal/catalog"
+	"github.com/catsync/catsync/internal/snapshot"
+	"github.com/catsync/catsync/internal/store"
+)
+
+// A set's check and diff read the secondary about twenty times, and on
+// PostgreSQL each read is a round trip: a FULL into a secondary that does
+// not hold the store yet spent most of its time reading nothing. Before a
+// batch of sets is planned or applied, the keys those reads will ask for
+// are looked up by lists, a few reads for the whole batch (LookUp); a read
+// of a set that asks only for keys found absent is then answered, empty,
+// without going to the store (Reader, Tx). A record the batch writes makes
+// its keys present again. Before the batch commits, the keys it relied on
+// are looked up once more (Changed): another client may have written one
+// meanwhile, and the batch is then run again reading the store itself.
+
+// readKey is what one read looks a record up by.
+type readKey struct {
+	kind    keyKind
+	a, b, c string
+	gen     int
+}
+
+type keyKind uint8
+
+const (
+	keyVolume     keyKind = iota // BackPak entry: label, label type
+	keyTapeVolume                // TAPEVOLUME: VOLSER, in any VOLCAT and pool
+	keyConfig                    // CONFIG: FILECAT, FILEID
+	keyFileGen                   // TAPEFILE: FILECAT, FILEID, generation
+	keyVTOFC                     // VTOFC: VOLCAT, VOLSETID
+	keyTapeFile                  // TAPEFILE: VOLCAT, VOLSETID
+	keyTFTOV                     // TFTOV: VOLCAT, VOLSETID
+	keyDFTOV                     // DFTOV: VOLCAT, VOLSETID
+)
+
+// Keys under which each record is read: a put makes them present.
+func volumeKeyOf(v *catalog.Volume) readKey {
+	return readKey{kind: keyVolume, a: v.Label, b: string(v.LabelType)}
+}
+func tapeVolumeKeyOf(v *catalog.TapeVolume) readKey { return readKey{kind: keyTapeVolume, a: v.Volser} }
+func configKeyOf(c *catalog.FileConfig) readKey {
+	return readKey{kind: keyConfig, a: c.Filecat, b: c.FileID}
+}
+func fileGenKey(filecat, fileID string, gen int) readKey {
+	return readKey{kind: keyFileGen, a: filecat, b: fileID, gen: gen}
+}
+func volsetKey(kind keyKind, volcat, volsetID string) readKey {
+	return readKey{kind: kind, a: volcat, b: volsetID}
+}
+
+// Absent is what the reads of a batch of sets are known to find nothing
+// under. A nil Absent knows nothing: every read goes to the store.
+type Absent struct {
+	keys map[readKey]bool // looked up and not found, not written since
+	used map[readKey]bool // of keys, those a read was answered by
+}
+
+// lookupChunk bounds the keys of one read by list.
+const lookupChunk = 500
+
+// LookUp finds which keys the plan or apply of sets will read that r does
+// not hold. The BackPak entries and tape volumes of every set are looked
+// up first; the other keys only for the sets none of which were found: a
+// set the secondary already holds reads its records anyway, and looking
+// them up too would read them twice.
+func (im *Import) LookUp(ctx context.Context, r store.Reader, sets []*Prepared) (*Absent, error) {
+	var first []readKey
+	for _, p := range sets {
+		first = append(first, labelKeys(p.Want)...)
+	}
+	found, err := lookUp(ctx, r, first)
+	if err != nil {
+		return nil, err
+	}
+	ab := &Absent{keys: map[readKey]bool{}, used: map[readKey]bool{}}
+	var rest []readKey
+	for _, p := range sets {
+		keys := labelKeys(p.Want)
+		if slices.ContainsFunc(keys, func(k readKey) bool { return found[k] }) {
+			continue
+		}
+		for _, k := range keys {
+			ab.keys[k] = true
+		}
+		rest = append(rest, im.fileKeys(p.Want)...)
+	}
+	if found, err = lookUp(ctx, r, rest); err != nil {
+		return nil, err
+	}
+	for _, k := range rest {
+		if !found[k] {
+			ab.keys[k] = true
+		}
+	}
+	return ab, nil
+}
+
+// labelKeys are the keys of a set's BackPak entries and tape volumes.
+func labelKeys(s *snapshot.VolumeSet) []readKey {
+	var keys []readKey
+	for i := range s.Volumes {
+		keys = append(keys, volumeKeyOf(&s.Volumes[i]))
+	}
+	for i := range s.TapeVolumes {
+		keys = append(keys, tapeVolumeKeyOf(&s.TapeVolumes[i]))
+	}
+	return keys
+}
+
+// fileKeys are the keys of the rest of what a set's check and diff read:
+// its CONFIG rows, its generations, and its volume set's entries in every
+// VOLCAT the diff reads them in (current).
+func (im *Import) fileKeys(s *snapshot.VolumeSet) []readKey {
+	var keys []readKey
+	for i := range s.Configs {
+		keys = append(keys, configKeyOf(&s.Configs[i]))
+	}
+	for _, f := range s.TapeFiles {
+		keys = append(keys, fileGenKey(f.Filecat, f.FileID, f.Generation))
+	}
+	volcats := slices.Clone(im.scope.volcats)
+	for _, tv := range s.TapeVolumes {
+		if !slices.Contains(volcats, tv.Volcat) {
+			volcats = append(volcats, tv.Volcat)
+		}
+	}
+	for _, vc := range volcats {
+		for _, kind := range []keyKind{keyVTOFC, keyTapeFile, keyTFTOV, keyDFTOV} {
+			keys = append(keys, volsetKey(kind, vc, s.ID))
+		}
+	}
+	return keys
+}
+
+// lookUp returns which of keys r holds a record under, reading them by
+// lists: one read for up to lookupChunk keys of a kind and a FILECAT or
+// VOLCAT.
+func lookUp(ctx context.Context, r store.Reader, keys []readKey) (map[readKey]bool, error) {
+	type group struct {
+		kind keyKind
+		in   string // the FILECAT or VOLCAT the keys share
+	}
+	var order []group
+	byGroup := map[group][]readKey{}
+	for _, k := range keys {
+		g := group{kind: k.kind}
+		switch k.kind {
+		case keyVolume, keyTapeVolume:
+		default:
+			g.in = k.a
+		}
+		if _, ok := byGroup[g]; !ok {
+			order = append(order, g)
+		}
+		if !slices.Contains(byGroup[g], k) {
+			byGroup[g] = append(byGroup[g], k)
+		}
+	}
+	found := map[readKey]bool{}
+	for _, g := range order {
+		for chunk := range slices.Chunk(byGroup[g], lookupChunk) {
+			var names []string // the keys' labels, VOLSERs, FILEIDs or VOLSETIDs
+			var gens []store.FileGen
+			for _, k := range chunk {
+				switch k.kind {
+				case keyVolume, keyTapeVolume:
+					names = append(names, k.a)
+				case keyFileGen:
+					gens = append(gens, store.FileGen{FileID: k.b, Generation: k.gen})
+				default:
+					names = append(names, k.b)
+				}
+			}
+			if err := lookUpChunk(ctx, r, g.kind, g.in, names, gens, found); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return found, nil
+}
+
+// lookUpChunk reads the records of one list and notes their keys in found.
+func lookUpChunk(ctx context.Context, r store.Reader, kind keyKind, in string, names []string, gens []store.FileGen, found map[readKey]bool) error {
+	switch kind {
+	case keyVolume:
+		return r.ScanVolumes(ctx, store.Filter{Labels: names}, func(v *catalog.Volume) error {
+			found[volumeKeyOf(v)] = true
+			return nil
+		})
+	case keyTapeVolume:
+		return r.ScanTapeVolumes(ctx, store.Filter{Volsers: names}, func(v *catalog.TapeVolume) error {
+			found[tapeVolumeKeyOf(v)] = true
+			return nil
+		})
+	case keyConfig:
+		return r.ScanFileConfigs(ctx, store.Filter{Filecat: in, FileIDs: names}, func(c *catalog.FileConfig) error {
+			found[configKeyOf(c)] = true
+			return nil
+		})
+	case keyFileGen:
+		return r.ScanTapeFiles(ctx, store.Filter{Filecat: in, Gens: gens}, func(f *catalog.TapeFile) error {
+			found[fileGenKey(f.Filecat, f.FileID, f.Generation)] = true
+			return nil
+		})
+	}
+	f := store.Filter{Volcat: in, VolsetIDs: names}
+	switch kind {
+	case keyVTOFC:
+		return r.ScanVolumeFilecats(ctx, f, func(e *catalog.VolumeFilecat) error {
+			found[volsetKey(kind, e.Volcat, e.VolsetID)] = true
+			return nil
+		})
+	case keyTapeFile:
+		return r.ScanTapeFiles(ctx, f, func(e *catalog.TapeFile) error {
+			found[volsetKey(kind, e.Volcat, e.VolsetID)] = true
+			return nil
+		})
+	case keyTFTOV:
+		return r.ScanTapeFileVolumes(ctx, f, func(e *catalog.TapeFileVolume) error {
+			found[volsetKey(kind, e.Volcat, e.VolsetID)] = true
+			return nil
+		})
+	default:
+		return r.ScanDiskFileVolumes(ctx, f, func(e *catalog.DiskFileVolume) error {
+			found[volsetKey(kind, e.Volcat, e.VolsetID)] = true
+			return nil
+		})
+	}
+}
+
+// Changed tells whether r now holds a record under a key a read of the
+// batch was answered by: another client wrote it after LookUp. Run in the
+// batch's transaction before it commits, it leaves a concurrent write a
+// narrower window than reading the store set by set did.
+func (ab *Absent) Changed(ctx context.Context, r store.Reader) (bool, error) {
+	if ab == nil || len(ab.used) == 0 {
+		return false, nil
+	}
+	keys := make([]readKey, 0, len(ab.used))
+	for k := range ab.used {
+		keys = append(keys, k)
+	}
+	found, err := lookUp(ctx, r, keys)
+	return len(found) > 0, err
+}
+
+// is tells whether k is known absent, noting that a read relied on it.
+func (ab *Absent) is(k readKey) bool {
+	if ab == nil || !ab.keys[k] {
+		return false
+	}
+	ab.used[k] = true
+	return true
+}
+
+// wrote notes a record written under k: it is no longer absent, and a
+// read of it no longer something the batch relied on.
+func (ab *Absent) wrote(k readKey) {
+	if ab != nil {
+		delete(ab.keys, k)
+		delete(ab.used, k)
+	}
+}
+
+// Reader returns r answering from ab the reads ab knows the answer of.
+func (ab *Absent) Reader(r store.Reader) store.Reader {
+	if ab == nil {
+		return r
+	}
+	return absentReader{Reader: r, ab: ab}
+}
+
+// Tx returns tx answering from ab the reads ab knows the answer of, and
+// noting in ab the records it writes.
+func (ab *Absent) Tx(tx store.Tx) store.Tx {
+	if ab == nil {
+		return tx
+	}
+	return absentTx{Tx: tx, ab: ab}
+}
+
+// Each read answered from ab asks for records that, whatever its other
+// fields, must match a key ab knows absent; a list is narrowed to the
+// keys not known absent.
+
+func (ab *Absent) volume(ctx context.Context, r store.Reader, key catalog.VolumeKey) (catalog.Volume, error) {
+	if ab.is(readKey{kind: keyVolume, a: key.Label, b: string(key.LabelType)}) {
+		return catalog.Volume{}, store.ErrNotFound
+	}
+	return r.Volume(ctx, key)
+}
+
+func (ab *Absent) tapeVolumes(ctx context.Context, r store.Reader, f store.Filter, fn func(*catalog.TapeVolume) error) error {
+	if f.Volser != "" && ab.is(readKey{kind: keyTapeVolume, a: f.Volser}) {
+		return nil
+	}
+	return r.ScanTapeVolumes(ctx, f, fn)
+}
+
+func (ab *Absent) fileConfigs(ctx context.Context, r store.Reader, f store.Filter, fn func(*catalog.FileConfig) error) error {
+	if f.Filecat != "" && f.FileID != "" && ab.is(readKey{kind: keyConfig, a: f.Filecat, b: f.FileID}) {
+		return nil
+	}
+	if f.Filecat != "" && len(f.FileIDs) > 0 {
+		f.FileIDs = slices.DeleteFunc(slices.Clone(f.FileIDs), func(id string) bool {
+			return ab.is(readKey{kind: keyConfig, a: f.Filecat, b: id})
+		})
+		if len(f.FileIDs) == 0 {
+			return nil
+		}
+	}
+	return r.ScanFileConfigs(ctx, f, fn)
+}
+
+func (ab *Absent) tapeFiles(ctx context.Context, r store.Reader, f store.Filter, fn func(*catalog.TapeFile) error) error {
+	switch {
+	case f.Volcat != "" && f.VolsetID != "" && ab.is(volsetKey(keyTapeFile, f.Volcat, f.VolsetID)):
+		return nil
+	case f.Filecat != "" && f.FileID != "" && f.Generation != 0 && ab.is(fileGenKey(f.Filecat, f.FileID, f.Generation)):
+		return nil
+	case f.Filecat != "" && len(f.Gens) > 0:
+		f.Gens = slices.DeleteFunc(slices.Clone(f.Gens), func(g store.FileGen) bool {
+			return ab.is(fileGenKey(f.Filecat, g.FileID, g.Generation))
+		})
+		if len(f.Gens) == 0 {
+			return nil
+		}
+	}
+	return r.ScanTapeFiles(ctx, f, fn)
+}
+
+// ofVolset tells whether a read of f matches only entries of one volume
+// set in one VOLCAT that ab knows absent.
+func (ab *Absent) ofVolset(kind keyKind, f store.Filter) bool {
+	return f.Volcat != "" && f.VolsetID != "" && ab.is(volsetKey(kind, f.Volcat, f.VolsetID))
+}
+
+type absentReader struct {
+	store.Reader
+	ab *Absent
+}
+
+func (r absentReader) Volume(ctx context.Context, key catalog.VolumeKey) (catalog.Volume, error) {
+	return r.ab.volume(ctx, r.Reader, key)
+}
+func (r absentReader) ScanTapeVolumes(ctx context.Context, f store.Filter, fn func(*catalog.TapeVolume) error) error {
+	return r.ab.tapeVolumes(ctx, r.Reader, f, fn)
+}
+func (r absentReader) ScanFileConfigs(ctx context.Context, f store.Filter, fn func(*catalog.FileConfig) error) error {
+	return r.ab.fileConfigs(ctx, r.Reader, f, fn)
+}
+func (r absentReader) ScanTapeFiles(ctx context.Context, f store.Filter, fn func(*catalog.TapeFile) error) error {
+	return r.ab.tapeFiles(ctx, r.Reader, f, fn)
+}
+func (r absentReader) ScanVolumeFilecats(ctx context.Context, f store.Filter, fn func(*catalog.VolumeFilecat) error) error {
+	if r.ab.ofVolset(keyVTOFC, f) {
+		return nil
+	}
+	return r.Reader.ScanVolumeFilecats(ctx, f, fn)
+}
+func (r absentReader) ScanTapeFileVolumes(ctx context.Context, f store.Filter, fn func(*catalog.TapeFileVolume) error) error {
+	if r.ab.ofVolset(keyTFTOV, f) {
+		return nil
+	}
+	return r.Reader.ScanTapeFileVolumes(ctx, f, fn)
+}
+func (r absentReader) ScanDiskFileVolumes(ctx context.Context, f store.Filter, fn func(*catalog.DiskFileVolume) error) error {
+	if r.ab.ofVolset(keyDFTOV, f) {
+		return nil
+	}
+	return r.Reader.ScanDiskFileVolumes(ctx, f, fn)
+}
+
+// absentTx is a transaction read through its Absent, which each put
+// updates. A deletion makes no key present: it needs no note.
+type absentTx struct {
+	store.Tx
+	ab *Absent
+}
+
+func (t absentTx) Volume(ctx context.Context, key catalog.VolumeKey) (catalog.Volume, error) {
+	return t.ab.volume(ctx, t.Tx, key)
+}
+func (t absentTx) ScanTapeVolumes(ctx context.Context, f store.Filter, fn func(*catalog.TapeVolume) error) error {
+	return t.ab.tapeVolumes(ctx, t.Tx, f, fn)
+}
+func (t absentTx) ScanFileConfigs(ctx context.Context, f store.Filter, fn func(*catalog.FileConfig) error) error {
+	return t.ab.fileConfigs(ctx, t.Tx, f, fn)
+}
+func (t absentTx) ScanTapeFiles(ctx context.Context, f store.Filter, fn func(*catalog.TapeFile) error) error {
+	return t.ab.tapeFiles(ctx, t.Tx, f, fn)
+}
+func (t absentTx) ScanVolumeFilecats(ctx context.Context, f store.Filter, fn func(*catalog.VolumeFilecat) error) error {
+	if t.ab.ofVolset(keyVTOFC, f) {
+		return nil
+	}
+	return t.Tx.ScanVolumeFilecats(ctx, f, fn)
+}
+func (t absentTx) ScanTapeFileVolumes(ctx context.Context, f store.Filter, fn func(*catalog.TapeFileVolume) error) error {
+	if t.ab.ofVolset(keyTFTOV, f) {
+		return nil
+	}
+	return t.Tx.ScanTapeFileVolumes(ctx, f, fn)
+}
+func (t absentTx) ScanDiskFileVolumes(ctx context.Context, f store.Filter, fn func(*catalog.DiskFileVolume) error) error {
+	if t.ab.ofVolset(keyDFTOV, f) {
+		return nil
+	}
+	return t.Tx.ScanDiskFileVolumes(ctx, f, fn)
+}
+
+func (t absentTx) PutVolume(ctx context.Context, v *catalog.Volume) error {
+	t.ab.wrote(volumeKeyOf(v))
+	return t.Tx.PutVolume(ctx, v)
+}
+func (t absentTx) PutTapeVolume(ctx context.Context, v *catalog.TapeVolume) error {
+	t.ab.wrote(tapeVolumeKeyOf(v))
+	return t.Tx.PutTapeVolume(ctx, v)
+}
+func (t absentTx) PutVolumeFilecat(ctx context.Context, f *catalog.VolumeFilecat) error {
+	t.ab.wrote(volsetKey(keyVTOFC, f.Volcat, f.VolsetID))
+	return t.Tx.PutVolumeFilecat(ctx, f)
+}
+func (t absentTx) PutFileConfig(ctx context.Context, c *catalog.FileConfig) error {
+	t.ab.wrote(configKeyOf(c))
+	return t.Tx.PutFileConfig(ctx, c)
+}
+func (t absentTx) PutTapeFile(ctx context.Context, f *catalog.TapeFile) error {
+	t.ab.wrote(volsetKey(keyTapeFile, f.Volcat, f.VolsetID))
+	t.ab.wrote(fileGenKey(f.Filecat, f.FileID, f.Generation))
+	return t.Tx.PutTapeFile(ctx, f)
+}
+func (t absentTx) PutTapeFileVolume(ctx context.Context, v *catalog.TapeFileVolume) error {
+	t.ab.wrote(volsetKey(keyTFTOV, v.Volcat, v.VolsetID))
+	return t.Tx.PutTapeFileVolume(ctx, v)
+}
+func (t absentTx) PutDiskFileVolume(ctx context.Context, d *catalog.DiskFileVolume) error {
+	t.ab.wrote(volsetKey(keyDFTOV, d.Volcat, d.VolsetID))
+	return t.Tx.PutDiskFileVolume(ctx, d)
+}
