@@ -3,6 +3,7 @@ package sqlstore
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 )
 
@@ -22,7 +23,7 @@ const maxBatchRows = 1000
 type pendingPuts struct {
 	name  string
 	nkey  int
-	sql   func(rows int) string // the upsert of that many rows
+	sql   func(rows int) string // the upsert of that many rows, in PostgreSQL's SQL
 	rows  [][]any
 	byKey map[string]int // a key put twice is sent once, as last put
 }
@@ -48,9 +49,30 @@ func (t *tx) hold(ctx context.Context, name string, nkey int, upsert func(int) s
 	return nil
 }
 
-// heldKey is a row's key among the puts held back, in Go syntax, so
-// that no two keys print alike ("AB","C" and "A","BC" would, joined).
-func heldKey(key []any) string { return fmt.Sprintf("%#v", key) }
+// heldKey is a row's key among the puts held back: each string after its
+// length, each number before a semicolon, so that no two keys are alike
+// ("AB","C" and "A","BC" would be, joined). It is built for every put:
+// formatting it with fmt cost a tenth of a FULL's apply.
+func heldKey(key []any) string {
+	b := make([]byte, 0, 64)
+	for _, v := range key {
+		switch x := v.(type) {
+		case string:
+			b = strconv.AppendInt(b, int64(len(x)), 10)
+			b = append(b, ':')
+			b = append(b, x...)
+		case int:
+			b = strconv.AppendInt(b, int64(x), 10)
+			b = append(b, ';')
+		case int64:
+			b = strconv.AppendInt(b, x, 10)
+			b = append(b, ';')
+		default:
+			b = fmt.Appendf(b, "%T %#v;", v, v)
+		}
+	}
+	return string(b)
+}
 
 // flush sends every put held back, table by table in the order first put.
 func (t *tx) flush(ctx context.Context) error {
@@ -72,7 +94,7 @@ func (t *tx) flushTable(ctx context.Context, p *pendingPuts) error {
 	}
 	n := len(p.rows)
 	p.rows, p.byKey = p.rows[:0], map[string]int{}
-	if _, err := t.sql.ExecContext(ctx, t.d.rebind(p.sql(n)), args...); err != nil {
+	if _, err := t.sql.ExecContext(ctx, p.sql(n), args...); err != nil {
 		return fmt.Errorf("write %s (%d rows): %w", p.name, n, err)
 	}
 	t.wrote[p.name] += int64(n)
@@ -86,11 +108,24 @@ func (t *tx) discard() {
 	}
 }
 
-// upsertRows is the upsert of n rows of the table.
+// upsertRows is the upsert of n rows of the table, in PostgreSQL's SQL.
+// That of a full flush (maxBatchRows) is built once: its text of
+// thousands of placeholders cost more to build than to send. Shorter
+// flushes, one a table at the end of a batch, are built each time: kept,
+// a thousand lengths of each table would hold megabytes.
 func (tb *table[T]) upsertRows(n int) string {
+	if n == maxBatchRows {
+		if q, ok := tb.upsertsPG.Load(n); ok {
+			return q.(string)
+		}
+	}
 	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(tb.cols)), ", ") + ")"
 	q := tb.upsertSQL()
 	i := strings.Index(q, " ON CONFLICT")
 	head := q[:strings.Index(q, " VALUES ")]
-	return head + " VALUES " + strings.TrimSuffix(strings.Repeat(one+", ", n), ", ") + q[i:]
+	rows := postgres.rebind(head + " VALUES " + strings.TrimSuffix(strings.Repeat(one+", ", n), ", ") + q[i:])
+	if n == maxBatchRows {
+		tb.upsertsPG.Store(n, rows)
+	}
+	return rows
 }

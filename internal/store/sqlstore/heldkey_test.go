@@ -8,6 +8,9 @@ func TestHeldKeysDiffer(t *testing.T) {
 		{{"AB", "C"}, {"A", "BC"}},
 		{{"F", int64(1) << 40}, {"F", int64(1)<<40 + 1}},
 		{{"F", 12, 0}, {"F", 1, 20}},
+		{{"1:A"}, {"A", "1"}},
+		{{int64(3)}, {"3"}},
+		{{true, "x"}, {"true", "x"}},
 	}
 	for _, p := range pairs {
 		if heldKey(p[0]) == heldKey(p[1]) {

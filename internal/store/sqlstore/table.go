@@ -28,6 +28,7 @@ type table[T any] struct {
 
 	upsertOnce sync.Once
 	upsertQ    string
+	upsertsPG  sync.Map // the PostgreSQL upsert of maxBatchRows rows (upsertRows)
 }
 
 // upsertSQL is built once per table: writes are the hot path.
