@@ -26,10 +26,8 @@ import (
 func TestLookedUpReadsAnswerAsTheStore(t *testing.T) {
 	sqltest.RunDSN(t, func(t *testing.T, dsn func(testing.TB) string) {
 		ctx := context.Background()
-		p := newPairOn(t, dsn, smallSite())
+		p, st, sets := fullOnPair(t, dsn)
 		opts := importer.Options{StoreID: "DS_PROD", CatalogFiles: true}
-		st := p.Secondary
-		sets, _ := simtest.ExportSets(t, p.Primary, snapshot.Full, 0, true)
 
 		compare(t, "empty secondary", st, opts, groups(t, p), sets)
 
@@ -44,10 +42,7 @@ func TestLookedUpReadsAnswerAsTheStore(t *testing.T) {
 				return err
 			}
 			pool = g
-			return errors.Join(
-				tx.PutDataStore(ctx, &catalog.DataStore{ID: "DS_LOCAL", Access: catalog.AccessPrimary, Status: catalog.StoreActive}),
-				tx.PutVolume(ctx, &catalog.Volume{Label: local, LabelType: catalog.Labeled, StoreID: "DS_LOCAL", Group: "VG_LOCAL",
-					Access: catalog.AccessPrimary, Auth: "GGO", Compression: catalog.CompressNone}),
+			return errors.Join(putLocalVolume(ctx, tx, local),
 				tx.PutTapeVolume(ctx, &catalog.TapeVolume{Volcat: g.Volcat, Pool: g.Pool, Volser: dsmOnly, Label: "BACKUP",
 					Type: "CART3480", Status: catalog.StatusScratch, EndOfDataLBA: -1}))
 		})
@@ -83,6 +78,24 @@ func TestLookedUpReadsAnswerAsTheStore(t *testing.T) {
 		}
 		compare(t, "secondary holding the store", st, opts, groups(t, p), sets)
 	})
+}
+
+// fullOnPair builds a pair on the catalogs dsn names, and exports the
+// FULL of its primary.
+func fullOnPair(t *testing.T, dsn func(testing.TB) string) (*pair, store.Store, []snapshot.VolumeSet) {
+	t.Helper()
+	p := newPairOn(t, dsn, smallSite())
+	sets, _ := simtest.ExportSets(t, p.Primary, snapshot.Full, 0, true)
+	return p, p.Secondary, sets
+}
+
+// putLocalVolume writes a BackPak volume of a local data store, as a local
+// backup on the secondary does.
+func putLocalVolume(ctx context.Context, tx store.Tx, label string) error {
+	return errors.Join(
+		tx.PutDataStore(ctx, &catalog.DataStore{ID: "DS_LOCAL", Access: catalog.AccessPrimary, Status: catalog.StoreActive}),
+		tx.PutVolume(ctx, &catalog.Volume{Label: label, LabelType: catalog.Labeled, StoreID: "DS_LOCAL", Group: "VG_LOCAL",
+			Access: catalog.AccessPrimary, Auth: "GGO", Compression: catalog.CompressNone}))
 }
 
 var errRolledBack = errors.New("rolled back")
@@ -190,10 +203,8 @@ func compare(t *testing.T, what string, st store.Store, opts importer.Options, g
 func TestLookUpSeesAnotherClientsWrite(t *testing.T) {
 	sqltest.RunDSN(t, func(t *testing.T, dsn func(testing.TB) string) {
 		ctx := context.Background()
-		p := newPairOn(t, dsn, smallSite())
+		p, st, sets := fullOnPair(t, dsn)
 		opts := importer.Options{StoreID: "DS_PROD", CatalogFiles: true}
-		st := p.Secondary
-		sets, _ := simtest.ExportSets(t, p.Primary, snapshot.Full, 0, true)
 		im, err := importer.New(ctx, st, opts, groups(t, p))
 		if err != nil {
 			t.Fatal(err)
@@ -213,12 +224,7 @@ func TestLookUpSeesAnotherClientsWrite(t *testing.T) {
 		taken := prepared[0].Want.Volumes[0]
 		localPut := func(label string) {
 			t.Helper()
-			if err := st.Update(ctx, func(tx store.Tx) error {
-				return errors.Join(
-					tx.PutDataStore(ctx, &catalog.DataStore{ID: "DS_LOCAL", Access: catalog.AccessPrimary, Status: catalog.StoreActive}),
-					tx.PutVolume(ctx, &catalog.Volume{Label: label, LabelType: catalog.Labeled, StoreID: "DS_LOCAL", Group: "VG_LOCAL",
-						Access: catalog.AccessPrimary, Auth: "GGO", Compression: catalog.CompressNone}))
-			}); err != nil {
+			if err := st.Update(ctx, func(tx store.Tx) error { return putLocalVolume(ctx, tx, label) }); err != nil {
 				t.Fatal(err)
 			}
 		}

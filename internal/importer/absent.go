@@ -283,7 +283,7 @@ func (ab *Absent) Tx(tx store.Tx) store.Tx {
 	if ab == nil {
 		return tx
 	}
-	return absentTx{Tx: tx, ab: ab}
+	return absentTx{absentReader: absentReader{Reader: tx, ab: ab}, Writer: tx, tx: tx}
 }
 
 // Each read answered from ab asks for records that, whatever its other
@@ -381,67 +381,41 @@ func (r absentReader) ScanDiskFileVolumes(ctx context.Context, f store.Filter, f
 // absentTx is a transaction read through its Absent, which each put
 // updates. A deletion makes no key present: it needs no note.
 type absentTx struct {
-	store.Tx
-	ab *Absent
+	absentReader
+	store.Writer
+	tx store.Tx
 }
 
-func (t absentTx) Volume(ctx context.Context, key catalog.VolumeKey) (catalog.Volume, error) {
-	return t.ab.volume(ctx, t.Tx, key)
-}
-func (t absentTx) ScanTapeVolumes(ctx context.Context, f store.Filter, fn func(*catalog.TapeVolume) error) error {
-	return t.ab.tapeVolumes(ctx, t.Tx, f, fn)
-}
-func (t absentTx) ScanFileConfigs(ctx context.Context, f store.Filter, fn func(*catalog.FileConfig) error) error {
-	return t.ab.fileConfigs(ctx, t.Tx, f, fn)
-}
-func (t absentTx) ScanTapeFiles(ctx context.Context, f store.Filter, fn func(*catalog.TapeFile) error) error {
-	return t.ab.tapeFiles(ctx, t.Tx, f, fn)
-}
-func (t absentTx) ScanVolumeFilecats(ctx context.Context, f store.Filter, fn func(*catalog.VolumeFilecat) error) error {
-	if t.ab.ofVolset(keyVTOFC, f) {
-		return nil
-	}
-	return t.Tx.ScanVolumeFilecats(ctx, f, fn)
-}
-func (t absentTx) ScanTapeFileVolumes(ctx context.Context, f store.Filter, fn func(*catalog.TapeFileVolume) error) error {
-	if t.ab.ofVolset(keyTFTOV, f) {
-		return nil
-	}
-	return t.Tx.ScanTapeFileVolumes(ctx, f, fn)
-}
-func (t absentTx) ScanDiskFileVolumes(ctx context.Context, f store.Filter, fn func(*catalog.DiskFileVolume) error) error {
-	if t.ab.ofVolset(keyDFTOV, f) {
-		return nil
-	}
-	return t.Tx.ScanDiskFileVolumes(ctx, f, fn)
+func (t absentTx) Savepoint(ctx context.Context, fn func() error) error {
+	return t.tx.Savepoint(ctx, fn)
 }
 
 func (t absentTx) PutVolume(ctx context.Context, v *catalog.Volume) error {
 	t.ab.wrote(volumeKeyOf(v))
-	return t.Tx.PutVolume(ctx, v)
+	return t.Writer.PutVolume(ctx, v)
 }
 func (t absentTx) PutTapeVolume(ctx context.Context, v *catalog.TapeVolume) error {
 	t.ab.wrote(tapeVolumeKeyOf(v))
-	return t.Tx.PutTapeVolume(ctx, v)
+	return t.Writer.PutTapeVolume(ctx, v)
 }
 func (t absentTx) PutVolumeFilecat(ctx context.Context, f *catalog.VolumeFilecat) error {
 	t.ab.wrote(volsetKey(keyVTOFC, f.Volcat, f.VolsetID))
-	return t.Tx.PutVolumeFilecat(ctx, f)
+	return t.Writer.PutVolumeFilecat(ctx, f)
 }
 func (t absentTx) PutFileConfig(ctx context.Context, c *catalog.FileConfig) error {
 	t.ab.wrote(configKeyOf(c))
-	return t.Tx.PutFileConfig(ctx, c)
+	return t.Writer.PutFileConfig(ctx, c)
 }
 func (t absentTx) PutTapeFile(ctx context.Context, f *catalog.TapeFile) error {
 	t.ab.wrote(volsetKey(keyTapeFile, f.Volcat, f.VolsetID))
 	t.ab.wrote(fileGenKey(f.Filecat, f.FileID, f.Generation))
-	return t.Tx.PutTapeFile(ctx, f)
+	return t.Writer.PutTapeFile(ctx, f)
 }
 func (t absentTx) PutTapeFileVolume(ctx context.Context, v *catalog.TapeFileVolume) error {
 	t.ab.wrote(volsetKey(keyTFTOV, v.Volcat, v.VolsetID))
-	return t.Tx.PutTapeFileVolume(ctx, v)
+	return t.Writer.PutTapeFileVolume(ctx, v)
 }
 func (t absentTx) PutDiskFileVolume(ctx context.Context, d *catalog.DiskFileVolume) error {
 	t.ab.wrote(volsetKey(keyDFTOV, d.Volcat, d.VolsetID))
-	return t.Tx.PutDiskFileVolume(ctx, d)
+	return t.Writer.PutDiskFileVolume(ctx, d)
 }
