@@ -138,15 +138,9 @@ func (t *table[T]) where(d dialect, f store.Filter) (string, []any, error) {
 		if !ok {
 			return "", nil, fmt.Errorf("%s cannot be filtered by %s", t.name, list.name)
 		}
-		if d == postgres {
-			w = append(w, col+" = ANY(?)") // one parameter, and one statement prepared, whatever the length
-			args = append(args, list.vals)
-			continue
-		}
-		w = append(w, col+" IN ("+strings.TrimSuffix(strings.Repeat("?, ", len(list.vals)), ", ")+")")
-		for _, v := range list.vals {
-			args = append(args, v)
-		}
+		term, vals := d.oneOf(col, list.vals)
+		w = append(w, term)
+		args = append(args, vals...)
 	}
 	if len(f.Gens) > 0 {
 		fileID, ok1 := t.filters["FileID"]
@@ -186,6 +180,20 @@ func (t *table[T]) where(d dialect, f store.Filter) (string, []any, error) {
 		}
 	}
 	return strings.Join(w, " AND "), args, nil
+}
+
+// oneOf is the condition that col is one of vals, and its arguments: on
+// PostgreSQL one array parameter, so one statement prepared whatever the
+// length; on SQLite an IN list.
+func (d dialect) oneOf(col string, vals []string) (string, []any) {
+	if d == postgres {
+		return col + " = ANY(?)", []any{vals}
+	}
+	args := make([]any, len(vals))
+	for i, v := range vals {
+		args[i] = v
+	}
+	return col + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(vals)), ", ") + ")", args
 }
 
 // Column adapters: times are stored as UTC microseconds, flags as 0/1.

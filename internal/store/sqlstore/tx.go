@@ -451,42 +451,72 @@ func (t *tx) DeleteTapeFile(ctx context.Context, k catalog.TapeFileKey) error {
 	return nil
 }
 
+// listChunk bounds the values of one list a query reads by.
+const listChunk = 500
+
+// strings runs q, which reads the puts held back of every table, and calls
+// fn with each row's columns, all text.
+func (t *tx) strings(ctx context.Context, q string, args []any, fn func(...string)) error {
+	rows, err := t.query(ctx, q, args...)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return err
+	}
+	vals := make([]string, len(cols))
+	dests := make([]any, len(cols))
+	for i := range vals {
+		dests[i] = &vals[i]
+	}
+	for rows.Next() {
+		if err := rows.Scan(dests...); err != nil {
+			return err
+		}
+		fn(vals...)
+	}
+	return rows.Err()
+}
+
 // flushChanges resolves what the transaction touched to BackPak volumes and
 // marks each with the next sequence number of its data store. Only volumes
 // known to BackPak are tracked: DSM/TC volumes without a BackPak entry are
 // never exported.
 func (t *tx) flushChanges(ctx context.Context) error {
+	// Read by lists, a chunk of volume sets or labels a query: on
+	// PostgreSQL a query a set and one a volume were a round trip each.
+	byVolcat := map[string][]string{}
 	for _, vs := range sortedKeys(t.volsets, func(a, b volsetRef) int {
 		return cmp.Or(cmp.Compare(a.volcat, b.volcat), cmp.Compare(a.volsetID, b.volsetID))
 	}) {
 		t.volsers[vs.volsetID] = struct{}{}
-		rows, err := t.query(ctx, "SELECT volser FROM tapevolume WHERE volcat = ? AND volsetid = ?", vs.volcat, vs.volsetID)
-		if err != nil {
-			return err
-		}
-		var members []string
-		for rows.Next() {
-			var v string
-			if err := rows.Scan(&v); err != nil {
-				rows.Close()
+		byVolcat[vs.volcat] = append(byVolcat[vs.volcat], vs.volsetID)
+	}
+	for _, volcat := range sortedKeys(byVolcat, cmp.Compare[string]) {
+		for ids := range slices.Chunk(byVolcat[volcat], listChunk) {
+			term, args := t.d.oneOf("volsetid", ids)
+			err := t.strings(ctx, "SELECT volser FROM tapevolume WHERE volcat = ? AND "+term, append([]any{volcat}, args...), func(v ...string) {
+				t.volsers[v[0]] = struct{}{}
+			})
+			if err != nil {
 				return err
 			}
-			members = append(members, v)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
-		for _, v := range members {
-			t.volsers[v] = struct{}{}
 		}
 	}
-	for _, volser := range sortedKeys(t.volsers, cmp.Compare[string]) {
-		key := catalog.VolumeKey{Label: volser, LabelType: catalog.Labeled}
-		id, err := t.storeOf(ctx, key)
+	stores := map[string]string{} // labeled BackPak entries' data stores, by label
+	for labels := range slices.Chunk(sortedKeys(t.volsers, cmp.Compare[string]), listChunk) {
+		term, args := t.d.oneOf("label", labels)
+		err := t.strings(ctx, "SELECT label, store_id FROM volume WHERE label_type = ? AND "+term, append([]any{string(catalog.Labeled)}, args...), func(v ...string) {
+			stores[v[0]] = v[1]
+		})
 		if err != nil {
 			return err
 		}
+	}
+	for volser, id := range stores {
+		key := catalog.VolumeKey{Label: volser, LabelType: catalog.Labeled}
 		if _, done := t.marks[volumeMark{id, key}]; id != "" && !done {
 			t.marks[volumeMark{id, key}] = false
 		}
