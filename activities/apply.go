@@ -304,12 +304,12 @@ const batchRecords = 50_000
 // of it does: a retry or a resume starts again at its first set.
 //
 // The batch is first written whole in one savepoint (writeSets, fast),
-// reading through a look-up of its keys (importer.Absent): each set is
-// still checked before it writes, and one in conflict writes nothing. If
-// a set fails there, or another client wrote a key looked up, the
-// savepoint is rolled back and the batch written again set by set, each in
-// a savepoint of its own and reading the store itself, so that the set
-// that fails is left out alone.
+// reading through a look-up of its keys (importer.Absent), other writers
+// held off the catalog: each set is still checked before it writes, and
+// one in conflict writes nothing. If a set fails there, the savepoint is
+// rolled back and the batch written again set by set, each in a savepoint
+// of its own and reading the store itself, so that the set that fails is
+// left out alone.
 func (a *Activities) applyBatch(ctx context.Context, im *importer.Import, j *importer.Journal, save cursorSaver, s segment,
 	prepared []*importer.Prepared, from int, cur *applyCursor) (int, error) {
 	end, records, budget := from, 0, cmp.Or(a.ApplyBatch, batchRecords)
@@ -355,14 +355,16 @@ type batch struct {
 	from, end int
 }
 
-// errLookedUpChanged ends a batch's fast write: a key it looked up was
-// written by another client meanwhile.
-var errLookedUpChanged = errors.New("records looked up before the batch were written meanwhile")
-
 // fast writes the batch in one savepoint of tx, through a look-up of its
 // keys; any error but a strict run's stop rolls the savepoint back.
 func (b batch) fast(ctx context.Context, tx store.Tx, cur applyCursor) (next applyCursor, n int, stop, err error) {
 	err = tx.Savepoint(ctx, func() error {
+		// What the look-up finds absent must stay so until the sets that
+		// rely on it are written: another writer's label, written in
+		// between, would be overwritten unseen.
+		if err := tx.HoldCatalog(ctx); err != nil {
+			return err
+		}
 		ab, err := b.im.LookUp(ctx, tx, b.prepared[b.from:b.end])
 		if err != nil {
 			return err
@@ -371,13 +373,7 @@ func (b batch) fast(ctx context.Context, tx store.Tx, cur applyCursor) (next app
 		next, n, stop, err = b.writeSets(ctx, cur, true, func(p *importer.Prepared) (importer.Counts, []safety.Conflict, error) {
 			return b.im.WriteSetIn(ctx, through, p, b.j)
 		})
-		if err != nil {
-			return err
-		}
-		if changed, err := ab.Changed(ctx, tx); err != nil || changed {
-			return cmp.Or(err, errLookedUpChanged)
-		}
-		return nil // the savepoint's end sends the puts held back: their failure is its error
+		return err // the savepoint's end sends the puts held back: their failure is its error
 	})
 	return next, n, stop, err
 }

@@ -16,9 +16,9 @@ import (
 // are looked up by lists, a few reads for the whole batch (LookUp); a read
 // of a set that asks only for keys found absent is then answered, empty,
 // without going to the store (Reader, Tx). A record the batch writes makes
-// its keys present again. Before the batch commits, the keys it relied on
-// are looked up once more (Changed): another client may have written one
-// meanwhile, and the batch is then run again reading the store itself.
+// its keys present again. What was found absent must stay so until the
+// batch commits: the apply holds other writers off the catalog meanwhile
+// (store.Tx.HoldCatalog).
 
 // readKey is what one read looks a record up by.
 type readKey struct {
@@ -59,7 +59,6 @@ func volsetKey(kind keyKind, volcat, volsetID string) readKey {
 // under. A nil Absent knows nothing: every read goes to the store.
 type Absent struct {
 	keys map[readKey]bool // looked up and not found, not written since
-	used map[readKey]bool // of keys, those a read was answered by
 }
 
 // lookupChunk bounds the keys of one read by list.
@@ -79,7 +78,7 @@ func (im *Import) LookUp(ctx context.Context, r store.Reader, sets []*Prepared) 
 	if err != nil {
 		return nil, err
 	}
-	ab := &Absent{keys: map[readKey]bool{}, used: map[readKey]bool{}}
+	ab := &Absent{keys: map[readKey]bool{}}
 	var rest []readKey
 	for _, p := range sets {
 		keys := labelKeys(p.Want)
@@ -235,37 +234,13 @@ func lookUpChunk(ctx context.Context, r store.Reader, kind keyKind, in string, n
 	}
 }
 
-// Changed tells whether r now holds a record under a key a read of the
-// batch was answered by: another client wrote it after LookUp. Run in the
-// batch's transaction before it commits, it leaves a concurrent write a
-// narrower window than reading the store set by set did.
-func (ab *Absent) Changed(ctx context.Context, r store.Reader) (bool, error) {
-	if ab == nil || len(ab.used) == 0 {
-		return false, nil
-	}
-	keys := make([]readKey, 0, len(ab.used))
-	for k := range ab.used {
-		keys = append(keys, k)
-	}
-	found, err := lookUp(ctx, r, keys)
-	return len(found) > 0, err
-}
+// is tells whether k is known absent.
+func (ab *Absent) is(k readKey) bool { return ab != nil && ab.keys[k] }
 
-// is tells whether k is known absent, noting that a read relied on it.
-func (ab *Absent) is(k readKey) bool {
-	if ab == nil || !ab.keys[k] {
-		return false
-	}
-	ab.used[k] = true
-	return true
-}
-
-// wrote notes a record written under k: it is no longer absent, and a
-// read of it no longer something the batch relied on.
+// wrote notes a record written under k: it is no longer absent.
 func (ab *Absent) wrote(k readKey) {
 	if ab != nil {
 		delete(ab.keys, k)
-		delete(ab.used, k)
 	}
 }
 
@@ -389,6 +364,7 @@ type absentTx struct {
 func (t absentTx) Savepoint(ctx context.Context, fn func() error) error {
 	return t.tx.Savepoint(ctx, fn)
 }
+func (t absentTx) HoldCatalog(ctx context.Context) error { return t.tx.HoldCatalog(ctx) }
 
 func (t absentTx) PutVolume(ctx context.Context, v *catalog.Volume) error {
 	t.ab.wrote(volumeKeyOf(v))

@@ -218,6 +218,11 @@ type Tx interface {
 	// in a transaction can fail alone. Savepoints do not nest. An error
 	// wrapping ErrTxLost means the transaction cannot go on.
 	Savepoint(ctx context.Context, fn func() error) error
+	// HoldCatalog keeps every other writer out of the DSM/TC and BackPak
+	// tables until the transaction ends, readers still let in: what the
+	// transaction found absent stays absent but for its own writes. On
+	// SQLite a writer already holds the whole database.
+	HoldCatalog(ctx context.Context) error
 }
 
 // Store is one site's catalog database.

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -89,6 +90,9 @@ type bound struct {
 	sql   *sql.Tx
 	cache *stmtCache
 	stmts map[string]*sql.Stmt
+	// held, once the transaction holds the catalog, prepares on its own
+	// connection: preparing a write on the pool's would wait for the lock.
+	held bool
 }
 
 func bind(t *sql.Tx, cache *stmtCache) *bound {
@@ -99,6 +103,14 @@ func bind(t *sql.Tx, cache *stmtCache) *bound {
 // once per transaction.
 func (b *bound) prepared(ctx context.Context, q string) (*sql.Stmt, error) {
 	if s, ok := b.stmts[q]; ok {
+		return s, nil
+	}
+	if b.held {
+		s, err := b.sql.PrepareContext(ctx, b.cache.d.rebind(q))
+		if err != nil {
+			return nil, err
+		}
+		b.stmts[q] = s
 		return s, nil
 	}
 	s, err := b.cache.get(ctx, q)
@@ -201,6 +213,29 @@ func (t *tx) Savepoint(ctx context.Context, fn func() error) error {
 	}
 	return err
 }
+
+// HoldCatalog implements store.Tx: on PostgreSQL the catalog tables are
+// locked in EXCLUSIVE mode, which lets readers in and keeps writers
+// waiting until the transaction ends; always in the same order, so that
+// two holders wait on each other rather than deadlock.
+func (t *tx) HoldCatalog(ctx context.Context) error {
+	if t.d != postgres {
+		return nil
+	}
+	if err := t.flush(ctx); err != nil {
+		return err
+	}
+	if _, err := t.sql.ExecContext(ctx, "LOCK TABLE "+strings.Join(catalogTables, ", ")+" IN EXCLUSIVE MODE"); err != nil {
+		return fmt.Errorf("hold the catalog tables: %w", err)
+	}
+	t.held = true
+	return nil
+}
+
+// catalogTables are the BackPak and DSM/TC tables an import reads and
+// writes.
+var catalogTables = []string{store.TableVolume, store.TablePool, store.TableTapeVolume, store.TableVTOFC, store.TableConfig,
+	store.TableTapeFile, store.TableTFTOV, store.TableDiskFile, store.TableDFTOV}
 
 // exec runs q with its prepared statement.
 func (t *tx) exec(ctx context.Context, q string, args ...any) (sql.Result, error) {
