@@ -489,32 +489,6 @@ func (t *tx) DeleteTapeFile(ctx context.Context, k catalog.TapeFileKey) error {
 // listChunk bounds the values of one list a query reads by.
 const listChunk = 500
 
-// strings runs q, which reads the puts held back of every table, and calls
-// fn with each row's columns, all text.
-func (t *tx) strings(ctx context.Context, q string, args []any, fn func(...string)) error {
-	rows, err := t.query(ctx, q, args...)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	cols, err := rows.Columns()
-	if err != nil {
-		return err
-	}
-	vals := make([]string, len(cols))
-	dests := make([]any, len(cols))
-	for i := range vals {
-		dests[i] = &vals[i]
-	}
-	for rows.Next() {
-		if err := rows.Scan(dests...); err != nil {
-			return err
-		}
-		fn(vals...)
-	}
-	return rows.Err()
-}
-
 // flushChanges resolves what the transaction touched to BackPak volumes and
 // marks each with the next sequence number of its data store. Only volumes
 // known to BackPak are tracked: DSM/TC volumes without a BackPak entry are
@@ -531,22 +505,22 @@ func (t *tx) flushChanges(ctx context.Context) error {
 	}
 	for _, volcat := range sortedKeys(byVolcat, cmp.Compare[string]) {
 		for ids := range slices.Chunk(byVolcat[volcat], listChunk) {
-			term, args := t.d.oneOf("volsetid", ids)
-			err := t.strings(ctx, "SELECT volser FROM tapevolume WHERE volcat = ? AND "+term, append([]any{volcat}, args...), func(v ...string) {
-				t.volsers[v[0]] = struct{}{}
-			})
-			if err != nil {
+			if err := t.ScanTapeVolumes(ctx, store.Filter{Volcat: volcat, VolsetIDs: ids}, func(v *catalog.TapeVolume) error {
+				t.volsers[v.Volser] = struct{}{}
+				return nil
+			}); err != nil {
 				return err
 			}
 		}
 	}
 	stores := map[string]string{} // labeled BackPak entries' data stores, by label
 	for labels := range slices.Chunk(sortedKeys(t.volsers, cmp.Compare[string]), listChunk) {
-		term, args := t.d.oneOf("label", labels)
-		err := t.strings(ctx, "SELECT label, store_id FROM volume WHERE label_type = ? AND "+term, append([]any{string(catalog.Labeled)}, args...), func(v ...string) {
-			stores[v[0]] = v[1]
-		})
-		if err != nil {
+		if err := t.ScanVolumes(ctx, store.Filter{Labels: labels}, func(v *catalog.Volume) error {
+			if v.LabelType == catalog.Labeled {
+				stores[v.Label] = v.StoreID
+			}
+			return nil
+		}); err != nil {
 			return err
 		}
 	}
