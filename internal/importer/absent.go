@@ -40,18 +40,19 @@ const (
 	keyDFTOV                     // DFTOV: VOLCAT, VOLSETID
 )
 
-// Keys under which each record is read: a put makes them present.
-func volumeKeyOf(v *catalog.Volume) readKey {
-	return readKey{kind: keyVolume, a: v.Label, b: string(v.LabelType)}
+// Keys under which records are read: a read asks for them, a put makes
+// them present.
+func volumeRead(k catalog.VolumeKey) readKey {
+	return readKey{kind: keyVolume, a: k.Label, b: string(k.LabelType)}
 }
-func tapeVolumeKeyOf(v *catalog.TapeVolume) readKey { return readKey{kind: keyTapeVolume, a: v.Volser} }
-func configKeyOf(c *catalog.FileConfig) readKey {
-	return readKey{kind: keyConfig, a: c.Filecat, b: c.FileID}
+func tapeVolumeRead(volser string) readKey { return readKey{kind: keyTapeVolume, a: volser} }
+func configRead(filecat, fileID string) readKey {
+	return readKey{kind: keyConfig, a: filecat, b: fileID}
 }
-func fileGenKey(filecat, fileID string, gen int) readKey {
+func fileGenRead(filecat, fileID string, gen int) readKey {
 	return readKey{kind: keyFileGen, a: filecat, b: fileID, gen: gen}
 }
-func volsetKey(kind keyKind, volcat, volsetID string) readKey {
+func volsetRead(kind keyKind, volcat, volsetID string) readKey {
 	return readKey{kind: kind, a: volcat, b: volsetID}
 }
 
@@ -70,9 +71,11 @@ const lookupChunk = 500
 // set the secondary already holds reads its records anyway, and looking
 // them up too would read them twice.
 func (im *Import) LookUp(ctx context.Context, r store.Reader, sets []*Prepared) (*Absent, error) {
+	labels := make([][]readKey, len(sets))
 	var first []readKey
-	for _, p := range sets {
-		first = append(first, labelKeys(p.Want)...)
+	for i, p := range sets {
+		labels[i] = labelKeys(p.Want)
+		first = append(first, labels[i]...)
 	}
 	found, err := lookUp(ctx, r, first)
 	if err != nil {
@@ -80,8 +83,8 @@ func (im *Import) LookUp(ctx context.Context, r store.Reader, sets []*Prepared) 
 	}
 	ab := &Absent{keys: map[readKey]bool{}}
 	var rest []readKey
-	for _, p := range sets {
-		keys := labelKeys(p.Want)
+	for i, p := range sets {
+		keys := labels[i]
 		if slices.ContainsFunc(keys, func(k readKey) bool { return found[k] }) {
 			continue
 		}
@@ -105,10 +108,10 @@ func (im *Import) LookUp(ctx context.Context, r store.Reader, sets []*Prepared) 
 func labelKeys(s *snapshot.VolumeSet) []readKey {
 	var keys []readKey
 	for i := range s.Volumes {
-		keys = append(keys, volumeKeyOf(&s.Volumes[i]))
+		keys = append(keys, volumeRead(s.Volumes[i].Key()))
 	}
 	for i := range s.TapeVolumes {
-		keys = append(keys, tapeVolumeKeyOf(&s.TapeVolumes[i]))
+		keys = append(keys, tapeVolumeRead(s.TapeVolumes[i].Volser))
 	}
 	return keys
 }
@@ -119,10 +122,10 @@ func labelKeys(s *snapshot.VolumeSet) []readKey {
 func (im *Import) fileKeys(s *snapshot.VolumeSet) []readKey {
 	var keys []readKey
 	for i := range s.Configs {
-		keys = append(keys, configKeyOf(&s.Configs[i]))
+		keys = append(keys, configRead(s.Configs[i].Filecat, s.Configs[i].FileID))
 	}
 	for _, f := range s.TapeFiles {
-		keys = append(keys, fileGenKey(f.Filecat, f.FileID, f.Generation))
+		keys = append(keys, fileGenRead(f.Filecat, f.FileID, f.Generation))
 	}
 	volcats := slices.Clone(im.scope.volcats)
 	for _, tv := range s.TapeVolumes {
@@ -132,7 +135,7 @@ func (im *Import) fileKeys(s *snapshot.VolumeSet) []readKey {
 	}
 	for _, vc := range volcats {
 		for _, kind := range []keyKind{keyVTOFC, keyTapeFile, keyTFTOV, keyDFTOV} {
-			keys = append(keys, volsetKey(kind, vc, s.ID))
+			keys = append(keys, volsetRead(kind, vc, s.ID))
 		}
 	}
 	return keys
@@ -190,22 +193,22 @@ func lookUpChunk(ctx context.Context, r store.Reader, kind keyKind, in string, n
 	switch kind {
 	case keyVolume:
 		return r.ScanVolumes(ctx, store.Filter{Labels: names}, func(v *catalog.Volume) error {
-			found[volumeKeyOf(v)] = true
+			found[volumeRead(v.Key())] = true
 			return nil
 		})
 	case keyTapeVolume:
 		return r.ScanTapeVolumes(ctx, store.Filter{Volsers: names}, func(v *catalog.TapeVolume) error {
-			found[tapeVolumeKeyOf(v)] = true
+			found[tapeVolumeRead(v.Volser)] = true
 			return nil
 		})
 	case keyConfig:
 		return r.ScanFileConfigs(ctx, store.Filter{Filecat: in, FileIDs: names}, func(c *catalog.FileConfig) error {
-			found[configKeyOf(c)] = true
+			found[configRead(c.Filecat, c.FileID)] = true
 			return nil
 		})
 	case keyFileGen:
 		return r.ScanTapeFiles(ctx, store.Filter{Filecat: in, Gens: gens}, func(f *catalog.TapeFile) error {
-			found[fileGenKey(f.Filecat, f.FileID, f.Generation)] = true
+			found[fileGenRead(f.Filecat, f.FileID, f.Generation)] = true
 			return nil
 		})
 	}
@@ -213,22 +216,22 @@ func lookUpChunk(ctx context.Context, r store.Reader, kind keyKind, in string, n
 	switch kind {
 	case keyVTOFC:
 		return r.ScanVolumeFilecats(ctx, f, func(e *catalog.VolumeFilecat) error {
-			found[volsetKey(kind, e.Volcat, e.VolsetID)] = true
+			found[volsetRead(kind, e.Volcat, e.VolsetID)] = true
 			return nil
 		})
 	case keyTapeFile:
 		return r.ScanTapeFiles(ctx, f, func(e *catalog.TapeFile) error {
-			found[volsetKey(kind, e.Volcat, e.VolsetID)] = true
+			found[volsetRead(kind, e.Volcat, e.VolsetID)] = true
 			return nil
 		})
 	case keyTFTOV:
 		return r.ScanTapeFileVolumes(ctx, f, func(e *catalog.TapeFileVolume) error {
-			found[volsetKey(kind, e.Volcat, e.VolsetID)] = true
+			found[volsetRead(kind, e.Volcat, e.VolsetID)] = true
 			return nil
 		})
 	default:
 		return r.ScanDiskFileVolumes(ctx, f, func(e *catalog.DiskFileVolume) error {
-			found[volsetKey(kind, e.Volcat, e.VolsetID)] = true
+			found[volsetRead(kind, e.Volcat, e.VolsetID)] = true
 			return nil
 		})
 	}
@@ -266,26 +269,26 @@ func (ab *Absent) Tx(tx store.Tx) store.Tx {
 // keys not known absent.
 
 func (ab *Absent) volume(ctx context.Context, r store.Reader, key catalog.VolumeKey) (catalog.Volume, error) {
-	if ab.is(readKey{kind: keyVolume, a: key.Label, b: string(key.LabelType)}) {
+	if ab.is(volumeRead(key)) {
 		return catalog.Volume{}, store.ErrNotFound
 	}
 	return r.Volume(ctx, key)
 }
 
 func (ab *Absent) tapeVolumes(ctx context.Context, r store.Reader, f store.Filter, fn func(*catalog.TapeVolume) error) error {
-	if f.Volser != "" && ab.is(readKey{kind: keyTapeVolume, a: f.Volser}) {
+	if f.Volser != "" && ab.is(tapeVolumeRead(f.Volser)) {
 		return nil
 	}
 	return r.ScanTapeVolumes(ctx, f, fn)
 }
 
 func (ab *Absent) fileConfigs(ctx context.Context, r store.Reader, f store.Filter, fn func(*catalog.FileConfig) error) error {
-	if f.Filecat != "" && f.FileID != "" && ab.is(readKey{kind: keyConfig, a: f.Filecat, b: f.FileID}) {
+	if f.Filecat != "" && f.FileID != "" && ab.is(configRead(f.Filecat, f.FileID)) {
 		return nil
 	}
 	if f.Filecat != "" && len(f.FileIDs) > 0 {
 		f.FileIDs = slices.DeleteFunc(slices.Clone(f.FileIDs), func(id string) bool {
-			return ab.is(readKey{kind: keyConfig, a: f.Filecat, b: id})
+			return ab.is(configRead(f.Filecat, id))
 		})
 		if len(f.FileIDs) == 0 {
 			return nil
@@ -296,13 +299,13 @@ func (ab *Absent) fileConfigs(ctx context.Context, r store.Reader, f store.Filte
 
 func (ab *Absent) tapeFiles(ctx context.Context, r store.Reader, f store.Filter, fn func(*catalog.TapeFile) error) error {
 	switch {
-	case f.Volcat != "" && f.VolsetID != "" && ab.is(volsetKey(keyTapeFile, f.Volcat, f.VolsetID)):
+	case f.Volcat != "" && f.VolsetID != "" && ab.is(volsetRead(keyTapeFile, f.Volcat, f.VolsetID)):
 		return nil
-	case f.Filecat != "" && f.FileID != "" && f.Generation != 0 && ab.is(fileGenKey(f.Filecat, f.FileID, f.Generation)):
+	case f.Filecat != "" && f.FileID != "" && f.Generation != 0 && ab.is(fileGenRead(f.Filecat, f.FileID, f.Generation)):
 		return nil
 	case f.Filecat != "" && len(f.Gens) > 0:
 		f.Gens = slices.DeleteFunc(slices.Clone(f.Gens), func(g store.FileGen) bool {
-			return ab.is(fileGenKey(f.Filecat, g.FileID, g.Generation))
+			return ab.is(fileGenRead(f.Filecat, g.FileID, g.Generation))
 		})
 		if len(f.Gens) == 0 {
 			return nil
@@ -314,7 +317,7 @@ func (ab *Absent) tapeFiles(ctx context.Context, r store.Reader, f store.Filter,
 // ofVolset tells whether a read of f matches only entries of one volume
 // set in one VOLCAT that ab knows absent.
 func (ab *Absent) ofVolset(kind keyKind, f store.Filter) bool {
-	return f.Volcat != "" && f.VolsetID != "" && ab.is(volsetKey(kind, f.Volcat, f.VolsetID))
+	return f.Volcat != "" && f.VolsetID != "" && ab.is(volsetRead(kind, f.Volcat, f.VolsetID))
 }
 
 type absentReader struct {
@@ -367,31 +370,31 @@ func (t absentTx) Savepoint(ctx context.Context, fn func() error) error {
 func (t absentTx) HoldCatalog(ctx context.Context) error { return t.tx.HoldCatalog(ctx) }
 
 func (t absentTx) PutVolume(ctx context.Context, v *catalog.Volume) error {
-	t.ab.wrote(volumeKeyOf(v))
+	t.ab.wrote(volumeRead(v.Key()))
 	return t.Writer.PutVolume(ctx, v)
 }
 func (t absentTx) PutTapeVolume(ctx context.Context, v *catalog.TapeVolume) error {
-	t.ab.wrote(tapeVolumeKeyOf(v))
+	t.ab.wrote(tapeVolumeRead(v.Volser))
 	return t.Writer.PutTapeVolume(ctx, v)
 }
 func (t absentTx) PutVolumeFilecat(ctx context.Context, f *catalog.VolumeFilecat) error {
-	t.ab.wrote(volsetKey(keyVTOFC, f.Volcat, f.VolsetID))
+	t.ab.wrote(volsetRead(keyVTOFC, f.Volcat, f.VolsetID))
 	return t.Writer.PutVolumeFilecat(ctx, f)
 }
 func (t absentTx) PutFileConfig(ctx context.Context, c *catalog.FileConfig) error {
-	t.ab.wrote(configKeyOf(c))
+	t.ab.wrote(configRead(c.Filecat, c.FileID))
 	return t.Writer.PutFileConfig(ctx, c)
 }
 func (t absentTx) PutTapeFile(ctx context.Context, f *catalog.TapeFile) error {
-	t.ab.wrote(volsetKey(keyTapeFile, f.Volcat, f.VolsetID))
-	t.ab.wrote(fileGenKey(f.Filecat, f.FileID, f.Generation))
+	t.ab.wrote(volsetRead(keyTapeFile, f.Volcat, f.VolsetID))
+	t.ab.wrote(fileGenRead(f.Filecat, f.FileID, f.Generation))
 	return t.Writer.PutTapeFile(ctx, f)
 }
 func (t absentTx) PutTapeFileVolume(ctx context.Context, v *catalog.TapeFileVolume) error {
-	t.ab.wrote(volsetKey(keyTFTOV, v.Volcat, v.VolsetID))
+	t.ab.wrote(volsetRead(keyTFTOV, v.Volcat, v.VolsetID))
 	return t.Writer.PutTapeFileVolume(ctx, v)
 }
 func (t absentTx) PutDiskFileVolume(ctx context.Context, d *catalog.DiskFileVolume) error {
-	t.ab.wrote(volsetKey(keyDFTOV, d.Volcat, d.VolsetID))
+	t.ab.wrote(volsetRead(keyDFTOV, d.Volcat, d.VolsetID))
 	return t.Writer.PutDiskFileVolume(ctx, d)
 }
