@@ -115,17 +115,16 @@ func (t *tx) discard() {
 // a thousand lengths of each table would hold megabytes.
 func (tb *table[T]) upsertRows(n int) string {
 	if n == maxBatchRows {
-		if q, ok := tb.upsertsPG.Load(n); ok {
-			return q.(string)
-		}
+		tb.fullOnce.Do(func() { tb.fullQ = tb.buildRows(n) })
+		return tb.fullQ
 	}
+	return tb.buildRows(n)
+}
+
+func (tb *table[T]) buildRows(n int) string {
 	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(tb.cols)), ", ") + ")"
 	q := tb.upsertSQL()
 	i := strings.Index(q, " ON CONFLICT")
 	head := q[:strings.Index(q, " VALUES ")]
-	rows := postgres.rebind(head + " VALUES " + strings.TrimSuffix(strings.Repeat(one+", ", n), ", ") + q[i:])
-	if n == maxBatchRows {
-		tb.upsertsPG.Store(n, rows)
-	}
-	return rows
+	return postgres.rebind(head + " VALUES " + strings.TrimSuffix(strings.Repeat(one+", ", n), ", ") + q[i:])
 }

@@ -29,12 +29,7 @@ func (r *reader) query(ctx context.Context, q string, args ...any) (*sql.Rows, e
 
 // queryOf runs q, which reads table alone ("": any table).
 func (r *reader) queryOf(ctx context.Context, table, q string, args ...any) (*sql.Rows, error) {
-	if r.before != nil {
-		if err := r.before(ctx, table); err != nil {
-			return nil, err
-		}
-	}
-	s, err := r.prep(ctx, q)
+	s, err := r.stmt(ctx, table, q)
 	if err != nil {
 		return nil, err
 	}
@@ -43,16 +38,21 @@ func (r *reader) queryOf(ctx context.Context, table, q string, args ...any) (*sq
 
 // row runs a query expected to return at most one row and scans it.
 func (r *reader) row(ctx context.Context, q string, args []any, dest ...any) error {
-	if r.before != nil {
-		if err := r.before(ctx, ""); err != nil {
-			return err
-		}
-	}
-	s, err := r.prep(ctx, q)
+	s, err := r.stmt(ctx, "", q)
 	if err != nil {
 		return err
 	}
 	return s.QueryRowContext(ctx, args...).Scan(dest...)
+}
+
+// stmt is q's prepared statement, once what q reads of table is sent.
+func (r *reader) stmt(ctx context.Context, table, q string) (*sql.Stmt, error) {
+	if r.before != nil {
+		if err := r.before(ctx, table); err != nil {
+			return nil, err
+		}
+	}
+	return r.prep(ctx, q)
 }
 
 // stmtCache prepares each query once per database; database/sql then keeps

@@ -28,7 +28,8 @@ type table[T any] struct {
 
 	upsertOnce sync.Once
 	upsertQ    string
-	upsertsPG  sync.Map // the PostgreSQL upsert of maxBatchRows rows (upsertRows)
+	fullOnce   sync.Once
+	fullQ      string // the PostgreSQL upsert of maxBatchRows rows (upsertRows)
 }
 
 // upsertSQL is built once per table: writes are the hot path.
