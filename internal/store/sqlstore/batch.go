@@ -9,27 +9,27 @@ import (
 
 // On PostgreSQL every statement is a round trip to the server, and a
 // FULL's writes were most of its statements: a transaction's puts are
-// therefore held back per table and sent as one multi-row upsert, before
+// therefore held back per table and sent as one upsert of many rows, before
 // anything else the transaction does (a read, a delete, a savepoint's end,
 // the commit), so that it reads what it wrote, in order. SQLite runs in
 // the process: there a multi-row statement is no faster, and each put goes
 // at once.
 
-// maxBatchRows bounds the rows of one multi-row upsert: PostgreSQL takes
-// at most 65,535 parameters a statement, and no table has 60 columns.
+// maxBatchRows bounds the rows held back of one table: a flush sends
+// them as one statement, whose arrays hold that many values a column.
 const maxBatchRows = 1000
 
 // pendingPuts are the rows of one table put but not yet sent.
 type pendingPuts struct {
 	name  string
 	nkey  int
-	sql   func(rows int) string // the upsert of that many rows, in PostgreSQL's SQL
+	sql   func(first []any) (string, error) // the upsert of a table's column arrays (unnestSQL)
 	rows  [][]any
 	byKey map[string]int // a key put twice is sent once, as last put
 }
 
 // hold keeps the row of a put until the next flush.
-func (t *tx) hold(ctx context.Context, name string, nkey int, upsert func(int) string, vals []any) error {
+func (t *tx) hold(ctx context.Context, name string, nkey int, upsert func([]any) (string, error), vals []any) error {
 	p := t.pending[name]
 	if p == nil {
 		p = &pendingPuts{name: name, nkey: nkey, sql: upsert, byKey: map[string]int{}}
@@ -85,20 +85,65 @@ func (t *tx) flush(ctx context.Context) error {
 }
 
 func (t *tx) flushTable(ctx context.Context, p *pendingPuts) error {
-	if len(p.rows) == 0 {
+	n := len(p.rows)
+	if n == 0 {
 		return nil
 	}
-	args := make([]any, 0, len(p.rows)*len(p.rows[0]))
-	for _, r := range p.rows {
-		args = append(args, r...)
+	q, err := p.sql(p.rows[0])
+	if err != nil {
+		return fmt.Errorf("write %s: %w", p.name, err)
 	}
-	n := len(p.rows)
+	cols, err := columnArrays(p.rows)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", p.name, err)
+	}
 	p.rows, p.byKey = p.rows[:0], map[string]int{}
-	if _, err := t.sql.ExecContext(ctx, p.sql(n), args...); err != nil {
+	s, err := t.prepared(ctx, q)
+	if err != nil {
+		return fmt.Errorf("write %s (%d rows): %w", p.name, n, err)
+	}
+	if _, err := s.ExecContext(ctx, cols...); err != nil {
 		return fmt.Errorf("write %s (%d rows): %w", p.name, n, err)
 	}
 	t.wrote[p.name] += int64(n)
 	return nil
+}
+
+// columnArrays turns rows into one array a column, the parameters of
+// unnestSQL's statement: a column of strings a []string, of integers an
+// []int64.
+func columnArrays(rows [][]any) ([]any, error) {
+	cols := make([]any, len(rows[0]))
+	for j, v := range rows[0] {
+		switch v.(type) {
+		case string:
+			cols[j] = make([]string, len(rows))
+		case int, int64:
+			cols[j] = make([]int64, len(rows))
+		default:
+			return nil, fmt.Errorf("column %d holds %T", j+1, v)
+		}
+	}
+	for i, r := range rows {
+		for j, v := range r {
+			var ok bool
+			switch c := cols[j].(type) {
+			case []string:
+				c[i], ok = v.(string)
+			case []int64:
+				var n int
+				if n, ok = v.(int); ok {
+					c[i] = int64(n)
+				} else {
+					c[i], ok = v.(int64)
+				}
+			}
+			if !ok {
+				return nil, fmt.Errorf("column %d holds %T and %T", j+1, rows[0][j], v)
+			}
+		}
+	}
+	return cols, nil
 }
 
 // discard forgets the puts held back: what a savepoint rolled back.
@@ -108,23 +153,30 @@ func (t *tx) discard() {
 	}
 }
 
-// upsertRows is the upsert of n rows of the table, in PostgreSQL's SQL.
-// That of a full flush (maxBatchRows) is built once: its text of
-// thousands of placeholders cost more to build than to send. Shorter
-// flushes, one a table at the end of a batch, are built each time: kept,
-// a thousand lengths of each table would hold megabytes.
-func (tb *table[T]) upsertRows(n int) string {
-	if n == maxBatchRows {
-		tb.fullOnce.Do(func() { tb.fullQ = tb.buildRows(n) })
-		return tb.fullQ
-	}
-	return tb.buildRows(n)
-}
-
-func (tb *table[T]) buildRows(n int) string {
-	one := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(tb.cols)), ", ") + ")"
-	q := tb.upsertSQL()
-	i := strings.Index(q, " ON CONFLICT")
-	head := q[:strings.Index(q, " VALUES ")]
-	return postgres.rebind(head + " VALUES " + strings.TrimSuffix(strings.Repeat(one+", ", n), ", ") + q[i:])
+// unnestSQL is the table's upsert of rows sent as one array a column, in
+// PostgreSQL's SQL: one statement, prepared once, whatever the rows. A
+// multi-row VALUES took a parameter a value, thousands a statement, and
+// PostgreSQL spent more parsing and planning them than writing the rows.
+// The arrays' types follow the Go values of a row (first), which a
+// table's values function fixes.
+func (tb *table[T]) unnestSQL(first []any) (string, error) {
+	tb.unnestOnce.Do(func() {
+		types := make([]string, len(first))
+		for j, v := range first {
+			switch v.(type) {
+			case string:
+				types[j] = "$" + strconv.Itoa(j+1) + "::text[]"
+			case int, int64:
+				types[j] = "$" + strconv.Itoa(j+1) + "::bigint[]"
+			default:
+				tb.unnestErr = fmt.Errorf("column %s holds %T", tb.cols[j], v)
+				return
+			}
+		}
+		q := tb.upsertSQL()
+		head := q[:strings.Index(q, " VALUES ")]
+		tail := q[strings.Index(q, " ON CONFLICT"):]
+		tb.unnestQ = head + " SELECT * FROM unnest(" + strings.Join(types, ", ") + ")" + tail
+	})
+	return tb.unnestQ, tb.unnestErr
 }

@@ -237,6 +237,9 @@ func (d *DB) Update(ctx context.Context, fn func(store.Tx) error) (err error) {
 	if err = t.flushChanges(ctx); err != nil {
 		return fmt.Errorf("record changes: %w", err)
 	}
+	if err = t.flush(ctx); err != nil {
+		return fmt.Errorf("record changes: %w", err)
+	}
 	if err = sqlTx.Commit(); err != nil {
 		return fmt.Errorf("commit: %w", err)
 	}

@@ -28,8 +28,9 @@ type table[T any] struct {
 
 	upsertOnce sync.Once
 	upsertQ    string
-	fullOnce   sync.Once
-	fullQ      string // the PostgreSQL upsert of maxBatchRows rows (upsertRows)
+	unnestOnce sync.Once
+	unnestQ    string // the PostgreSQL upsert of column arrays (unnestSQL)
+	unnestErr  error
 }
 
 // upsertSQL is built once per table: writes are the hot path.

@@ -255,7 +255,7 @@ func put[T any](ctx context.Context, t *tx, tb *table[T], r *T) error {
 		return err
 	}
 	if t.d == postgres {
-		if err := t.hold(ctx, tb.name, tb.nkey, tb.upsertRows, tb.values(r)); err != nil {
+		if err := t.hold(ctx, tb.name, tb.nkey, tb.unnestSQL, tb.values(r)); err != nil {
 			return err
 		}
 	} else if _, err := t.exec(ctx, tb.upsertSQL(), tb.values(r)...); err != nil {
@@ -548,14 +548,32 @@ func (t *tx) flushChanges(ctx context.Context) error {
 		seq := last - int64(len(ms))
 		for _, m := range ms {
 			seq++
-			if _, err := t.exec(ctx, `INSERT INTO volume_change (store_id, label, label_type, seq, deleted) VALUES (?, ?, ?, ?, ?)
-				ON CONFLICT (store_id, label, label_type) DO UPDATE SET seq = excluded.seq, deleted = excluded.deleted`,
-				id, m.key.Label, string(m.key.LabelType), seq, flag(t.marks[m])); err != nil {
+			// A put like the catalog's: on PostgreSQL held back and sent
+			// by the thousand, where a statement went for each volume.
+			if err := put(ctx, t, changeTable, &volumeChange{m, seq, t.marks[m]}); err != nil {
 				return err
 			}
 		}
 	}
 	return nil
+}
+
+// volumeChange is the mark of a BackPak entry written or deleted: its row
+// in volume_change.
+type volumeChange struct {
+	volumeMark
+	seq     int64
+	deleted bool
+}
+
+var changeTable = &table[volumeChange]{
+	name: store.TableVolumeChange,
+	cols: []string{"store_id", "label", "label_type", "seq", "deleted"},
+	nkey: 3,
+	values: func(c *volumeChange) []any {
+		return []any{c.storeID, c.key.Label, string(c.key.LabelType), c.seq, flag(c.deleted)}
+	},
+	valid: func(*volumeChange) error { return nil }, // made by flushChanges, not given
 }
 
 func sortedKeys[K comparable, V any](m map[K]V, compare func(a, b K) int) []K {
