@@ -140,3 +140,89 @@ func TestPostgresAnalyzesWhatGrew(t *testing.T) {
 		t.Errorf("config's statistics count %d rows, want %d", rows, n)
 	}
 }
+
+// A write the database refuses fails the savepoint it was put in, whenever
+// the database answers it: on PostgreSQL a table's rows are held back and
+// sent together, and the refusal comes back with what sends them (a read,
+// the thousandth row, the savepoint's end); rows held back and not sent
+// go with a savepoint that fails. What the transaction wrote
+// before and after the savepoint commits, and nothing of the savepoint.
+func TestRefusedWriteFailsItsSavepoint(t *testing.T) {
+	sqltest.RunDSN(t, func(t *testing.T, dsn func(testing.TB) string) {
+		ctx := context.Background()
+		db, err := sqlstore.Open(ctx, dsn(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		refuse := `ALTER TABLE tapevolume ADD CONSTRAINT refused CHECK (volser <> 'BAD001')`
+		if strings.HasPrefix(t.Name(), "TestRefusedWriteFailsItsSavepoint/sqlite") {
+			refuse = `CREATE TRIGGER refused BEFORE INSERT ON tapevolume WHEN NEW.volser = 'BAD001'
+				BEGIN SELECT RAISE(ABORT, 'refused'); END`
+		}
+		if _, err := db.SQL().ExecContext(ctx, refuse); err != nil {
+			t.Fatal(err)
+		}
+		put := func(tx store.Tx, volser string) error {
+			return tx.PutTapeVolume(ctx, &catalog.TapeVolume{Volcat: "VOLCAT1", Pool: "POOL1", Volser: volser,
+				Label: "BACKUP", Type: "CART3480", Status: catalog.StatusScratch, EndOfDataLBA: -1})
+		}
+		puts := func(tx store.Tx, prefix string, n int, bad int) error {
+			for i := range n {
+				if err := put(tx, fmt.Sprintf("%s%05d", prefix, i)); err != nil {
+					return err
+				}
+				if i == bad {
+					if err := put(tx, "BAD001"); err != nil {
+						return err
+					}
+				}
+			}
+			return nil
+		}
+		err = db.Update(ctx, func(tx store.Tx) error {
+			if err := puts(tx, "A", 1500, -1); err != nil {
+				return err
+			}
+			// The refused row among the first thousand held: refused as
+			// the thousandth is put.
+			if err := tx.Savepoint(ctx, func() error { return puts(tx, "B", 1500, 700) }); err == nil || !strings.Contains(err.Error(), "tapevolume") {
+				t.Errorf("savepoint writing a refused row: %v, want the refusal naming tapevolume", err)
+			}
+			// Refused as a read sends it.
+			if err := tx.Savepoint(ctx, func() error {
+				if err := puts(tx, "C", 10, 5); err != nil {
+					return err
+				}
+				return tx.ScanTapeVolumes(ctx, store.Filter{Volser: "A00001"}, func(*catalog.TapeVolume) error { return nil })
+			}); err == nil || !strings.Contains(err.Error(), "tapevolume") {
+				t.Errorf("read after a refused row: %v, want the refusal naming tapevolume", err)
+			}
+			own := errors.New("the set's own failure")
+			// Rows held back, not sent, go with a savepoint that fails
+			// of its own accord.
+			if err := tx.Savepoint(ctx, func() error {
+				if err := puts(tx, "F", 10, -1); err != nil {
+					return err
+				}
+				return own
+			}); !errors.Is(err, own) {
+				t.Errorf("savepoint failing with rows held: %v, want its own error", err)
+			}
+			return puts(tx, "D", 1200, -1)
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := map[string]int{}
+		if err := db.ScanTapeVolumes(ctx, store.Filter{}, func(v *catalog.TapeVolume) error {
+			got[v.Volser[:1]]++
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		if want := map[string]int{"A": 1500, "D": 1200}; fmt.Sprint(got) != fmt.Sprint(want) {
+			t.Errorf("tape volumes by first letter %v, want %v", got, want)
+		}
+	})
+}
