@@ -32,6 +32,23 @@ func TestLookedUpReadsAnswerAsTheStore(t *testing.T) {
 
 		compare(t, "empty secondary", st, opts, groups(t, p), sets)
 
+		// Two sets of one batch claiming one tape volume: the second
+		// lists the first's first volume, with no BackPak entry of it,
+		// among its own, and takes it over (the first's TFTOV and DFTOV
+		// on it deleted). Its look-up found the VOLSER absent: the first
+		// set's write of it must make it present, or the second would
+		// write it as new and leave the first's entries on it.
+		claiming := slices.Clone(sets)
+		first, second := &claiming[0], &claiming[2]
+		second.TapeVolumes = slices.Clone(second.TapeVolumes)
+		tv := first.TapeVolumes[0]
+		tv.Volcat, tv.Pool = second.TapeVolumes[0].Volcat, second.TapeVolumes[0].Pool
+		tv.VolsetID, tv.VolIndex = second.ID, len(second.TapeVolumes)+1
+		second.TapeVolumes = append(second.TapeVolumes, tv)
+		if n := compare(t, "two sets claiming one tape volume", st, opts, groups(t, p), claiming); n != 0 {
+			t.Errorf("%d sets in conflict over tape volume %s (sets %s, %s), want none: the import moves it", n, tv.Volser, first.ID, second.ID)
+		}
+
 		// Local entries in the way: a BackPak volume of a local store
 		// with the label of one set, a DSM/TC volume BackPak does not
 		// know in the pool of another.
