@@ -23,13 +23,13 @@ const maxBatchRows = 1000
 type pendingPuts struct {
 	name  string
 	nkey  int
-	sql   func(first []any) (string, error) // the upsert of a table's column arrays (unnestSQL)
+	sql   func() (string, error) // the upsert of the table's column arrays (unnestSQL)
 	rows  [][]any
 	byKey map[string]int // a key put twice is sent once, as last put
 }
 
 // hold keeps the row of a put until the next flush.
-func (t *tx) hold(ctx context.Context, name string, nkey int, upsert func([]any) (string, error), vals []any) error {
+func (t *tx) hold(ctx context.Context, name string, nkey int, upsert func() (string, error), vals []any) error {
 	p := t.pending[name]
 	if p == nil {
 		p = &pendingPuts{name: name, nkey: nkey, sql: upsert, byKey: map[string]int{}}
@@ -89,7 +89,7 @@ func (t *tx) flushTable(ctx context.Context, p *pendingPuts) error {
 	if n == 0 {
 		return nil
 	}
-	q, err := p.sql(p.rows[0])
+	q, err := p.sql()
 	if err != nil {
 		return fmt.Errorf("write %s: %w", p.name, err)
 	}
@@ -109,16 +109,28 @@ func (t *tx) flushTable(ctx context.Context, p *pendingPuts) error {
 	return nil
 }
 
+// arrayType is the PostgreSQL array type a column of v's Go type is sent
+// as, or "" for none.
+func arrayType(v any) string {
+	switch v.(type) {
+	case string:
+		return "text"
+	case int, int64:
+		return "bigint"
+	}
+	return ""
+}
+
 // columnArrays turns rows into one array a column, the parameters of
 // unnestSQL's statement: a column of strings a []string, of integers an
 // []int64.
 func columnArrays(rows [][]any) ([]any, error) {
 	cols := make([]any, len(rows[0]))
 	for j, v := range rows[0] {
-		switch v.(type) {
-		case string:
+		switch arrayType(v) {
+		case "text":
 			cols[j] = make([]string, len(rows))
-		case int, int64:
+		case "bigint":
 			cols[j] = make([]int64, len(rows))
 		default:
 			return nil, fmt.Errorf("column %d holds %T", j+1, v)
@@ -157,21 +169,20 @@ func (t *tx) discard() {
 // PostgreSQL's SQL: one statement, prepared once, whatever the rows. A
 // multi-row VALUES took a parameter a value, thousands a statement, and
 // PostgreSQL spent more parsing and planning them than writing the rows.
-// The arrays' types follow the Go values of a row (first), which a
-// table's values function fixes.
-func (tb *table[T]) unnestSQL(first []any) (string, error) {
+// The arrays' types are those of the Go values the table's values
+// function gives, the same for every record.
+func (tb *table[T]) unnestSQL() (string, error) {
 	tb.unnestOnce.Do(func() {
-		types := make([]string, len(first))
-		for j, v := range first {
-			switch v.(type) {
-			case string:
-				types[j] = "$" + strconv.Itoa(j+1) + "::text[]"
-			case int, int64:
-				types[j] = "$" + strconv.Itoa(j+1) + "::bigint[]"
-			default:
+		var zero T
+		vals := tb.values(&zero)
+		types := make([]string, len(vals))
+		for j, v := range vals {
+			typ := arrayType(v)
+			if typ == "" {
 				tb.unnestErr = fmt.Errorf("column %s holds %T", tb.cols[j], v)
 				return
 			}
+			types[j] = "$" + strconv.Itoa(j+1) + "::" + typ + "[]"
 		}
 		q := tb.upsertSQL()
 		head := q[:strings.Index(q, " VALUES ")]

@@ -45,3 +45,21 @@ func TestColumnArrays(t *testing.T) {
 		}
 	}
 }
+
+// Every table's columns have an array type to be sent as, on PostgreSQL:
+// a column of another Go type would fail only there, at its first write.
+func TestEveryTableSendsAsArrays(t *testing.T) {
+	for name, q := range map[string]func() (string, error){
+		siteTable.name: siteTable.unnestSQL, dataStoreTable.name: dataStoreTable.unnestSQL,
+		volumeGroupTable.name: volumeGroupTable.unnestSQL, volumeTable.name: volumeTable.unnestSQL,
+		poolTable.name: poolTable.unnestSQL, tapeVolumeTable.name: tapeVolumeTable.unnestSQL,
+		vtofcTable.name: vtofcTable.unnestSQL, configTable.name: configTable.unnestSQL,
+		tapeFileTable.name: tapeFileTable.unnestSQL, tftovTable.name: tftovTable.unnestSQL,
+		diskFileTable.name: diskFileTable.unnestSQL, dftovTable.name: dftovTable.unnestSQL,
+		changeTable.name: changeTable.unnestSQL,
+	} {
+		if s, err := q(); err != nil || !strings.Contains(s, "unnest($1::") {
+			t.Errorf("%s: %q, %v", name, s, err)
+		}
+	}
+}
