@@ -162,11 +162,11 @@ func (pl *planView) note(have *snapshot.VolumeSet, ch *changes) {
 	if pl == nil {
 		return
 	}
-	gone := map[string]bool{}
+	gone := map[tapeVolumeID]bool{}
 	for _, tv := range ch.tapeVolumeDel {
 		gone[tapeVolumeKey(&tv)] = true
 	}
-	filed := map[string]string{}
+	filed := map[tapeVolumeID]string{}
 	for _, tv := range ch.tapeVolumes {
 		filed[tapeVolumeKey(&tv)] = tv.VolsetID
 	}

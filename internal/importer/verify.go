@@ -153,7 +153,7 @@ func orphans(ctx context.Context, r store.Reader, sc scope, ids map[string]bool,
 		scans := []func() error{
 			func() error {
 				return r.ScanVolumeFilecats(ctx, f, func(e *catalog.VolumeFilecat) error {
-					report("VTOFC", e.Volcat, e.Pool, e.VolsetID, vtofcKey(e))
+					report("VTOFC", e.Volcat, e.Pool, e.VolsetID, vtofcKey(e).String())
 					return nil
 				})
 			},
@@ -165,7 +165,7 @@ func orphans(ctx context.Context, r store.Reader, sc scope, ids map[string]bool,
 			},
 			func() error {
 				return r.ScanTapeFileVolumes(ctx, f, func(e *catalog.TapeFileVolume) error {
-					report("TFTOV", e.Volcat, e.Pool, e.VolsetID, tftovKey(e))
+					report("TFTOV", e.Volcat, e.Pool, e.VolsetID, tftovKey(e).String())
 					return nil
 				})
 			},
@@ -174,13 +174,13 @@ func orphans(ctx context.Context, r store.Reader, sc scope, ids map[string]bool,
 			scans = append(scans,
 				func() error {
 					return r.ScanDiskFiles(ctx, f, func(e *catalog.DiskFile) error {
-						report("DISKFILE", e.Volcat, e.Pool, e.VolsetID, diskFileKey(e))
+						report("DISKFILE", e.Volcat, e.Pool, e.VolsetID, diskFileKey(e).String())
 						return nil
 					})
 				},
 				func() error {
 					return r.ScanDiskFileVolumes(ctx, f, func(e *catalog.DiskFileVolume) error {
-						report("DFTOV", e.Volcat, e.Pool, e.VolsetID, dftovKey(e))
+						report("DFTOV", e.Volcat, e.Pool, e.VolsetID, dftovKey(e).String())
 						return nil
 					})
 				})
