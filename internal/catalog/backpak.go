@@ -1,7 +1,6 @@
 package catalog
 
 import (
-	"fmt"
 	"strings"
 	"time"
 )
@@ -48,12 +47,12 @@ func ValidStoreID(id string) bool {
 }
 
 func (d *DataStore) Validate() error {
-	c := newChecker("DATASTORE", d.ID)
-	c.check(ValidStoreID(d.ID), "STOREID", d.ID, StoreIDRule)
-	c.check(oneOf(d.Access, DomainAccesses...), "DOMAINACCESS", d.Access, "must be PRIMARY, SECONDARY or RESTRICTED")
-	c.check(oneOf(d.Status, StoreActive, StoreInactive), "STATUS", d.Status, "must be ACTIVE or INACTIVE")
-	c.check(printable(d.Location, 200), "LOCATION", d.Location, "must be at most 200 printable characters")
-	return c.result()
+	c := newChecker("DATASTORE")
+	check(c, ValidStoreID(d.ID), "STOREID", d.ID, StoreIDRule)
+	check(c, oneOf(d.Access, DomainAccesses...), "DOMAINACCESS", d.Access, "must be PRIMARY, SECONDARY or RESTRICTED")
+	check(c, oneOf(d.Status, StoreActive, StoreInactive), "STATUS", d.Status, "must be ACTIVE or INACTIVE")
+	check(c, printable(d.Location, 200), "LOCATION", d.Location, "must be at most 200 printable characters")
+	return c.result(func() string { return d.ID })
 }
 
 // VolumeGroup ties volumes to a DSM/TC VOLCAT, POOL and FILECAT. On a
@@ -69,13 +68,13 @@ type VolumeGroup struct {
 
 // Validate checks the volume group record.
 func (g *VolumeGroup) Validate() error {
-	c := newChecker("VOLUMEGROUP", g.Name)
-	c.check(ValidPoolName(g.Name), "NAME", g.Name, "must be 1-30 letters, digits or underscores, the first a letter")
-	c.check(g.OriginalName == "" || ValidPoolName(g.OriginalName), "ORIGINALNAME", g.OriginalName, "must be empty or a volume group name")
-	c.check(ValidCatalogName(g.Volcat), "VOLCAT", g.Volcat, "must be a catalog name of at most 30 characters")
-	c.check(ValidPoolName(g.Pool), "POOL", g.Pool, "must be 1-30 letters, digits or underscores, the first a letter")
-	c.check(ValidCatalogName(g.Filecat), "FILECAT", g.Filecat, "must be a catalog name of at most 30 characters")
-	return c.result()
+	c := newChecker("VOLUMEGROUP")
+	check(c, ValidPoolName(g.Name), "NAME", g.Name, "must be 1-30 letters, digits or underscores, the first a letter")
+	check(c, g.OriginalName == "" || ValidPoolName(g.OriginalName), "ORIGINALNAME", g.OriginalName, "must be empty or a volume group name")
+	check(c, ValidCatalogName(g.Volcat), "VOLCAT", g.Volcat, "must be a catalog name of at most 30 characters")
+	check(c, ValidPoolName(g.Pool), "POOL", g.Pool, "must be 1-30 letters, digits or underscores, the first a letter")
+	check(c, ValidCatalogName(g.Filecat), "FILECAT", g.Filecat, "must be a catalog name of at most 30 characters")
+	return c.result(func() string { return g.Name })
 }
 
 // LabelType distinguishes labeled volumes from unlabeled ones, whose label
@@ -147,29 +146,29 @@ func (v *Volume) Key() VolumeKey { return VolumeKey{v.Label, v.LabelType} }
 
 // Validate checks the volume entry.
 func (v *Volume) Validate() error {
-	c := newChecker("VOLUME", v.Key().String())
-	c.check(ValidLabel(v.Label), "LABEL", v.Label, "must be 1-6 upper-case letters or digits")
-	c.check(oneOf(v.LabelType, Labeled, Unlabeled), "LABELTYPE", v.LabelType, "must be LABELED or UNLABELED")
-	c.check(v.StoreID != "", "STOREID", v.StoreID, "must name the data store")
-	c.check(ValidPoolName(v.Group), "VOLUMEGROUP", v.Group, "must be a volume group name")
-	c.check(oneOf(v.Access, DomainAccesses...), "DOMAINACCESS", v.Access, "must be PRIMARY, SECONDARY or RESTRICTED")
-	c.check(v.OwnerNode == "" || ValidNode(v.OwnerNode), "OWNERNODE", v.OwnerNode, "must be a node name")
-	c.check(v.OwnerUser == "" || validUser(v.OwnerUser), "OWNERUSER", v.OwnerUser, "must be GROUP.USER, 1-8 letters or digits each")
-	c.check(validAuth(v.Auth), "AUTH", v.Auth, fmt.Sprintf("must be three codes (read, write, control) from %s", AuthCodes))
-	c.check(printable(v.Comment, 80), "COMMENT", v.Comment, "must be at most 80 printable characters")
-	c.check(v.MaxSize >= 0, "MAXSIZE", v.MaxSize, "must not be negative")
-	c.check(v.DataSize >= 0, "DATASIZE", v.DataSize, "must not be negative")
-	c.check(v.StorageSize >= 0, "STORAGESIZE", v.StorageSize, "must not be negative")
+	c := newChecker("VOLUME")
+	check(c, ValidLabel(v.Label), "LABEL", v.Label, "must be 1-6 upper-case letters or digits")
+	check(c, oneOf(v.LabelType, Labeled, Unlabeled), "LABELTYPE", v.LabelType, "must be LABELED or UNLABELED")
+	check(c, v.StoreID != "", "STOREID", v.StoreID, "must name the data store")
+	check(c, ValidPoolName(v.Group), "VOLUMEGROUP", v.Group, "must be a volume group name")
+	check(c, oneOf(v.Access, DomainAccesses...), "DOMAINACCESS", v.Access, "must be PRIMARY, SECONDARY or RESTRICTED")
+	check(c, v.OwnerNode == "" || ValidNode(v.OwnerNode), "OWNERNODE", v.OwnerNode, "must be a node name")
+	check(c, v.OwnerUser == "" || validUser(v.OwnerUser), "OWNERUSER", v.OwnerUser, "must be GROUP.USER, 1-8 letters or digits each")
+	check(c, validAuth(v.Auth), "AUTH", v.Auth, "must be three codes (read, write, control) from "+AuthCodes)
+	check(c, printable(v.Comment, 80), "COMMENT", v.Comment, "must be at most 80 printable characters")
+	check(c, v.MaxSize >= 0, "MAXSIZE", v.MaxSize, "must not be negative")
+	check(c, v.DataSize >= 0, "DATASIZE", v.DataSize, "must not be negative")
+	check(c, v.StorageSize >= 0, "STORAGESIZE", v.StorageSize, "must not be negative")
 	// EOT is raised when the compressed size reaches MAXSIZE (BackBox User
 	// Manual, Compression), so only uncompressed user data is bounded by it.
-	c.check(v.MaxSize == 0 || v.Compression != CompressNone || v.DataSize <= v.MaxSize, "DATASIZE", v.DataSize, "must not exceed MAXSIZE for an uncompressed volume")
-	c.check(oneOf(v.Compression, CompressNone, CompressZlib, CompressMiniLZO), "COMPRESSION", v.Compression, "must be NONE, ZLIB or MINILZO")
-	c.check(validImagePath(v.IndexPath, v.LabelType.FilePrefix()+v.Label+".IND"), "INDEXPATH", v.IndexPath, "must be empty or end with the volume's .IND file name")
-	c.check(validImagePath(v.DataPath, v.LabelType.FilePrefix()+v.Label+".DAT"), "DATAPATH", v.DataPath, "must be empty or end with the volume's .DAT file name")
-	c.check(v.MediaKeyName == "" || validKeyName(v.MediaKeyName), "MEDIAKEYNAME", v.MediaKeyName, "must be 1-64 letters, digits or underscores")
-	c.check(v.PrevUnload.IsZero() || v.LastUpdate.IsZero() || !v.PrevUnload.After(v.LastUpdate),
+	check(c, v.MaxSize == 0 || v.Compression != CompressNone || v.DataSize <= v.MaxSize, "DATASIZE", v.DataSize, "must not exceed MAXSIZE for an uncompressed volume")
+	check(c, oneOf(v.Compression, CompressNone, CompressZlib, CompressMiniLZO), "COMPRESSION", v.Compression, "must be NONE, ZLIB or MINILZO")
+	check(c, validImagePath(v.IndexPath, v.LabelType.FilePrefix()+v.Label+".IND"), "INDEXPATH", v.IndexPath, "must be empty or end with the volume's .IND file name")
+	check(c, validImagePath(v.DataPath, v.LabelType.FilePrefix()+v.Label+".DAT"), "DATAPATH", v.DataPath, "must be empty or end with the volume's .DAT file name")
+	check(c, v.MediaKeyName == "" || validKeyName(v.MediaKeyName), "MEDIAKEYNAME", v.MediaKeyName, "must be 1-64 letters, digits or underscores")
+	check(c, v.PrevUnload.IsZero() || v.LastUpdate.IsZero() || !v.PrevUnload.After(v.LastUpdate),
 		"PREVUNLOAD", v.PrevUnload, "must not be after LASTUPDATE")
-	return c.result()
+	return c.result(func() string { return v.Key().String() })
 }
 
 func validUser(s string) bool {

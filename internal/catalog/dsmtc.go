@@ -71,16 +71,16 @@ type Pool struct {
 
 // Validate checks the pool record.
 func (p *Pool) Validate() error {
-	c := newChecker("POOL", p.Volcat+" "+p.Name)
-	c.check(ValidCatalogName(p.Volcat), "VOLCAT", p.Volcat, "must be a catalog name of at most 30 characters")
-	c.check(ValidPoolName(p.Name), "POOLNAME", p.Name, "must be 1-30 letters, digits or underscores, the first a letter")
-	c.check(p.Label == "ANY" || oneOf(p.Label, LabelTypes...), "LABEL", p.Label, "must be ANY, ANSI, IBM or BACKUP")
-	c.check(p.Density == "ANY" || oneOf(p.Density, Densities...), "DENSITY", p.Density, "must be ANY, 1600 or 6250")
-	c.check(p.Type == "ANY" || oneOf(p.Type, MediaTypes...), "TYPE", p.Type, "must be ANY or a media type")
-	c.check(oneOf(p.SearchSpace, "IN", "EX"), "SEARCHSPACE", p.SearchSpace, "must be IN or EX")
-	c.check(p.LastScratchVol == "" || ValidLabel(p.LastScratchVol), "LASTSCRATCHVOL", p.LastScratchVol, "must be empty or a volume name")
-	c.check(!p.CanAppend || p.Type != "OPEN", "CANAPPEND", p.CanAppend, "open-reel pools cannot append")
-	return c.result()
+	c := newChecker("POOL")
+	check(c, ValidCatalogName(p.Volcat), "VOLCAT", p.Volcat, "must be a catalog name of at most 30 characters")
+	check(c, ValidPoolName(p.Name), "POOLNAME", p.Name, "must be 1-30 letters, digits or underscores, the first a letter")
+	check(c, p.Label == "ANY" || oneOf(p.Label, LabelTypes...), "LABEL", p.Label, "must be ANY, ANSI, IBM or BACKUP")
+	check(c, p.Density == "ANY" || oneOf(p.Density, Densities...), "DENSITY", p.Density, "must be ANY, 1600 or 6250")
+	check(c, p.Type == "ANY" || oneOf(p.Type, MediaTypes...), "TYPE", p.Type, "must be ANY or a media type")
+	check(c, oneOf(p.SearchSpace, "IN", "EX"), "SEARCHSPACE", p.SearchSpace, "must be IN or EX")
+	check(c, p.LastScratchVol == "" || ValidLabel(p.LastScratchVol), "LASTSCRATCHVOL", p.LastScratchVol, "must be empty or a volume name")
+	check(c, !p.CanAppend || p.Type != "OPEN", "CANAPPEND", p.CanAppend, "open-reel pools cannot append")
+	return c.result(func() string { return p.Volcat + " " + p.Name })
 }
 
 // MaxEndOfDataLBA marks a full appendable tape.
@@ -103,23 +103,23 @@ type TapeVolume struct {
 
 // Validate checks the tape volume record.
 func (v *TapeVolume) Validate() error {
-	c := newChecker("TAPEVOLUME", v.Volcat+" "+v.Pool+" "+v.Volser)
-	c.check(ValidCatalogName(v.Volcat), "VOLCAT", v.Volcat, "must be a catalog name of at most 30 characters")
-	c.check(ValidLabel(v.Volser), "VOLSER", v.Volser, "must be 1-6 upper-case letters or digits")
-	c.check(ValidPoolName(v.Pool), "POOLNAME", v.Pool, "must be 1-30 letters, digits or underscores, the first a letter")
-	c.check(oneOf(v.Label, LabelTypes...), "LABEL", v.Label, "must be ANSI, IBM or BACKUP")
-	c.check(oneOf(v.Type, MediaTypes...), "TYPE", v.Type, "must be a media type")
-	c.check(oneOf(v.Status, VolumeStatuses...), "VOLUMESTATUS", v.Status, "must be SCRATCH, SELECTED, INUSE, ASSIGNED, FULL, RELEASED or BAD")
-	c.check(v.VolsetID == "" || ValidLabel(v.VolsetID), "VOLSETID", v.VolsetID, "must be empty or a volume name")
-	c.check((v.VolsetID == "") == (v.VolIndex == 0), "VOLINDEX", v.VolIndex, "must be set (from 1) exactly when VOLSETID is")
-	c.check(v.VolIndex >= 0 && v.VolIndex <= 32767, "VOLINDEX", v.VolIndex, "must be 1-32767")
-	c.check(v.VolIndex != 1 || v.VolsetID == v.Volser, "VOLSETID", v.VolsetID, "the first volume of a set must carry its own name")
-	c.check(v.VolsetID != "" || !oneOf(v.Status, StatusAssigned, StatusFull), "VOLSETID", v.VolsetID, "an ASSIGNED or FULL volume belongs to a volume set")
-	c.check(v.VolsetID == "" || !oneOf(v.Status, StatusScratch, StatusSelected), "VOLSETID", v.VolsetID, "a SCRATCH or SELECTED volume belongs to no volume set")
-	c.check(len(v.OwnerID) <= 47, "OWNERID", v.OwnerID, "must be at most 47 bytes")
-	c.check(v.Density == "" || oneOf(v.Density, Densities...), "DENSITY", v.Density, "must be empty, 1600 or 6250")
-	c.check(v.EndOfDataLBA >= -1 && v.EndOfDataLBA <= MaxEndOfDataLBA, "ENDOFDATALBA", v.EndOfDataLBA, "must be -1 or 0-2147483647")
-	return c.result()
+	c := newChecker("TAPEVOLUME")
+	check(c, ValidCatalogName(v.Volcat), "VOLCAT", v.Volcat, "must be a catalog name of at most 30 characters")
+	check(c, ValidLabel(v.Volser), "VOLSER", v.Volser, "must be 1-6 upper-case letters or digits")
+	check(c, ValidPoolName(v.Pool), "POOLNAME", v.Pool, "must be 1-30 letters, digits or underscores, the first a letter")
+	check(c, oneOf(v.Label, LabelTypes...), "LABEL", v.Label, "must be ANSI, IBM or BACKUP")
+	check(c, oneOf(v.Type, MediaTypes...), "TYPE", v.Type, "must be a media type")
+	check(c, oneOf(v.Status, VolumeStatuses...), "VOLUMESTATUS", v.Status, "must be SCRATCH, SELECTED, INUSE, ASSIGNED, FULL, RELEASED or BAD")
+	check(c, v.VolsetID == "" || ValidLabel(v.VolsetID), "VOLSETID", v.VolsetID, "must be empty or a volume name")
+	check(c, (v.VolsetID == "") == (v.VolIndex == 0), "VOLINDEX", v.VolIndex, "must be set (from 1) exactly when VOLSETID is")
+	check(c, v.VolIndex >= 0 && v.VolIndex <= 32767, "VOLINDEX", v.VolIndex, "must be 1-32767")
+	check(c, v.VolIndex != 1 || v.VolsetID == v.Volser, "VOLSETID", v.VolsetID, "the first volume of a set must carry its own name")
+	check(c, v.VolsetID != "" || !oneOf(v.Status, StatusAssigned, StatusFull), "VOLSETID", v.VolsetID, "an ASSIGNED or FULL volume belongs to a volume set")
+	check(c, v.VolsetID == "" || !oneOf(v.Status, StatusScratch, StatusSelected), "VOLSETID", v.VolsetID, "a SCRATCH or SELECTED volume belongs to no volume set")
+	check(c, len(v.OwnerID) <= 47, "OWNERID", v.OwnerID, "must be at most 47 bytes")
+	check(c, v.Density == "" || oneOf(v.Density, Densities...), "DENSITY", v.Density, "must be empty, 1600 or 6250")
+	check(c, v.EndOfDataLBA >= -1 && v.EndOfDataLBA <= MaxEndOfDataLBA, "ENDOFDATALBA", v.EndOfDataLBA, "must be -1 or 0-2147483647")
+	return c.result(func() string { return v.Volcat + " " + v.Pool + " " + v.Volser })
 }
 
 // VolumeFilecat is a VTOFC row: the one FILECAT holding the tape files of a
@@ -141,13 +141,13 @@ const (
 
 // Validate checks the VTOFC record.
 func (f *VolumeFilecat) Validate() error {
-	c := newChecker("VTOFC", f.Volcat+" "+f.Pool+" "+f.VolsetID)
-	c.check(ValidCatalogName(f.Volcat), "VOLCAT", f.Volcat, "must be a catalog name of at most 30 characters")
-	c.check(ValidLabel(f.VolsetID), "VOLSETID", f.VolsetID, "must be a volume name")
-	c.check(ValidPoolName(f.Pool), "POOLNAME", f.Pool, "must be 1-30 letters, digits or underscores, the first a letter")
-	c.check(ValidCatalogName(f.Filecat), "FILECATALOG", f.Filecat, "must be a catalog name of at most 30 characters")
-	c.check(f.TapeFormat >= FormatNonBackup && f.TapeFormat <= FormatLongName, "TAPEFORMAT", f.TapeFormat, "must be 0 (NONBACKUP), 1 (ARCHIVE) or 2 (LONGNAME)")
-	return c.result()
+	c := newChecker("VTOFC")
+	check(c, ValidCatalogName(f.Volcat), "VOLCAT", f.Volcat, "must be a catalog name of at most 30 characters")
+	check(c, ValidLabel(f.VolsetID), "VOLSETID", f.VolsetID, "must be a volume name")
+	check(c, ValidPoolName(f.Pool), "POOLNAME", f.Pool, "must be 1-30 letters, digits or underscores, the first a letter")
+	check(c, ValidCatalogName(f.Filecat), "FILECATALOG", f.Filecat, "must be a catalog name of at most 30 characters")
+	check(c, f.TapeFormat >= FormatNonBackup && f.TapeFormat <= FormatLongName, "TAPEFORMAT", f.TapeFormat, "must be 0 (NONBACKUP), 1 (ARCHIVE) or 2 (LONGNAME)")
+	return c.result(func() string { return f.Volcat + " " + f.Pool + " " + f.VolsetID })
 }
 
 // Generation and version bounds.
@@ -166,11 +166,11 @@ type FileConfig struct {
 
 // Validate checks the CONFIG record.
 func (f *FileConfig) Validate() error {
-	c := newChecker("CONFIG", f.Filecat+" "+f.FileID)
-	c.check(ValidCatalogName(f.Filecat), "FILECAT", f.Filecat, "must be a catalog name of at most 30 characters")
-	c.check(ValidFileID(f.FileID), "FILEID", f.FileID, "must be 1-60 printable characters without spaces")
-	c.check(f.LastGeneration >= 1 && f.LastGeneration <= MaxGeneration, "LASTGENERATION", f.LastGeneration, "must be 1-32767")
-	return c.result()
+	c := newChecker("CONFIG")
+	check(c, ValidCatalogName(f.Filecat), "FILECAT", f.Filecat, "must be a catalog name of at most 30 characters")
+	check(c, ValidFileID(f.FileID), "FILEID", f.FileID, "must be 1-60 printable characters without spaces")
+	check(c, f.LastGeneration >= 1 && f.LastGeneration <= MaxGeneration, "LASTGENERATION", f.LastGeneration, "must be 1-32767")
+	return c.result(func() string { return f.Filecat + " " + f.FileID })
 }
 
 // Tape file statuses.
@@ -219,22 +219,24 @@ func (f *TapeFile) Key() TapeFileKey {
 
 // Validate checks the tape file record.
 func (f *TapeFile) Validate() error {
-	c := newChecker("TAPEFILE", f.Key().String())
-	c.check(ValidCatalogName(f.Filecat), "FILECAT", f.Filecat, "must be a catalog name of at most 30 characters")
+	c := newChecker("TAPEFILE")
+	check(c, ValidCatalogName(f.Filecat), "FILECAT", f.Filecat, "must be a catalog name of at most 30 characters")
 	checkFileRef(c, f.FileID, f.Generation, f.Version)
 	checkCopies(c, f.PhysicalCopy, f.LogicalCopy)
-	c.check(!f.Created.IsZero(), "CREATIONDATE", f.Created, "must be set")
-	c.check(f.Expiration.IsZero() || !dateBefore(f.Expiration, f.Created), "EXPIRATIONDATE", f.Expiration.Format(time.DateOnly), "must not precede CREATIONDATE")
-	c.check(oneOf(f.RecordFormat, "FI", "UN"), "RECORDFORMAT", f.RecordFormat, "must be FI or UN")
-	c.check(f.RecordLength >= 0 && f.RecordLength <= 56*1024, "RECORDLENGTH", f.RecordLength, "must be 0-57344")
-	c.check(f.BlockLength >= 0 && f.BlockLength <= 52, "BLOCKLENGTH", f.BlockLength, "must be 0-52 (K)")
-	c.check(oneOf(f.Mode, TapeFileModes...), "TAPEFILEMODE", f.Mode, "must be BKVO, BKFI, BIFI, BIVO or USER")
-	c.check(oneOf(f.Status, FileValid, FileInvalid), "TAPEFILESTATUS", f.Status, "must be VALID or INVALID")
-	c.check(ValidCatalogName(f.Volcat), "VOLUMECATALOG", f.Volcat, "must be a catalog name of at most 30 characters")
-	c.check(ValidPoolName(f.Pool), "POOLNAME", f.Pool, "must be 1-30 letters, digits or underscores, the first a letter")
-	c.check(ValidLabel(f.VolsetID), "VOLSETID", f.VolsetID, "must be a volume name")
-	c.check(printable(f.Comment, 80), "COMMENT", f.Comment, "must be at most 80 printable characters")
-	return c.result()
+	check(c, !f.Created.IsZero(), "CREATIONDATE", f.Created, "must be set")
+	if !f.Expiration.IsZero() && dateBefore(f.Expiration, f.Created) {
+		c.fail("EXPIRATIONDATE", f.Expiration.Format(time.DateOnly), "must not precede CREATIONDATE")
+	}
+	check(c, oneOf(f.RecordFormat, "FI", "UN"), "RECORDFORMAT", f.RecordFormat, "must be FI or UN")
+	check(c, f.RecordLength >= 0 && f.RecordLength <= 56*1024, "RECORDLENGTH", f.RecordLength, "must be 0-57344")
+	check(c, f.BlockLength >= 0 && f.BlockLength <= 52, "BLOCKLENGTH", f.BlockLength, "must be 0-52 (K)")
+	check(c, oneOf(f.Mode, TapeFileModes...), "TAPEFILEMODE", f.Mode, "must be BKVO, BKFI, BIFI, BIVO or USER")
+	check(c, oneOf(f.Status, FileValid, FileInvalid), "TAPEFILESTATUS", f.Status, "must be VALID or INVALID")
+	check(c, ValidCatalogName(f.Volcat), "VOLUMECATALOG", f.Volcat, "must be a catalog name of at most 30 characters")
+	check(c, ValidPoolName(f.Pool), "POOLNAME", f.Pool, "must be 1-30 letters, digits or underscores, the first a letter")
+	check(c, ValidLabel(f.VolsetID), "VOLSETID", f.VolsetID, "must be a volume name")
+	check(c, printable(f.Comment, 80), "COMMENT", f.Comment, "must be at most 80 printable characters")
+	return c.result(func() string { return f.Key().String() })
 }
 
 // dateBefore reports whether the calendar date of a precedes that of b, each
@@ -252,14 +254,14 @@ func dateBefore(a, b time.Time) bool {
 }
 
 func checkFileRef(c *checker, fileID string, gen, version int) {
-	c.check(ValidFileID(fileID), "FILEID", fileID, "must be 1-60 printable characters without spaces")
-	c.check(gen >= 1 && gen <= MaxGeneration, "GENERATION", gen, "must be 1-32767")
-	c.check(version >= 0 && version <= MaxVersion, "VERSION", version, "must be 0-100")
+	check(c, ValidFileID(fileID), "FILEID", fileID, "must be 1-60 printable characters without spaces")
+	check(c, gen >= 1 && gen <= MaxGeneration, "GENERATION", gen, "must be 1-32767")
+	check(c, version >= 0 && version <= MaxVersion, "VERSION", version, "must be 0-100")
 }
 
 func checkCopies(c *checker, physical, logical int) {
-	c.check(physical >= 1 && physical <= 32767, "PHYSICALCOPY", physical, "must be 1-32767")
-	c.check(logical == 1 || logical == 2, "LOGICALCOPY", logical, "must be 1 or 2")
+	check(c, physical >= 1 && physical <= 32767, "PHYSICALCOPY", physical, "must be 1-32767")
+	check(c, logical == 1 || logical == 2, "LOGICALCOPY", logical, "must be 1 or 2")
 }
 
 // TapeFileVolume is a TFTOV row: one tape volume a tape file spans.
@@ -282,19 +284,21 @@ type TapeFileVolume struct {
 
 // Validate checks the TFTOV record.
 func (t *TapeFileVolume) Validate() error {
-	c := newChecker("TFTOV", fmt.Sprintf("%s %s GEN %d VERSION %d ON %s", t.Filecat, t.FileID, t.Generation, t.Version, t.Volser))
-	c.check(ValidCatalogName(t.Filecat), "FILECAT", t.Filecat, "must be a catalog name of at most 30 characters")
-	c.check(ValidCatalogName(t.Volcat), "VOLUMECATALOG", t.Volcat, "must be a catalog name of at most 30 characters")
-	c.check(ValidLabel(t.Volser), "VOLSER", t.Volser, "must be 1-6 upper-case letters or digits")
-	c.check(ValidPoolName(t.Pool), "POOLNAME", t.Pool, "must be 1-30 letters, digits or underscores, the first a letter")
+	c := newChecker("TFTOV")
+	check(c, ValidCatalogName(t.Filecat), "FILECAT", t.Filecat, "must be a catalog name of at most 30 characters")
+	check(c, ValidCatalogName(t.Volcat), "VOLUMECATALOG", t.Volcat, "must be a catalog name of at most 30 characters")
+	check(c, ValidLabel(t.Volser), "VOLSER", t.Volser, "must be 1-6 upper-case letters or digits")
+	check(c, ValidPoolName(t.Pool), "POOLNAME", t.Pool, "must be 1-30 letters, digits or underscores, the first a letter")
 	checkFileRef(c, t.FileID, t.Generation, t.Version)
 	checkCopies(c, t.PhysicalCopy, t.LogicalCopy)
-	c.check(ValidLabel(t.VolsetID), "VOLSETID", t.VolsetID, "must be a volume name")
-	c.check(t.VolIndex >= 1 && t.VolIndex <= 32767, "VOLINDEX", t.VolIndex, "must be 1-32767")
-	c.check(t.FileSection >= 1 && t.FileSection <= 9999, "FILESECTION", t.FileSection, "must be 1-9999")
-	c.check(t.FileSequence >= 1 && t.FileSequence <= 9999, "FILESEQUENCE", t.FileSequence, "must be 1-9999")
-	c.check(t.LabelLBA >= -1, "FILESEQLABELLBA", t.LabelLBA, "must be -1 or more")
-	return c.result()
+	check(c, ValidLabel(t.VolsetID), "VOLSETID", t.VolsetID, "must be a volume name")
+	check(c, t.VolIndex >= 1 && t.VolIndex <= 32767, "VOLINDEX", t.VolIndex, "must be 1-32767")
+	check(c, t.FileSection >= 1 && t.FileSection <= 9999, "FILESECTION", t.FileSection, "must be 1-9999")
+	check(c, t.FileSequence >= 1 && t.FileSequence <= 9999, "FILESEQUENCE", t.FileSequence, "must be 1-9999")
+	check(c, t.LabelLBA >= -1, "FILESEQLABELLBA", t.LabelLBA, "must be -1 or more")
+	return c.result(func() string {
+		return fmt.Sprintf("%s %s GEN %d VERSION %d ON %s", t.Filecat, t.FileID, t.Generation, t.Version, t.Volser)
+	})
 }
 
 // Disk file statuses.
@@ -334,20 +338,20 @@ func (d *DiskFile) EOF32() int64 { return min(d.EOF, 1<<32-1) }
 
 // Validate checks the disk file record.
 func (d *DiskFile) Validate() error {
-	c := newChecker("DISKFILE", fmt.Sprintf("%s %s IN %s GEN %d", d.Filecat, d.Name, d.FileID, d.Generation))
-	c.check(ValidCatalogName(d.Filecat), "FILECAT", d.Filecat, "must be a catalog name of at most 30 characters")
-	c.check(ValidDiskFileName(d.Name), "DISKFILENAME", d.Name, `must be \NODE.$VOL.SUBVOL.FILE, at most 35 characters`)
-	c.check(!d.TimeDumped.IsZero(), "TIMEDUMPED", d.TimeDumped, "must be set")
+	c := newChecker("DISKFILE")
+	check(c, ValidCatalogName(d.Filecat), "FILECAT", d.Filecat, "must be a catalog name of at most 30 characters")
+	check(c, ValidDiskFileName(d.Name), "DISKFILENAME", d.Name, `must be \NODE.$VOL.SUBVOL.FILE, at most 35 characters`)
+	check(c, !d.TimeDumped.IsZero(), "TIMEDUMPED", d.TimeDumped, "must be set")
 	checkCopies(c, d.PhysicalCopy, d.LogicalCopy)
 	checkFileRef(c, d.FileID, d.Generation, d.Version)
-	c.check(oneOf(d.Status, DiskValid, DiskInvalid), "DISKFILESTATUS", d.Status, "must be VA or IN")
-	c.check(d.FileCode >= 0 && d.FileCode <= 65535, "FILECODE", d.FileCode, "must be 0-65535")
-	c.check(oneOf(d.FileType, FileTypes...), "FILETYPE", d.FileType, "must be EN, TA, IN, PG, PV or SV")
-	c.check(d.EOF >= 0, "DISKFILEEOF64", d.EOF, "must not be negative")
-	c.check(ValidLabel(d.VolsetID), "VOLSETID", d.VolsetID, "must be a volume name")
-	c.check(ValidPoolName(d.Pool), "POOLNAME", d.Pool, "must be 1-30 letters, digits or underscores, the first a letter")
-	c.check(ValidCatalogName(d.Volcat), "VOLUMECATALOG", d.Volcat, "must be a catalog name of at most 30 characters")
-	return c.result()
+	check(c, oneOf(d.Status, DiskValid, DiskInvalid), "DISKFILESTATUS", d.Status, "must be VA or IN")
+	check(c, d.FileCode >= 0 && d.FileCode <= 65535, "FILECODE", d.FileCode, "must be 0-65535")
+	check(c, oneOf(d.FileType, FileTypes...), "FILETYPE", d.FileType, "must be EN, TA, IN, PG, PV or SV")
+	check(c, d.EOF >= 0, "DISKFILEEOF64", d.EOF, "must not be negative")
+	check(c, ValidLabel(d.VolsetID), "VOLSETID", d.VolsetID, "must be a volume name")
+	check(c, ValidPoolName(d.Pool), "POOLNAME", d.Pool, "must be 1-30 letters, digits or underscores, the first a letter")
+	check(c, ValidCatalogName(d.Volcat), "VOLUMECATALOG", d.Volcat, "must be a catalog name of at most 30 characters")
+	return c.result(func() string { return fmt.Sprintf("%s %s IN %s GEN %d", d.Filecat, d.Name, d.FileID, d.Generation) })
 }
 
 // DiskFileVolume is a DFTOV row: one tape volume a disk file spans.
@@ -365,15 +369,15 @@ type DiskFileVolume struct {
 
 // Validate checks the DFTOV record.
 func (d *DiskFileVolume) Validate() error {
-	c := newChecker("DFTOV", d.Filecat+" "+d.Name+" ON "+d.Volser)
-	c.check(ValidCatalogName(d.Filecat), "FILECAT", d.Filecat, "must be a catalog name of at most 30 characters")
-	c.check(ValidDiskFileName(d.Name), "DISKFILENAME", d.Name, `must be \NODE.$VOL.SUBVOL.FILE, at most 35 characters`)
-	c.check(!d.TimeDumped.IsZero(), "TIMEDUMPED", d.TimeDumped, "must be set")
-	c.check(ValidLabel(d.Volser), "VOLSER", d.Volser, "must be 1-6 upper-case letters or digits")
-	c.check(ValidCatalogName(d.Volcat), "VOLUMECATALOG", d.Volcat, "must be a catalog name of at most 30 characters")
-	c.check(ValidPoolName(d.Pool), "POOLNAME", d.Pool, "must be 1-30 letters, digits or underscores, the first a letter")
-	c.check(ValidLabel(d.VolsetID), "VOLSETID", d.VolsetID, "must be a volume name")
-	c.check(d.VolIndex >= 1 && d.VolIndex <= 32767, "VOLINDEX", d.VolIndex, "must be 1-32767")
-	c.check(d.PositionLBA >= -1, "FILEPOSITIONLBA", d.PositionLBA, "must be -1 or more")
-	return c.result()
+	c := newChecker("DFTOV")
+	check(c, ValidCatalogName(d.Filecat), "FILECAT", d.Filecat, "must be a catalog name of at most 30 characters")
+	check(c, ValidDiskFileName(d.Name), "DISKFILENAME", d.Name, `must be \NODE.$VOL.SUBVOL.FILE, at most 35 characters`)
+	check(c, !d.TimeDumped.IsZero(), "TIMEDUMPED", d.TimeDumped, "must be set")
+	check(c, ValidLabel(d.Volser), "VOLSER", d.Volser, "must be 1-6 upper-case letters or digits")
+	check(c, ValidCatalogName(d.Volcat), "VOLUMECATALOG", d.Volcat, "must be a catalog name of at most 30 characters")
+	check(c, ValidPoolName(d.Pool), "POOLNAME", d.Pool, "must be 1-30 letters, digits or underscores, the first a letter")
+	check(c, ValidLabel(d.VolsetID), "VOLSETID", d.VolsetID, "must be a volume name")
+	check(c, d.VolIndex >= 1 && d.VolIndex <= 32767, "VOLINDEX", d.VolIndex, "must be 1-32767")
+	check(c, d.PositionLBA >= -1, "FILEPOSITIONLBA", d.PositionLBA, "must be -1 or more")
+	return c.result(func() string { return d.Filecat + " " + d.Name + " ON " + d.Volser })
 }

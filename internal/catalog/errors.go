@@ -16,24 +16,36 @@ func (e *FieldError) Error() string {
 }
 
 // checker collects the first violation found while validating one record.
+// The record's key is formatted, and a value boxed, only for a violation:
+// a sync validates every record it moves, twice, and nearly all are valid.
 type checker struct {
-	record, key string
-	err         *FieldError
+	record string
+	err    *FieldError
 }
 
-func newChecker(record, key string) *checker { return &checker{record: record, key: key} }
+func newChecker(record string) *checker { return &checker{record: record} }
 
-// check records a violation of field unless ok holds; only the first is kept.
-func (c *checker) check(ok bool, field string, value any, reason string) {
-	if !ok && c.err == nil {
-		c.err = &FieldError{Record: c.record, Key: c.key, Field: field, Value: value, Reason: reason}
+// check records a violation of field unless ok holds; only the first is
+// kept. It is a function, not a method, so that it can take value's type.
+func check[T any](c *checker, ok bool, field string, value T, reason string) {
+	if !ok {
+		c.fail(field, value, reason)
 	}
 }
 
-func (c *checker) result() error {
+// fail records a violation of field, unless one was recorded before.
+func (c *checker) fail(field string, value any, reason string) {
+	if c.err == nil {
+		c.err = &FieldError{Record: c.record, Field: field, Value: value, Reason: reason}
+	}
+}
+
+// result is the first violation, if any, naming the record by key.
+func (c *checker) result(key func() string) error {
 	if c.err == nil {
 		return nil
 	}
+	c.err.Key = key()
 	return c.err
 }
 

@@ -82,27 +82,27 @@ func (s *Site) SearchListNodes() []string {
 
 // Validate checks the site record.
 func (s *Site) Validate() error {
-	c := newChecker("SITE", s.Node)
-	c.check(ValidNode(s.Node), "NODE", s.Node, `must be \ and 1-7 letters or digits, the first a letter`)
-	c.check(guardianName(s.DomainID, 8), "DOMAINID", s.DomainID, "must be 1-8 letters or digits, the first a letter")
-	c.check(validBackPakID(s.BackPakID), "BACKPAKID", s.BackPakID, "must be 1-32 printable characters without spaces or =")
+	c := newChecker("SITE")
+	check(c, ValidNode(s.Node), "NODE", s.Node, `must be \ and 1-7 letters or digits, the first a letter`)
+	check(c, guardianName(s.DomainID, 8), "DOMAINID", s.DomainID, "must be 1-8 letters or digits, the first a letter")
+	check(c, validBackPakID(s.BackPakID), "BACKPAKID", s.BackPakID, "must be 1-32 printable characters without spaces or =")
 	m := s.MediaDefs
-	c.check(ValidCatalogName(m.DefaultVolcat), "MEDIADEFS.VOLCAT", m.DefaultVolcat, "must be a catalog name of at most 30 characters")
-	c.check(ValidCatalogName(m.DefaultFilecat), "MEDIADEFS.FILECAT", m.DefaultFilecat, "must be a catalog name of at most 30 characters")
-	c.check(m.Retention == RetentionPermanent || (m.Retention >= 1 && m.Retention <= 9999),
+	check(c, ValidCatalogName(m.DefaultVolcat), "MEDIADEFS.VOLCAT", m.DefaultVolcat, "must be a catalog name of at most 30 characters")
+	check(c, ValidCatalogName(m.DefaultFilecat), "MEDIADEFS.FILECAT", m.DefaultFilecat, "must be a catalog name of at most 30 characters")
+	check(c, m.Retention == RetentionPermanent || (m.Retention >= 1 && m.Retention <= 9999),
 		"MEDIADEFS.RETENTION", m.Retention, "must be 1-9999 days or PERMANENT")
-	c.check(m.AbendRetention >= 0 && m.AbendRetention <= 9999, "MEDIADEFS.ABENDRETENTION", m.AbendRetention, "must be 0-9999 days")
-	c.check(m.SearchListSystem == "" || ValidNode(m.SearchListSystem), "MEDIADEFS.SEARCHLISTSYSTEM", m.SearchListSystem, "must be a node name")
+	check(c, m.AbendRetention >= 0 && m.AbendRetention <= 9999, "MEDIADEFS.ABENDRETENTION", m.AbendRetention, "must be 0-9999 days")
+	check(c, m.SearchListSystem == "" || ValidNode(m.SearchListSystem), "MEDIADEFS.SEARCHLISTSYSTEM", m.SearchListSystem, "must be a node name")
 	for i, e := range s.KeyManagers {
 		field := fmt.Sprintf("KEYMANAGER[%d]", i)
-		c.check(validBackPakID(e.BackPakID), field+".BACKPAKID", e.BackPakID, "must be 1-32 printable characters without spaces or =")
-		c.check(validServer(e.Server), field+".SERVER", e.Server, "must be 1-100 printable characters without spaces")
+		check(c, validBackPakID(e.BackPakID), field+".BACKPAKID", e.BackPakID, "must be 1-32 printable characters without spaces or =")
+		check(c, validServer(e.Server), field+".SERVER", e.Server, "must be 1-100 printable characters without spaces")
 		for _, f := range s.KeyManagers[:i] {
-			c.check(f.BackPakID != e.BackPakID, field+".BACKPAKID", e.BackPakID, "must not repeat another entry's")
+			check(c, f.BackPakID != e.BackPakID, field+".BACKPAKID", e.BackPakID, "must not repeat another entry's")
 		}
 	}
 	for i, e := range s.SearchList {
-		c.check(ValidCatalogName(e) && CatalogNode(e) != "", fmt.Sprintf("SEARCHLIST[%d]", i), e, `must be a node-qualified catalog name (\NODE.NAME)`)
+		check(c, ValidCatalogName(e) && CatalogNode(e) != "", fmt.Sprintf("SEARCHLIST[%d]", i), e, `must be a node-qualified catalog name (\NODE.NAME)`)
 	}
-	return c.result()
+	return c.result(func() string { return s.Node })
 }
