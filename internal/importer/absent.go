@@ -2,7 +2,9 @@ package importer
 
 import (
 	"context"
+	"errors"
 	"slices"
+	"strings"
 
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/snapshot"
@@ -57,9 +59,14 @@ func volsetRead(kind keyKind, volcat, volsetID string) readKey {
 }
 
 // Absent is what the reads of a batch of sets are known to find nothing
-// under. A nil Absent knows nothing: every read goes to the store.
+// under, and the CONFIG rows they are known to find. A nil Absent knows
+// nothing: every read goes to the store.
 type Absent struct {
 	keys map[readKey]bool // looked up and not found, not written since
+	// configs are the CONFIG rows looked up, as last written since: the
+	// row of a FILEID is read by every set holding one of its
+	// generations, most of a FULL's reads once the sets were looked up.
+	configs map[readKey]catalog.FileConfig
 }
 
 // lookupChunk bounds the keys of one read by list.
@@ -77,11 +84,11 @@ func (im *Import) LookUp(ctx context.Context, r store.Reader, sets []*Prepared) 
 		labels[i] = labelKeys(p.Want)
 		first = append(first, labels[i]...)
 	}
-	found, err := lookUp(ctx, r, first)
+	ab := &Absent{keys: map[readKey]bool{}, configs: map[readKey]catalog.FileConfig{}}
+	found, err := lookUp(ctx, r, first, ab.configs)
 	if err != nil {
 		return nil, err
 	}
-	ab := &Absent{keys: map[readKey]bool{}}
 	var rest []readKey
 	for i, p := range sets {
 		keys := labels[i]
@@ -93,7 +100,7 @@ func (im *Import) LookUp(ctx context.Context, r store.Reader, sets []*Prepared) 
 		}
 		rest = append(rest, im.fileKeys(p.Want)...)
 	}
-	if found, err = lookUp(ctx, r, rest); err != nil {
+	if found, err = lookUp(ctx, r, rest, ab.configs); err != nil {
 		return nil, err
 	}
 	for _, k := range rest {
@@ -143,8 +150,8 @@ func (im *Import) fileKeys(s *snapshot.VolumeSet) []readKey {
 
 // lookUp returns which of keys r holds a record under, reading them by
 // lists: one read for up to lookupChunk keys of a kind and a FILECAT or
-// VOLCAT.
-func lookUp(ctx context.Context, r store.Reader, keys []readKey) (map[readKey]bool, error) {
+// VOLCAT. The CONFIG rows it reads go into configs.
+func lookUp(ctx context.Context, r store.Reader, keys []readKey, configs map[readKey]catalog.FileConfig) (map[readKey]bool, error) {
 	type group struct {
 		kind keyKind
 		in   string // the FILECAT or VOLCAT the keys share
@@ -180,7 +187,7 @@ func lookUp(ctx context.Context, r store.Reader, keys []readKey) (map[readKey]bo
 					names = append(names, k.b)
 				}
 			}
-			if err := lookUpChunk(ctx, r, g.kind, g.in, names, gens, found); err != nil {
+			if err := lookUpChunk(ctx, r, g.kind, g.in, names, gens, found, configs); err != nil {
 				return nil, err
 			}
 		}
@@ -188,8 +195,10 @@ func lookUp(ctx context.Context, r store.Reader, keys []readKey) (map[readKey]bo
 	return found, nil
 }
 
-// lookUpChunk reads the records of one list and notes their keys in found.
-func lookUpChunk(ctx context.Context, r store.Reader, kind keyKind, in string, names []string, gens []store.FileGen, found map[readKey]bool) error {
+// lookUpChunk reads the records of one list and notes their keys in found,
+// and CONFIG rows in configs.
+func lookUpChunk(ctx context.Context, r store.Reader, kind keyKind, in string, names []string, gens []store.FileGen,
+	found map[readKey]bool, configs map[readKey]catalog.FileConfig) error {
 	switch kind {
 	case keyVolume:
 		return r.ScanVolumes(ctx, store.Filter{Labels: names}, func(v *catalog.Volume) error {
@@ -203,7 +212,8 @@ func lookUpChunk(ctx context.Context, r store.Reader, kind keyKind, in string, n
 		})
 	case keyConfig:
 		return r.ScanFileConfigs(ctx, store.Filter{Filecat: in, FileIDs: names}, func(c *catalog.FileConfig) error {
-			found[configRead(c.Filecat, c.FileID)] = true
+			k := configRead(c.Filecat, c.FileID)
+			found[k], configs[k] = true, *c
 			return nil
 		})
 	case keyFileGen:
@@ -247,6 +257,21 @@ func (ab *Absent) wrote(k readKey) {
 	}
 }
 
+// wroteConfig notes the CONFIG row c written: a read of its key finds it.
+func (ab *Absent) wroteConfig(c *catalog.FileConfig) {
+	k := configRead(c.Filecat, c.FileID)
+	delete(ab.keys, k)
+	ab.configs[k] = *c
+}
+
+// deletedConfig notes the CONFIG row of c's key deleted: its key, that of
+// the table's primary key, finds nothing.
+func (ab *Absent) deletedConfig(c *catalog.FileConfig) {
+	k := configRead(c.Filecat, c.FileID)
+	delete(ab.configs, k)
+	ab.keys[k] = true
+}
+
 // Reader returns r answering from ab the reads ab knows the answer of.
 func (ab *Absent) Reader(r store.Reader) store.Reader {
 	if ab == nil {
@@ -282,19 +307,40 @@ func (ab *Absent) tapeVolumes(ctx context.Context, r store.Reader, f store.Filte
 	return r.ScanTapeVolumes(ctx, f, fn)
 }
 
+// fileConfigs answers a read of CONFIG rows by FILECAT and FILEIDs from
+// what ab knows, reading the store for the rest; the rows come in the
+// store's order, each once.
 func (ab *Absent) fileConfigs(ctx context.Context, r store.Reader, f store.Filter, fn func(*catalog.FileConfig) error) error {
-	if f.Filecat != "" && f.FileID != "" && ab.is(configRead(f.Filecat, f.FileID)) {
-		return nil
+	ids := f.FileIDs
+	if len(ids) == 0 && f.FileID != "" {
+		ids = []string{f.FileID}
 	}
-	if f.Filecat != "" && len(f.FileIDs) > 0 {
-		f.FileIDs = slices.DeleteFunc(slices.Clone(f.FileIDs), func(id string) bool {
-			return ab.is(configRead(f.Filecat, id))
-		})
-		if len(f.FileIDs) == 0 {
-			return nil
+	if f.Filecat == "" || len(ids) == 0 || (f.FileID != "" && len(f.FileIDs) > 0) {
+		return r.ScanFileConfigs(ctx, f, fn)
+	}
+	var rows []catalog.FileConfig
+	var read []string
+	for _, id := range ids {
+		k := configRead(f.Filecat, id)
+		if c, ok := ab.configs[k]; ok {
+			rows = append(rows, c)
+		} else if !ab.is(k) {
+			read = append(read, id)
 		}
 	}
-	return r.ScanFileConfigs(ctx, f, fn)
+	if len(read) > 0 {
+		if err := r.ScanFileConfigs(ctx, store.Filter{Filecat: f.Filecat, FileIDs: read}, appendTo(&rows)); err != nil {
+			return err
+		}
+	}
+	slices.SortFunc(rows, func(a, b catalog.FileConfig) int { return strings.Compare(a.FileID, b.FileID) })
+	rows = slices.CompactFunc(rows, func(a, b catalog.FileConfig) bool { return a.FileID == b.FileID })
+	for i := range rows {
+		if err := fn(&rows[i]); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (ab *Absent) tapeFiles(ctx context.Context, r store.Reader, f store.Filter, fn func(*catalog.TapeFile) error) error {
@@ -357,7 +403,8 @@ func (r absentReader) ScanDiskFileVolumes(ctx context.Context, f store.Filter, f
 }
 
 // absentTx is a transaction read through its Absent, which each put
-// updates. A deletion makes no key present: it needs no note.
+// updates. A deletion makes no key present: it needs no note, but that of
+// a CONFIG row, whose row a read would find.
 type absentTx struct {
 	absentReader
 	store.Writer
@@ -382,8 +429,18 @@ func (t absentTx) PutVolumeFilecat(ctx context.Context, f *catalog.VolumeFilecat
 	return t.Writer.PutVolumeFilecat(ctx, f)
 }
 func (t absentTx) PutFileConfig(ctx context.Context, c *catalog.FileConfig) error {
-	t.ab.wrote(configRead(c.Filecat, c.FileID))
-	return t.Writer.PutFileConfig(ctx, c)
+	if err := t.Writer.PutFileConfig(ctx, c); err != nil {
+		return err
+	}
+	t.ab.wroteConfig(c)
+	return nil
+}
+func (t absentTx) DeleteFileConfig(ctx context.Context, c *catalog.FileConfig) error {
+	err := t.Writer.DeleteFileConfig(ctx, c)
+	if err == nil || errors.Is(err, store.ErrNotFound) {
+		t.ab.deletedConfig(c)
+	}
+	return err
 }
 func (t absentTx) PutTapeFile(ctx context.Context, f *catalog.TapeFile) error {
 	t.ab.wrote(volsetRead(keyTapeFile, f.Volcat, f.VolsetID))
