@@ -86,13 +86,13 @@ func TestReferences(t *testing.T) {
 	}{
 		{"all in the set", func(*snapshot.VolumeSet) {}, true, nil, nil},
 		{"TFTOV of a missing tape file", func(s *snapshot.VolumeSet) { s.TFTOV[1].Generation = 11 },
-			true, []string{`TAPEFILE \PRIM.FCPROD PAYROLL_BACKUP GEN 11 VERSION 0 COPY 1.1`}, nil},
+			true, []string{`TFTOV \PRIM.FCPROD PAYROLL_BACKUP GEN 11 VERSION 0 ON T00002: TAPEFILE \PRIM.FCPROD PAYROLL_BACKUP GEN 11 VERSION 0 COPY 1.1`}, nil},
 		{"TFTOV on a volume outside the set", func(s *snapshot.VolumeSet) { s.TapeVolumes = s.TapeVolumes[:1] },
-			true, []string{`TAPEVOLUME \PRIM.VCPROD BBOX_BACKUP T00002`}, nil},
+			true, []string{`TFTOV \PRIM.FCPROD PAYROLL_BACKUP GEN 12 VERSION 0 ON T00002: TAPEVOLUME \PRIM.VCPROD BBOX_BACKUP T00002`}, nil},
 		{"DISKFILE of another copy", func(s *snapshot.VolumeSet) { s.DiskFiles[0].PhysicalCopy = 2 },
-			true, []string{`TAPEFILE \PRIM.FCPROD PAYROLL_BACKUP GEN 12 VERSION 0 COPY 2.1`}, nil},
+			true, []string{`DISKFILE \PRIM.$PAY.PAYAP.ACCTS: TAPEFILE \PRIM.FCPROD PAYROLL_BACKUP GEN 12 VERSION 0 COPY 2.1`}, nil},
 		{"DFTOV of a missing disk file", func(s *snapshot.VolumeSet) { s.DiskFiles = s.DiskFiles[:1] },
-			true, []string{`DISKFILE \PRIM.FCPROD \PRIM.$PAY.PAYAP.LEDGER dumped 2026-03-02T22:00:00Z`}, nil},
+			true, []string{`DFTOV \PRIM.$PAY.PAYAP.LEDGER ON T00002: DISKFILE \PRIM.FCPROD \PRIM.$PAY.PAYAP.LEDGER dumped 2026-03-02T22:00:00Z`}, nil},
 		{"DFTOV of a missing disk file, without catalog files", func(s *snapshot.VolumeSet) { s.DiskFiles = s.DiskFiles[:1] },
 			false, nil, nil},
 		{"a tape file of another volume set", func(s *snapshot.VolumeSet) { s.TapeFiles[0].VolsetID = "T00009" },
@@ -104,7 +104,7 @@ func TestReferences(t *testing.T) {
 			refs, cs := References(s, tc.catalogFiles)
 			var got []string
 			for _, r := range refs {
-				got = append(got, r.String())
+				got = append(got, r.From+": "+r.String())
 			}
 			if !slices.Equal(got, tc.refs) || !slices.Equal(rules(cs), tc.conflicts) {
 				t.Errorf("refs %q and conflicts %v, want %q and %v", got, rules(cs), tc.refs, tc.conflicts)
