@@ -84,8 +84,8 @@ func (im *Import) LookUp(ctx context.Context, r store.Reader, sets []*Prepared) 
 		labels[i] = labelKeys(p.Want)
 		first = append(first, labels[i]...)
 	}
-	ab := &Absent{keys: map[readKey]bool{}, configs: map[readKey]catalog.FileConfig{}}
-	found, err := lookUp(ctx, r, first, ab.configs)
+	ab := newAbsent()
+	found, err := ab.lookUp(ctx, r, first)
 	if err != nil {
 		return nil, err
 	}
@@ -100,15 +100,28 @@ func (im *Import) LookUp(ctx context.Context, r store.Reader, sets []*Prepared) 
 		}
 		rest = append(rest, im.fileKeys(p.Want)...)
 	}
-	if found, err = lookUp(ctx, r, rest, ab.configs); err != nil {
+	if err := ab.find(ctx, r, rest); err != nil {
 		return nil, err
 	}
-	for _, k := range rest {
+	return ab, nil
+}
+
+func newAbsent() *Absent {
+	return &Absent{keys: map[readKey]bool{}, configs: map[readKey]catalog.FileConfig{}}
+}
+
+// find looks keys up in r and notes those it holds no record under absent.
+func (ab *Absent) find(ctx context.Context, r store.Reader, keys []readKey) error {
+	found, err := ab.lookUp(ctx, r, keys)
+	if err != nil {
+		return err
+	}
+	for _, k := range keys {
 		if !found[k] {
 			ab.keys[k] = true
 		}
 	}
-	return ab, nil
+	return nil
 }
 
 // labelKeys are the keys of a set's BackPak entries and tape volumes.
@@ -150,8 +163,8 @@ func (im *Import) fileKeys(s *snapshot.VolumeSet) []readKey {
 
 // lookUp returns which of keys r holds a record under, reading them by
 // lists: one read for up to lookupChunk keys of a kind and a FILECAT or
-// VOLCAT. The CONFIG rows it reads go into configs.
-func lookUp(ctx context.Context, r store.Reader, keys []readKey, configs map[readKey]catalog.FileConfig) (map[readKey]bool, error) {
+// VOLCAT. The CONFIG rows it reads are kept in ab.
+func (ab *Absent) lookUp(ctx context.Context, r store.Reader, keys []readKey) (map[readKey]bool, error) {
 	type group struct {
 		kind keyKind
 		in   string // the FILECAT or VOLCAT the keys share
@@ -187,7 +200,7 @@ func lookUp(ctx context.Context, r store.Reader, keys []readKey, configs map[rea
 					names = append(names, k.b)
 				}
 			}
-			if err := lookUpChunk(ctx, r, g.kind, g.in, names, gens, found, configs); err != nil {
+			if err := ab.lookUpChunk(ctx, r, g.kind, g.in, names, gens, found); err != nil {
 				return nil, err
 			}
 		}
@@ -195,10 +208,10 @@ func lookUp(ctx context.Context, r store.Reader, keys []readKey, configs map[rea
 	return found, nil
 }
 
-// lookUpChunk reads the records of one list and notes their keys in found,
-// and CONFIG rows in configs.
-func lookUpChunk(ctx context.Context, r store.Reader, kind keyKind, in string, names []string, gens []store.FileGen,
-	found map[readKey]bool, configs map[readKey]catalog.FileConfig) error {
+// lookUpChunk reads the records of one list and notes their keys in found;
+// CONFIG rows are kept in ab.
+func (ab *Absent) lookUpChunk(ctx context.Context, r store.Reader, kind keyKind, in string, names []string, gens []store.FileGen,
+	found map[readKey]bool) error {
 	switch kind {
 	case keyVolume:
 		return r.ScanVolumes(ctx, store.Filter{Labels: names}, func(v *catalog.Volume) error {
@@ -213,7 +226,7 @@ func lookUpChunk(ctx context.Context, r store.Reader, kind keyKind, in string, n
 	case keyConfig:
 		return r.ScanFileConfigs(ctx, store.Filter{Filecat: in, FileIDs: names}, func(c *catalog.FileConfig) error {
 			k := configRead(c.Filecat, c.FileID)
-			found[k], configs[k] = true, *c
+			found[k], ab.configs[k] = true, *c
 			return nil
 		})
 	case keyFileGen:
