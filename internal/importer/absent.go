@@ -325,11 +325,11 @@ func (ab *Absent) tapeVolumes(ctx context.Context, r store.Reader, f store.Filte
 // store's order, each once.
 func (ab *Absent) fileConfigs(ctx context.Context, r store.Reader, f store.Filter, fn func(*catalog.FileConfig) error) error {
 	ids := f.FileIDs
-	if len(ids) == 0 && f.FileID != "" {
+	switch {
+	case f.Filecat == "" || (f.FileID == "") == (len(ids) == 0):
+		return r.ScanFileConfigs(ctx, f, fn) // not a read by FILEIDs alone
+	case f.FileID != "":
 		ids = []string{f.FileID}
-	}
-	if f.Filecat == "" || len(ids) == 0 || (f.FileID != "" && len(f.FileIDs) > 0) {
-		return r.ScanFileConfigs(ctx, f, fn)
 	}
 	var rows []catalog.FileConfig
 	var read []string
