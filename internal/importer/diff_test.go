@@ -13,7 +13,7 @@ import (
 // must give the record another key.
 type keyCase struct {
 	name  string
-	key   func() (fmt.Stringer, any) // the key as printed and as compared
+	key   func() fmt.Stringer // compared as the diff compares it, printed as reports name it
 	want  string
 	edits []func()
 }
@@ -30,39 +30,39 @@ func TestRecordKeys(t *testing.T) {
 	dv := catalog.DiskFileVolume{Name: `\PRIM.$DATA.SUB.F1`, TimeDumped: dumped, Volser: "T00001",
 		Filecat: `\SECD.FCREPL`, Volcat: `\SECD.VCREPL`, Pool: "PROD_POOL1", VolIndex: 1}
 	cases := []keyCase{
-		{"TAPEVOLUME", func() (fmt.Stringer, any) { k := tapeVolumeKey(&tv); return k, k },
+		{"TAPEVOLUME", func() fmt.Stringer { return tapeVolumeKey(&tv) },
 			`T00001 in \SECD.VCREPL PROD_POOL1`,
 			[]func(){func() { tv.Volser = "T00002" }, func() { tv.Volcat = `\SECD.VCX` }, func() { tv.Pool = "P2" }}},
-		{"VTOFC", func() (fmt.Stringer, any) { k := vtofcKey(&vf); return k, k },
+		{"VTOFC", func() fmt.Stringer { return vtofcKey(&vf) },
 			`T00001 PROD_POOL1 in \SECD.VCREPL`,
 			[]func(){func() { vf.VolsetID = "T00002" }, func() { vf.Pool = "P2" }, func() { vf.Volcat = `\SECD.VCX` }}},
-		{"CONFIG", func() (fmt.Stringer, any) { k := configKey(&cf); return k, k },
+		{"CONFIG", func() fmt.Stringer { return configKey(&cf) },
 			`DAILY in \SECD.FCREPL`,
 			[]func(){func() { cf.FileID = "WEEKLY" }, func() { cf.Filecat = `\SECD.FCX` }}},
-		{"TFTOV", func() (fmt.Stringer, any) { k := tftovKey(&tf); return k, k },
+		{"TFTOV", func() fmt.Stringer { return tftovKey(&tf) },
 			`T00001 DAILY 3 1 in \SECD.FCREPL \SECD.VCREPL PROD_POOL1`,
 			[]func(){func() { tf.Volser = "T00002" }, func() { tf.FileID = "WEEKLY" }, func() { tf.Generation = 4 },
 				func() { tf.Version = 2 }, func() { tf.Filecat = `\SECD.FCX` }, func() { tf.Volcat = `\SECD.VCX` },
 				func() { tf.Pool = "P2" }}},
-		{"DISKFILE", func() (fmt.Stringer, any) { k := diskFileKey(&df); return k, k },
+		{"DISKFILE", func() fmt.Stringer { return diskFileKey(&df) },
 			`\PRIM.$DATA.SUB.F1 DAILY 3 T00001 in \SECD.FCREPL`,
 			[]func(){func() { df.Name = `\PRIM.$DATA.SUB.F2` }, func() { df.FileID = "WEEKLY" }, func() { df.Generation = 4 },
 				func() { df.VolsetID = "T00002" }, func() { df.Filecat = `\SECD.FCX` }}},
-		{"DFTOV", func() (fmt.Stringer, any) { k := dftovKey(&dv); return k, k },
+		{"DFTOV", func() fmt.Stringer { return dftovKey(&dv) },
 			fmt.Sprintf(`\PRIM.$DATA.SUB.F1 %d T00001 in \SECD.FCREPL \SECD.VCREPL PROD_POOL1`, dumped.UnixMicro()),
 			[]func(){func() { dv.Name = `\PRIM.$DATA.SUB.F2` }, func() { dv.TimeDumped = dumped.Add(time.Microsecond) },
 				func() { dv.Volser = "T00002" }, func() { dv.Filecat = `\SECD.FCX` }, func() { dv.Volcat = `\SECD.VCX` },
 				func() { dv.Pool = "P2" }}},
 	}
 	for _, c := range cases {
-		s, k := c.key()
-		if s.String() != c.want {
-			t.Errorf("%s key prints %q, want %q", c.name, s.String(), c.want)
+		k := c.key()
+		if k.String() != c.want {
+			t.Errorf("%s key prints %q, want %q", c.name, k.String(), c.want)
 		}
-		seen := map[any]int{k: -1}
+		seen := map[fmt.Stringer]int{k: -1}
 		for i, edit := range c.edits {
 			edit()
-			_, k := c.key()
+			k := c.key()
 			if j, ok := seen[k]; ok {
 				t.Errorf("%s: after edit %d the key %v is the one seen after edit %d", c.name, i, k, j)
 			}
