@@ -88,7 +88,7 @@ func TestInvalidRecordNamesSegmentAndOffset(t *testing.T) {
 			t.Fatalf("%s: %v, want a non-retryable validation error", name, err)
 		}
 		// The third set starts the second segment, after its header line.
-		for _, want := range []string{"seg-000002.jsonl at offset 18", "volume set " + sets[2].ID, "TAPEFILEMODE", `"TAPE"`} {
+		for _, want := range []string{"seg-000002.bin at offset 18", "volume set " + sets[2].ID, "TAPEFILEMODE", `"TAPE"`} {
 			if !strings.Contains(err.Error(), want) {
 				t.Errorf("%s: %q does not say %q", name, err, want)
 			}

@@ -565,7 +565,7 @@ func newestSegment(dir string, since time.Time) string {
 	var best string
 	var bestTime time.Time
 	for _, s := range snaps {
-		segs, _ := filepath.Glob(filepath.Join(dir, s.Name(), "seg-*.jsonl"))
+		segs, _ := filepath.Glob(filepath.Join(dir, s.Name(), "seg-*"))
 		if len(segs) == 0 {
 			continue
 		}

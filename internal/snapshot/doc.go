@@ -5,7 +5,8 @@
 // location and digest travel through Temporal; the rows stay in files.
 //
 // The format is specified in docs/snapshot-format.md. Writer writes a
-// snapshot (writer.go); Area holds snapshots in an outbox or a staging area
+// snapshot (writer.go), its sets in a binary encoding (binary.go; schema
+// version 1, sets as lines of JSON, is still read); Area holds snapshots in an outbox or a staging area
 // and copies them between the two (staging.go); Area.Open opens a staged
 // snapshot, checking its manifest digest, data store and segments, for the
 // readers of reader.go and keys.go. Snapshots come from another site and

@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
@@ -84,7 +85,7 @@ func TestManifestSchemaFaults(t *testing.T) {
 	for _, c := range []struct {
 		schema  int
 		corrupt bool
-	}{{0, true}, {-1, true}, {2, false}} {
+	}{{0, true}, {-1, true}, {SchemaVersion + 1, false}} {
 		dir := t.TempDir()
 		m := fxManifest()
 		m.Schema = c.schema
@@ -92,7 +93,7 @@ func TestManifestSchemaFaults(t *testing.T) {
 		if c.corrupt {
 			asCorrupt(t, "schema 0", err, ManifestFile)
 		} else {
-			asConfig(t, "schema 2", err, "version 2", "run the same catsync release on both sites")
+			asConfig(t, "a later schema", err, fmt.Sprintf("version %d", SchemaVersion+1), "run the same catsync release on both sites")
 		}
 	}
 	dir := t.TempDir()

@@ -3,8 +3,6 @@ package snapshot
 import (
 	"errors"
 
-	jsonv2 "github.com/go-json-experiment/json"
-
 	"github.com/catsync/catsync/internal/catalog"
 	"github.com/catsync/catsync/internal/keys"
 )
@@ -87,14 +85,7 @@ func (s *VolumeSet) CheckKeys() error {
 // match its recorded size and SHA-256 is refused once read: act on the
 // records only when ReadKeys returns nil.
 func ReadKeys(dir string, s Segment, fn func(set string, k *Key) error) error {
-	return scanSets(dir, s, func(off int64, line []byte) error {
-		var set struct {
-			ID   string `json:"id"`
-			Keys []Key  `json:"keys"`
-		}
-		if err := jsonv2.Unmarshal(line, &set); err != nil {
-			return errors.New("volume set: " + err.Error())
-		}
+	return scanSets(dir, s, func(off int64, set setHead) error {
 		if set.ID == "" {
 			return errors.New("volume set without id")
 		}

@@ -37,8 +37,8 @@ func readManifest(dir, want string) (Manifest, []byte, string, error) {
 }
 
 // parseManifest checks the bytes of a manifest: their SHA-256 against want
-// (unless want is empty), then that they decode, are of this schema
-// version and of a type this version knows, and name each segment by a
+// (unless want is empty), then that they decode, are of a schema
+// version this catsync reads and of a type this version knows, and name each segment by a
 // plain file name starting "seg-", so that no segment lies outside the
 // snapshot's directory. It returns the digest it computed, with any error.
 // Another schema version is a configuration error, not corruption: the
@@ -55,9 +55,9 @@ func parseManifest(b []byte, want string) (Manifest, string, error) {
 	if m.Schema <= 0 {
 		return m, got, &CorruptError{File: ManifestFile, Reason: fmt.Sprintf("schema version %d: not a catsync manifest", m.Schema)}
 	}
-	if m.Schema != SchemaVersion {
-		return m, got, catalog.ConfigErrorf("snapshot %s has schema version %d; this catsync reads version %d: run the same catsync release on both sites",
-			m.ID, m.Schema, SchemaVersion)
+	if m.Schema < MinSchemaVersion || m.Schema > SchemaVersion {
+		return m, got, catalog.ConfigErrorf("snapshot %s has schema version %d; this catsync reads versions %s: run the same catsync release on both sites",
+			m.ID, m.Schema, readVersions())
 	}
 	if m.Type != Full && m.Type != Update {
 		return m, got, &CorruptError{File: ManifestFile, Reason: fmt.Sprintf("type %q, want %s or %s", m.Type, Full, Update)}

@@ -47,7 +47,15 @@ func TestReadManifestWrongDigest(t *testing.T) {
 }
 
 func TestReadManifestSchemaVersion(t *testing.T) {
-	for _, v := range []int{0, 2, 17, -1} {
+	for v := MinSchemaVersion; v <= SchemaVersion; v++ {
+		dir := t.TempDir()
+		m := fxManifest()
+		m.Schema = v
+		if _, _, err := ReadManifest(dir, writeManifest(t, dir, m)); err != nil {
+			t.Errorf("schema %d: %v", v, err)
+		}
+	}
+	for _, v := range []int{0, SchemaVersion + 1, 17, -1} {
 		dir := t.TempDir()
 		m := fxManifest()
 		m.Schema = v

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -27,7 +28,7 @@ func encodeSegment(t testing.TB, sets []*VolumeSet) []byte {
 		t.Fatal(err)
 	}
 	if len(m.Segments) == 0 {
-		return []byte(segmentMagic + " 1\n")
+		return fmt.Appendf(nil, "%s %d\n", segmentMagic, SchemaVersion)
 	}
 	b, err := os.ReadFile(filepath.Join(dir, m.Segments[0].Name))
 	if err != nil {
@@ -48,19 +49,45 @@ func stageSegment(t testing.TB, sets []*VolumeSet) (string, Segment) {
 	return dir, seg
 }
 
-// FuzzSegment feeds arbitrary bytes to the segment decoders: they must
-// never panic or hang, and every error must be a *CorruptError naming the
-// segment and an offset inside it. What decodes must re-encode to a segment
-// that decodes to the same sets.
+// encodeSegmentV1 is a segment of schema version 1 holding sets, as the
+// writer of that version wrote it: a line of JSON each.
+func encodeSegmentV1(t testing.TB, sets []*VolumeSet) []byte {
+	b := []byte(segmentMagic + " 1\n")
+	for _, s := range sets {
+		line, err := json.Marshal(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = append(append(b, line...), '\n')
+	}
+	return b
+}
+
+// FuzzSegment feeds arbitrary bytes to the segment decoders, under the
+// headers of both schema versions: they must never panic or hang, and
+// every error must be a *CorruptError naming the segment and an offset
+// inside it. What decodes must re-encode to a segment that decodes to the
+// same sets.
 func FuzzSegment(f *testing.F) {
 	good := encodeSegment(f, fxSets(0, 3))
+	goodV1 := encodeSegmentV1(f, fxSets(0, 3))
 	header := segmentMagic + " 1\n"
+	header2 := fmt.Sprintf("%s %d\n", segmentMagic, SchemaVersion)
 	for _, seed := range [][]byte{
 		good,
-		good[:len(good)/2], // truncated inside a record
-		good[:len(good)-1], // last record without its newline
-		[]byte(header),     // empty segment
-		[]byte("CATSYNC-SEGMENT 2\n{\"id\":\"A\"}\n"),
+		good[:len(good)/2],       // truncated inside a record
+		good[:len(good)-1],       // last record a byte short
+		[]byte(header2),          // empty segment
+		[]byte(header2 + "\x00"), // a set of nothing
+		[]byte(header2 + "\x0b\x01A\x00\x00\x00\x00\x00\x00\x00\x00\x00"),     // a set of its id alone
+		[]byte(header2 + "\x0b\x01A\x00\x01\x00\x00\x00\x00\x00\x00\x00\x00"), // one volume, cut short
+		[]byte(header2 + "\xff\xff\xff\xff\xff\xff\xff\xff\xff\xff\x01"),      // a length past 64 bits
+		[]byte(header2 + "\x05\x03\xff\xfe\xfd\x00"),                          // an id that is not UTF-8
+		goodV1,
+		goodV1[:len(goodV1)/2],
+		goodV1[:len(goodV1)-1], // last record without its newline
+		[]byte(header),         // empty segment
+		[]byte("CATSYNC-SEGMENT 3\n{\"id\":\"A\"}\n"),
 		[]byte(header + `{"id":"A","volumes":[{"label":7}]}` + "\n"),
 		[]byte(header + `{"id":"A","unknown":1}` + "\n"),
 		[]byte(header + `{"id":""}` + "\n"),

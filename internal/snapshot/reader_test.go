@@ -2,6 +2,7 @@ package snapshot
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
@@ -106,6 +107,8 @@ func TestVerifySegmentDetectsDamage(t *testing.T) {
 	asCorrupt(t, "wrong digest", VerifySegment(dir, bad), seg.Name)
 }
 
+// hdr opens a segment of schema version 1, whose sets are lines of JSON:
+// what a secondary staged before version 2 is still read.
 const hdr = "CATSYNC-SEGMENT 1\n"
 
 // decodeSafely runs Decode, turning a panic into a test failure.
@@ -138,7 +141,8 @@ func TestDecodeHostileInputOffsets(t *testing.T) {
 		{"empty", "", 0, nil},
 		{"only newline", "\n", 0, nil},
 		{"wrong magic", "CATSYNC-SNAPSHOT 1\n" + good, 0, nil},
-		{"other schema version", "CATSYNC-SEGMENT 2\n" + good, 0, nil},
+		{"later schema version", fmt.Sprintf("CATSYNC-SEGMENT %d\n", SchemaVersion+1) + good, 0, nil},
+		{"schema version 0", "CATSYNC-SEGMENT 0\n" + good, 0, nil},
 		{"schema version 10", "CATSYNC-SEGMENT 10\n" + good, 0, nil},
 		{"header with CRLF", "CATSYNC-SEGMENT 1\r\n" + good, 0, nil},
 		{"header with trailing space", "CATSYNC-SEGMENT 1 \n" + good, 0, nil},
@@ -196,6 +200,22 @@ func TestDecodeRefusesTrailingDataOnALine(t *testing.T) {
 	}
 }
 
+// records2 is where each record of a version 2 segment starts, and where
+// its encoding starts after its length.
+func records2(t *testing.T, b []byte) (starts, bodies []int) {
+	t.Helper()
+	off := bytes.IndexByte(b, '\n') + 1
+	for off < len(b) {
+		n, k := binary.Uvarint(b[off:])
+		if k <= 0 {
+			t.Fatalf("no record length at %d", off)
+		}
+		starts, bodies = append(starts, off), append(bodies, off+k)
+		off += k + int(n)
+	}
+	return starts, bodies
+}
+
 func TestDecodeOffsetInAWrittenSegment(t *testing.T) {
 	dir := t.TempDir()
 	m, _ := writeSets(t, dir, fxSets(0, 5), 5)
@@ -204,43 +224,127 @@ func TestDecodeOffsetInAWrittenSegment(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The start of each line; damage the k-th record (k from 0).
-	var starts []int
-	for i := range b {
-		if i == 0 || b[i-1] == '\n' {
-			starts = append(starts, i)
-		}
+	starts, bodies := records2(t, b)
+	if len(starts) != 5 {
+		t.Fatalf("%d records", len(starts))
 	}
+	// Damage the k-th record (k from 0): its id's length no longer ends.
 	for k := 0; k < 5; k++ {
 		bad := slices.Clone(b)
-		bad[starts[1+k]] = 'X' // '{' becomes 'X'
+		copy(bad[bodies[k]:], bytes.Repeat([]byte{0xff}, 10))
 		ids, err := decodeSafely(t, bytes.NewReader(bad), seg.Name, 0)
 		ce := asCorrupt(t, fmt.Sprintf("record %d", k), err, seg.Name)
-		if ce.Offset != int64(starts[1+k]) {
-			t.Errorf("record %d: offset %d, want %d", k, ce.Offset, starts[1+k])
+		if ce.Offset != int64(starts[k]) {
+			t.Errorf("record %d: offset %d, want %d", k, ce.Offset, starts[k])
 		}
 		if len(ids) != k {
 			t.Errorf("record %d: %d sets delivered before the error", k, len(ids))
 		}
-		if !strings.Contains(err.Error(), fmt.Sprintf("offset %d", starts[1+k])) {
-			t.Errorf("message %q does not give the offset", err)
+		for _, want := range []string{fmt.Sprintf("offset %d", starts[k]), "ID at byte 0 of the set"} {
+			if !strings.Contains(err.Error(), want) {
+				t.Errorf("message %q does not say %q", err, want)
+			}
 		}
 		// ReadVolumeKeys reports the same offset.
-		os.WriteFile(filepath.Join(dir, "seg-bad.jsonl"), bad, 0o644)
-		err = ReadVolumeKeys(dir, Segment{Name: "seg-bad.jsonl"}, func(catalog.VolumeKey) {})
-		if ce := asCorrupt(t, fmt.Sprintf("volume keys, record %d", k), err, "seg-bad.jsonl"); ce.Offset != int64(starts[1+k]) {
-			t.Errorf("volume keys, record %d: offset %d, want %d", k, ce.Offset, starts[1+k])
+		os.WriteFile(filepath.Join(dir, "seg-bad.bin"), bad, 0o644)
+		err = ReadVolumeKeys(dir, Segment{Name: "seg-bad.bin"}, func(catalog.VolumeKey) {})
+		if ce := asCorrupt(t, fmt.Sprintf("volume keys, record %d", k), err, "seg-bad.bin"); ce.Offset != int64(starts[k]) {
+			t.Errorf("volume keys, record %d: offset %d, want %d", k, ce.Offset, starts[k])
 		}
 	}
 	// Truncating the file in the middle of the last record.
 	cut := b[:len(b)-5]
 	_, err = decodeSafely(t, bytes.NewReader(cut), seg.Name, 0)
-	if ce := asCorrupt(t, "truncated", err, seg.Name); ce.Offset != int64(starts[5]) {
-		t.Errorf("truncated: offset %d, want %d", ce.Offset, starts[5])
+	if ce := asCorrupt(t, "truncated", err, seg.Name); ce.Offset != int64(starts[4]) || !strings.Contains(ce.Reason, "truncated record") {
+		t.Errorf("truncated: offset %d, want %d (%v)", ce.Offset, starts[4], err)
 	}
 	// Skipped records are still checked for truncation.
-	_, err = decodeSafely(t, bytes.NewReader(cut), seg.Name, 3)
-	asCorrupt(t, "truncated, from 3", err, seg.Name)
+	_, err = decodeSafely(t, bytes.NewReader(cut), seg.Name, 5)
+	asCorrupt(t, "truncated, from 5", err, seg.Name)
+}
+
+// hdr2 opens a segment of schema version 2.
+var hdr2 = fmt.Sprintf("CATSYNC-SEGMENT %d\n", SchemaVersion)
+
+// frame is a version 2 record: the length of body, then body.
+func frame(body ...[]byte) string {
+	b := bytes.Join(body, nil)
+	return string(binary.AppendUvarint(nil, uint64(len(b)))) + string(b)
+}
+
+// Pieces of hand-made binary sets, in the layout TestBinaryLayout pins.
+func str(s string) []byte { return append(binary.AppendUvarint(nil, uint64(len(s))), s...) }
+func uv(n uint64) []byte  { return binary.AppendUvarint(nil, n) }
+func tm(sec int64, nsec uint64, offset int64) []byte {
+	return binary.AppendVarint(binary.AppendUvarint(binary.AppendVarint(nil, sec), nsec), offset)
+}
+
+// volume is a Volume's encoding up to its first boolean: five empty
+// strings and three times as given.
+func volume(times ...[]byte) []byte {
+	return slices.Concat(make([]byte, 5), times[0], times[1], times[2])
+}
+
+// TestDecodeBinaryHostileInput: every malformed version 2 record is a
+// *CorruptError naming the segment and the offset of the record, whose
+// reason names the field and where in the set it is; nothing panics, and
+// the sets before it are delivered.
+func TestDecodeBinaryHostileInput(t *testing.T) {
+	good, err := appendSet(nil, &VolumeSet{ID: "P00100", Volumes: []catalog.Volume{{Label: "P00100", LabelType: catalog.Labeled}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	after1 := int64(len(hdr2 + frame(good)))
+	epoch := tm(0, 0, 0)
+	// A set with one volume whose first boolean (CheckTimestamp) is b, or
+	// whose second time (PrevUnload) is x; the zeros after it make the
+	// set long enough for one volume.
+	pad := make([]byte, 64)
+	withBool := func(b byte) []byte {
+		return slices.Concat(str("A"), uv(0), uv(1), volume(epoch, epoch, epoch), []byte{b}, pad)
+	}
+	withTime := func(x []byte) []byte { return slices.Concat(str("A"), uv(0), uv(1), volume(epoch, x, epoch), pad) }
+	for _, c := range []struct {
+		name, in string
+		offset   int64
+		reason   string
+	}{
+		{"length past the end", hdr2 + frame(good) + string(uv(100)) + "abc", after1, "truncated record: 3 of its 100 bytes"},
+		{"truncated length", hdr2 + frame(good) + "\x80", after1, "truncated record length"},
+		{"length over the limit", hdr2 + frame(good) + string(uv(MaxSetBytes+1)), after1, "over the 67108864 limit"},
+		{"length overflows", hdr2 + frame(good) + strings.Repeat("\xff", 11), after1, "record length"},
+		{"empty record", hdr2 + frame(good) + frame(), after1, "ID at byte 0 of the set: truncated"},
+		{"bytes after the set", hdr2 + frame(good) + frame(good, []byte{0}), after1, fmt.Sprintf("byte %d of the set: 1 bytes after the set", len(good))},
+		{"string past the end", hdr2 + frame(good) + frame(uv(50), []byte("P001")), after1, "ID at byte 0 of the set: string of 50 bytes, more than the 4 left"},
+		{"invalid UTF-8", hdr2 + frame(good) + frame(str("\xff\xfe")), after1, "ID at byte 0 of the set: invalid UTF-8"},
+		{"no id", hdr2 + frame(good) + frame(make([]byte, 11)), after1, "volume set without id"},
+		{"list longer than the set", hdr2 + frame(good) + frame(str("A"), uv(0), uv(1<<40)), after1, "Volumes at byte 3 of the set: list of 1099511627776 records"},
+		{"boolean 2", hdr2 + frame(good) + frame(withBool(2)), after1, "Volumes[0].CheckTimestamp at byte 18 of the set: boolean 2, want 0 or 1"},
+		{"nanoseconds", hdr2 + frame(good) + frame(withTime(tm(0, 1e9, 0))), after1, "Volumes[0].PrevUnload at byte 12 of the set: 1000000000 nanoseconds"},
+		{"offset in seconds", hdr2 + frame(good) + frame(withTime(tm(0, 0, 37))), after1, "Volumes[0].PrevUnload at byte 12 of the set: UTC offset of 37 seconds"},
+		{"offset of a day", hdr2 + frame(good) + frame(withTime(tm(0, 0, 86400))), after1, "UTC offset of 86400 seconds"},
+		{"year 10000", hdr2 + frame(good) + frame(withTime(tm(253402300800, 0, 0))), after1, "want a year from 0 to 9999"},
+		{"JSON under a version 2 header", hdr2 + `{"id":"A"}` + "\n", int64(len(hdr2)), "truncated record"},
+		{"version 2 records under a version 1 header", hdr + frame(good), int64(len(hdr)), "truncated record"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			ids, err := decodeSafely(t, strings.NewReader(c.in), "seg-000042.bin", 0)
+			ce := asCorrupt(t, c.name, err, "seg-000042.bin")
+			if ce.Offset != c.offset || !strings.Contains(ce.Reason, c.reason) {
+				t.Errorf("offset %d, reason %q; want %d, %q", ce.Offset, ce.Reason, c.offset, c.reason)
+			}
+			if c.offset == after1 && !reflect.DeepEqual(ids, []string{"P00100"}) {
+				t.Errorf("delivered %v before the error", ids)
+			}
+		})
+	}
+	// A record of exactly MaxSetBytes is framed right; skipped (from 1),
+	// it is not read into memory.
+	big := io.MultiReader(strings.NewReader(hdr2+string(uv(MaxSetBytes))), io.LimitReader(&endless{fill: 'x', cap: MaxSetBytes + 1}, MaxSetBytes),
+		strings.NewReader(frame(good)))
+	if ids, err := decodeSafely(t, big, "seg-000001.bin", 1); err != nil || !reflect.DeepEqual(ids, []string{"P00100"}) {
+		t.Errorf("record of exactly MaxSetBytes: %v, %v", ids, err)
+	}
 }
 
 func TestDecodeFromAndCallbackErrors(t *testing.T) {
@@ -353,7 +457,7 @@ func TestDecodeMaxSetBytesBoundary(t *testing.T) {
 	record := func(size int) io.Reader {
 		// {"id":"xxx…"} is 9 bytes plus the x's.
 		return io.MultiReader(strings.NewReader(hdr+`{"id":"`),
-			io.LimitReader(&endless{fill: 'x', cap: MaxSetBytes}, int64(size-9)),
+			io.LimitReader(io.LimitReader(&endless{fill: 'x', cap: MaxSetBytes + 1}, MaxSetBytes), int64(size-9)),
 			strings.NewReader(`"}`+"\n"+`{"id":"B"}`+"\n"))
 	}
 	ids, err := decodeSafely(t, record(MaxSetBytes), "seg-000001.jsonl", 1)
@@ -393,7 +497,7 @@ func TestReadVolumeKeysAndReadSegmentErrors(t *testing.T) {
 // first line must be the segment header of this schema version.
 func TestReadVolumeKeysChecksHeader(t *testing.T) {
 	dir := t.TempDir()
-	for _, header := range []string{"CATSYNC-SEGMENT 2", "garbage", `{"id":"A","volumes":[{"Label":"A"}]}`} {
+	for _, header := range []string{fmt.Sprintf("CATSYNC-SEGMENT %d", SchemaVersion+1), "garbage", `{"id":"A","volumes":[{"Label":"A"}]}`} {
 		seg := Segment{Name: SegmentName(1)}
 		os.WriteFile(filepath.Join(dir, seg.Name), []byte(header+"\n"+`{"id":"B","volumes":[{"Label":"B"}]}`+"\n"), 0o644)
 		err := ReadVolumeKeys(dir, seg, func(catalog.VolumeKey) {})

@@ -9,9 +9,17 @@ import (
 	"github.com/catsync/catsync/internal/catalog"
 )
 
-// SchemaVersion is the version of the snapshot format written here. A reader
+// SchemaVersion is the version of the snapshot format written here: its
+// segments hold sets in the binary encoding. A reader reads it and every
+// version from MinSchemaVersion on (version 1: sets as lines of JSON), and
 // refuses any other.
-const SchemaVersion = 1
+const (
+	SchemaVersion    = 2
+	MinSchemaVersion = 1
+)
+
+// readVersions says which schema versions this catsync reads.
+func readVersions() string { return fmt.Sprintf("%d to %d", MinSchemaVersion, SchemaVersion) }
 
 // ManifestFile is the manifest's file name inside a snapshot directory.
 const ManifestFile = "manifest.json"
@@ -19,12 +27,13 @@ const ManifestFile = "manifest.json"
 // segmentMagic opens a segment's header line, before the schema version.
 const segmentMagic = "CATSYNC-SEGMENT"
 
-// MaxSetBytes bounds one encoded volume set; a longer line is refused as
+// MaxSetBytes bounds one encoded volume set; a longer record is refused as
 // malformed rather than read into memory.
 const MaxSetBytes = 64 << 20
 
-// SegmentName is the file name of the n-th segment, from 1.
-func SegmentName(n int) string { return fmt.Sprintf("seg-%06d.jsonl", n) }
+// SegmentName is the file name of the n-th segment, from 1, as this
+// version writes it (version 1 named them seg-000001.jsonl).
+func SegmentName(n int) string { return fmt.Sprintf("seg-%06d.bin", n) }
 
 // Type is the kind of export.
 type Type string

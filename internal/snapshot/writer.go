@@ -3,6 +3,7 @@ package snapshot
 import (
 	"bufio"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
@@ -90,9 +91,9 @@ func (w *Writer) Resume(done []Segment, counts Counts) error {
 // Add appends a volume set. It reports whether a segment was completed, so
 // the caller can record a cursor.
 func (w *Writer) Add(s *VolumeSet) (bool, error) {
-	b, err := json.Marshal(s)
+	b, err := appendSet(nil, s)
 	if err != nil {
-		return false, err
+		return false, fmt.Errorf("volume set %s: %w", s.ID, err)
 	}
 	if len(b) > MaxSetBytes {
 		return false, fmt.Errorf("volume set %s encodes to %d bytes, over the %d limit", s.ID, len(b), MaxSetBytes)
@@ -123,9 +124,10 @@ func (w *Writer) flush() error {
 	err := writeAtomic(filepath.Join(w.dir, seg.Name), func(out io.Writer) error {
 		cw := &countingWriter{w: io.MultiWriter(out, h)}
 		fmt.Fprintf(cw, "%s %d\n", segmentMagic, SchemaVersion)
+		var n [binary.MaxVarintLen64]byte
 		for _, b := range w.pending {
+			cw.Write(n[:binary.PutUvarint(n[:], uint64(len(b)))])
 			cw.Write(b)
-			cw.Write([]byte{'\n'})
 		}
 		seg.Bytes = cw.n
 		return cw.err

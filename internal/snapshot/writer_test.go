@@ -3,8 +3,8 @@ package snapshot
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -96,7 +96,7 @@ func TestWriterRoundTripRealisticSets(t *testing.T) {
 	if !reflect.DeepEqual(m, want) {
 		t.Errorf("manifest\n got %+v\nwant %+v", m, want)
 	}
-	if SegmentName(1) != "seg-000001.jsonl" || SegmentName(123456) != "seg-123456.jsonl" {
+	if SegmentName(1) != "seg-000001.bin" || SegmentName(123456) != "seg-123456.bin" {
 		t.Errorf("segment names %s, %s", SegmentName(1), SegmentName(123456))
 	}
 
@@ -177,18 +177,28 @@ func TestSegmentFileLayout(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !bytes.HasSuffix(b, []byte("\n")) {
-		t.Error("segment does not end with a newline")
+	// The header line, then each set: its length and its encoding.
+	header := fmt.Sprintf("CATSYNC-SEGMENT %d\n", SchemaVersion)
+	if !bytes.HasPrefix(b, []byte(header)) {
+		t.Fatalf("segment starts %q, want %q", b[:min(len(b), 20)], header)
 	}
-	lines := strings.Split(strings.TrimSuffix(string(b), "\n"), "\n")
-	if len(lines) != 1+len(sets) || lines[0] != fmt.Sprintf("CATSYNC-SEGMENT %d", SchemaVersion) {
-		t.Fatalf("segment of %d lines, header %q", len(lines), lines[0])
-	}
-	for i, line := range lines[1:] {
-		var v VolumeSet
-		if err := json.Unmarshal([]byte(line), &v); err != nil || v.ID != sets[i].ID {
-			t.Errorf("line %d: %v %q", i+2, err, v.ID)
+	rest := b[len(header):]
+	for i, set := range sets {
+		n, k := binary.Uvarint(rest)
+		if k <= 0 || uint64(len(rest)-k) < n {
+			t.Fatalf("set %d: length %d (%d bytes) with %d bytes left", i, n, k, len(rest))
 		}
+		want, err := appendSet(nil, set)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Equal(rest[k:k+int(n)], want) {
+			t.Errorf("set %d is not its encoding", i)
+		}
+		rest = rest[k+int(n):]
+	}
+	if len(rest) != 0 {
+		t.Errorf("%d bytes after the last set", len(rest))
 	}
 }
 
@@ -415,8 +425,9 @@ func TestAddRefusesOversizedSet(t *testing.T) {
 	}
 	// A set whose encoding is one byte over the limit.
 	big := &VolumeSet{ID: "P00102", TapeFiles: []catalog.TapeFile{{}}}
-	base, _ := json.Marshal(big)
-	pad := strings.Repeat("x", MaxSetBytes-len(base)+1)
+	base, _ := appendSet(nil, big)
+	// The comment's length grows from one byte to four as a varint.
+	pad := strings.Repeat("x", MaxSetBytes-len(base)+1-3)
 	big.TapeFiles[0].Comment = pad
 	if _, err := w.Add(big); err == nil || !strings.Contains(err.Error(), big.ID) {
 		t.Fatalf("set of MaxSetBytes+1 accepted or not named: %v", err)
