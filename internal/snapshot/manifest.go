@@ -37,8 +37,8 @@ func readManifest(dir, want string) (Manifest, []byte, string, error) {
 }
 
 // parseManifest checks the bytes of a manifest: their SHA-256 against want
-// (unless want is empty), then that they decode, are of a schema
-// version this catsync reads and of a type this version knows, and name each segment by a
+// (unless want is empty), then that they decode, are of a schema version
+// this catsync reads and of a type it knows, and name each segment by a
 // plain file name starting "seg-", so that no segment lies outside the
 // snapshot's directory. It returns the digest it computed, with any error.
 // Another schema version is a configuration error, not corruption: the
