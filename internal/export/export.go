@@ -116,7 +116,7 @@ func (x *Reader) Walk(ctx context.Context, items []Item, resumeAfter *catalog.Vo
 			}
 			continue
 		}
-		set, members, err := x.Set(ctx, it.Key)
+		set, members, volcat, err := x.volumes(ctx, it.Key)
 		if errors.Is(err, store.ErrNotFound) {
 			continue // deleted since it was listed: its tombstone comes next time
 		}
@@ -130,7 +130,10 @@ func (x *Reader) Walk(ctx context.Context, items []Item, resumeAfter *catalog.Vo
 			}
 		}
 		if first != it.Key {
-			continue // emitted at its smaller member
+			continue // emitted at its smaller member, which reads its files
+		}
+		if err := x.filesOf(ctx, volcat, set); err != nil {
+			return err
 		}
 		if err := fn(it, set); err != nil {
 			return err
@@ -142,18 +145,31 @@ func (x *Reader) Walk(ctx context.Context, items []Item, resumeAfter *catalog.Vo
 // Set reads the volume set of one BackPak volume and returns it with the
 // keys of its members.
 func (x *Reader) Set(ctx context.Context, key catalog.VolumeKey) (*snapshot.VolumeSet, []catalog.VolumeKey, error) {
-	v, err := x.R.Volume(ctx, key)
+	set, members, volcat, err := x.volumes(ctx, key)
 	if err != nil {
 		return nil, nil, err
 	}
-	set := &snapshot.VolumeSet{ID: key.Label, Volumes: []catalog.Volume{v}}
-	members := []catalog.VolumeKey{key}
+	return set, members, x.filesOf(ctx, volcat, set)
+}
+
+// volumes reads the volume set of one BackPak volume without its files:
+// the BackPak and TAPEVOLUME entries of its members, with their keys, and
+// the VOLCAT its files are read from ("" when it has none: a volume in no
+// DSM/TC volume set). A walk reads a set's files only at the member that
+// emits it.
+func (x *Reader) volumes(ctx context.Context, key catalog.VolumeKey) (set *snapshot.VolumeSet, members []catalog.VolumeKey, volcat string, err error) {
+	v, err := x.R.Volume(ctx, key)
+	if err != nil {
+		return nil, nil, "", err
+	}
+	set = &snapshot.VolumeSet{ID: key.Label, Volumes: []catalog.Volume{v}}
+	members = []catalog.VolumeKey{key}
 	if key.LabelType != catalog.Labeled {
-		return set, members, nil // unlabeled volumes are not cataloged in DSM/TC
+		return set, members, "", nil // unlabeled volumes are not cataloged in DSM/TC
 	}
 	g, err := x.group(ctx, v.Group)
 	if err != nil {
-		return nil, nil, fmt.Errorf("volume %s: %w", key, err)
+		return nil, nil, "", fmt.Errorf("volume %s: %w", key, err)
 	}
 	var own *catalog.TapeVolume
 	if err := x.R.ScanTapeVolumes(ctx, store.Filter{Volcat: g.Volcat, Pool: g.Pool, Volser: key.Label}, func(tv *catalog.TapeVolume) error {
@@ -161,14 +177,14 @@ func (x *Reader) Set(ctx context.Context, key catalog.VolumeKey) (*snapshot.Volu
 		own = &c
 		return nil
 	}); err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	if own == nil {
-		return set, members, nil // not cataloged in DSM/TC
+		return set, members, "", nil // not cataloged in DSM/TC
 	}
 	if own.VolsetID == "" {
 		set.TapeVolumes = []catalog.TapeVolume{*own}
-		return set, members, nil
+		return set, members, "", nil
 	}
 	set.ID = own.VolsetID
 	var tvs []catalog.TapeVolume
@@ -176,7 +192,7 @@ func (x *Reader) Set(ctx context.Context, key catalog.VolumeKey) (*snapshot.Volu
 		tvs = append(tvs, *tv)
 		return nil
 	}); err != nil {
-		return nil, nil, err
+		return nil, nil, "", err
 	}
 	set.TapeVolumes = tvs
 	for _, tv := range tvs {
@@ -189,7 +205,7 @@ func (x *Reader) Set(ctx context.Context, key catalog.VolumeKey) (*snapshot.Volu
 			continue // a member BackPak does not know travels as DSM/TC only
 		}
 		if err != nil {
-			return nil, nil, err
+			return nil, nil, "", err
 		}
 		if mv.StoreID == x.StoreID {
 			set.Volumes = append(set.Volumes, mv)
@@ -197,11 +213,15 @@ func (x *Reader) Set(ctx context.Context, key catalog.VolumeKey) (*snapshot.Volu
 		}
 	}
 	slices.SortFunc(set.Volumes, func(a, b catalog.Volume) int { return compareKeys(a.Key(), b.Key()) })
-	return set, members, x.files(ctx, g.Volcat, set)
+	return set, members, g.Volcat, nil
 }
 
-// files adds the file-catalog entries of a volume set.
-func (x *Reader) files(ctx context.Context, volcat string, set *snapshot.VolumeSet) error {
+// filesOf adds the file-catalog entries of a volume set under volcat
+// (none when volcat is "").
+func (x *Reader) filesOf(ctx context.Context, volcat string, set *snapshot.VolumeSet) error {
+	if volcat == "" {
+		return nil
+	}
 	f := store.Filter{Volcat: volcat, VolsetID: set.ID}
 	if err := x.R.ScanVolumeFilecats(ctx, f, appendTo(&set.VTOFC)); err != nil {
 		return err
