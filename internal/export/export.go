@@ -9,6 +9,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/catsync/catsync/internal/catalog"
@@ -96,50 +97,76 @@ func (x *Reader) group(ctx context.Context, name string) (catalog.VolumeGroup, e
 	return g, nil
 }
 
+// filesBatch is how many volume sets a walk reads the files of together,
+// one query a table for them all, where a query a table for each set was a
+// round trip each to a PostgreSQL catalog.
+var filesBatch = 64
+
 // Walk calls fn with the volume set of each item, once per set: a set is
 // emitted at the smallest of its members that the items list, so a set whose
 // volumes all changed is exported once. Items up to and including
 // resumeAfter are skipped (a retried export resumes there); fn receives the
-// item that emitted the set, to record as the cursor.
+// item that emitted the set, to record as the cursor. The files of up to
+// filesBatch sets are read together before fn sees the first of them; fn
+// still sees every set in the items' order.
 func (x *Reader) Walk(ctx context.Context, items []Item, resumeAfter *catalog.VolumeKey, fn func(Item, *snapshot.VolumeSet) error) error {
 	listed := make(map[catalog.VolumeKey]bool, len(items))
 	for _, it := range items {
 		listed[it.Key] = true
+	}
+	var batch []pendingSet
+	flush := func() error {
+		if err := x.filesOf(ctx, batch); err != nil {
+			return err
+		}
+		for _, p := range batch {
+			if err := fn(p.item, p.set); err != nil {
+				return err
+			}
+		}
+		batch = batch[:0]
+		return nil
 	}
 	for _, it := range items {
 		if resumeAfter != nil && compareKeys(it.Key, *resumeAfter) <= 0 {
 			continue
 		}
 		if it.Deleted {
-			if err := fn(it, &snapshot.VolumeSet{ID: it.Key.Label, Deleted: []catalog.VolumeKey{it.Key}}); err != nil {
+			batch = append(batch, pendingSet{item: it, set: &snapshot.VolumeSet{ID: it.Key.Label, Deleted: []catalog.VolumeKey{it.Key}}})
+		} else {
+			set, members, volcat, err := x.volumes(ctx, it.Key)
+			if errors.Is(err, store.ErrNotFound) {
+				continue // deleted since it was listed: its tombstone comes next time
+			}
+			if err != nil {
 				return err
 			}
-			continue
+			first := it.Key
+			for _, m := range members {
+				if listed[m] && compareKeys(m, first) < 0 {
+					first = m
+				}
+			}
+			if first != it.Key {
+				continue // emitted at its smaller member, which reads its files
+			}
+			batch = append(batch, pendingSet{item: it, set: set, volcat: volcat})
 		}
-		set, members, volcat, err := x.volumes(ctx, it.Key)
-		if errors.Is(err, store.ErrNotFound) {
-			continue // deleted since it was listed: its tombstone comes next time
-		}
-		if err != nil {
-			return err
-		}
-		first := it.Key
-		for _, m := range members {
-			if listed[m] && compareKeys(m, first) < 0 {
-				first = m
+		if len(batch) >= filesBatch {
+			if err := flush(); err != nil {
+				return err
 			}
 		}
-		if first != it.Key {
-			continue // emitted at its smaller member, which reads its files
-		}
-		if err := x.filesOf(ctx, volcat, set); err != nil {
-			return err
-		}
-		if err := fn(it, set); err != nil {
-			return err
-		}
 	}
-	return nil
+	return flush()
+}
+
+// pendingSet is a set a walk emits once its files are read: those under
+// volcat ("" for none).
+type pendingSet struct {
+	item   Item
+	set    *snapshot.VolumeSet
+	volcat string
 }
 
 // Set reads the volume set of one BackPak volume and returns it with the
@@ -149,7 +176,7 @@ func (x *Reader) Set(ctx context.Context, key catalog.VolumeKey) (*snapshot.Volu
 	if err != nil {
 		return nil, nil, err
 	}
-	return set, members, x.filesOf(ctx, volcat, set)
+	return set, members, x.filesOf(ctx, []pendingSet{{set: set, volcat: volcat}})
 }
 
 // volumes reads the volume set of one BackPak volume without its files:
@@ -216,26 +243,82 @@ func (x *Reader) volumes(ctx context.Context, key catalog.VolumeKey) (set *snaps
 	return set, members, g.Volcat, nil
 }
 
-// filesOf adds the file-catalog entries of a volume set under volcat
-// (none when volcat is "").
-func (x *Reader) filesOf(ctx context.Context, volcat string, set *snapshot.VolumeSet) error {
-	if volcat == "" {
+// filesOf adds to each set its file-catalog entries under its VOLCAT, the
+// sets of one VOLCAT read together: each table in one query for all their
+// VOLSETIDs, the rows dealt out by VOLSETID, each set's in the key order
+// its own query would give.
+func (x *Reader) filesOf(ctx context.Context, batch []pendingSet) error {
+	var volcats []string
+	byVolcat := map[string]map[string][]*snapshot.VolumeSet{}
+	for _, p := range batch {
+		if p.volcat == "" {
+			continue
+		}
+		ids := byVolcat[p.volcat]
+		if ids == nil {
+			ids = map[string][]*snapshot.VolumeSet{}
+			byVolcat[p.volcat] = ids
+			volcats = append(volcats, p.volcat)
+		}
+		ids[p.set.ID] = append(ids[p.set.ID], p.set)
+	}
+	for _, vc := range volcats {
+		if err := x.filesUnder(ctx, vc, byVolcat[vc]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// filesUnder reads the files of the sets under volcat, by VOLSETID (a
+// VOLSETID names one set of a VOLCAT; the list allows for more).
+func (x *Reader) filesUnder(ctx context.Context, volcat string, byID map[string][]*snapshot.VolumeSet) error {
+	ids := slices.Sorted(maps.Keys(byID))
+	f := store.Filter{Volcat: volcat, VolsetIDs: ids}
+	if err := x.R.ScanVolumeFilecats(ctx, f, dealTo(byID, func(s *snapshot.VolumeSet) *[]catalog.VolumeFilecat { return &s.VTOFC },
+		func(r *catalog.VolumeFilecat) string { return r.VolsetID })); err != nil {
+		return err
+	}
+	if err := x.R.ScanTapeFiles(ctx, f, dealTo(byID, func(s *snapshot.VolumeSet) *[]catalog.TapeFile { return &s.TapeFiles },
+		func(r *catalog.TapeFile) string { return r.VolsetID })); err != nil {
+		return err
+	}
+	if err := x.R.ScanTapeFileVolumes(ctx, f, dealTo(byID, func(s *snapshot.VolumeSet) *[]catalog.TapeFileVolume { return &s.TFTOV },
+		func(r *catalog.TapeFileVolume) string { return r.VolsetID })); err != nil {
+		return err
+	}
+	// Each set's generations, and all of them: a set's DISKFILEs are
+	// those of its own generations, read for all the sets at once.
+	gens := make(map[*snapshot.VolumeSet]*store.FileGens)
+	var all store.FileGens
+	for _, id := range ids {
+		for _, set := range byID[id] {
+			g := &store.FileGens{}
+			for _, tf := range set.TapeFiles {
+				g.Add(tf.Filecat, tf.FileID, tf.Generation)
+				all.Add(tf.Filecat, tf.FileID, tf.Generation)
+			}
+			gens[set] = g
+			if err := x.configsOf(ctx, set); err != nil {
+				return err
+			}
+		}
+	}
+	if !x.CatalogFiles {
 		return nil
 	}
-	f := store.Filter{Volcat: volcat, VolsetID: set.ID}
-	if err := x.R.ScanVolumeFilecats(ctx, f, appendTo(&set.VTOFC)); err != nil {
+	if err := x.diskFiles(ctx, ids, byID, gens, &all); err != nil {
 		return err
 	}
-	if err := x.R.ScanTapeFiles(ctx, f, appendTo(&set.TapeFiles)); err != nil {
-		return err
-	}
-	if err := x.R.ScanTapeFileVolumes(ctx, f, appendTo(&set.TFTOV)); err != nil {
-		return err
-	}
-	var gens store.FileGens
+	return x.R.ScanDiskFileVolumes(ctx, f, dealTo(byID, func(s *snapshot.VolumeSet) *[]catalog.DiskFileVolume { return &s.DFTOV },
+		func(r *catalog.DiskFileVolume) string { return r.VolsetID }))
+}
+
+// configsOf adds the CONFIG rows of the FILEIDs of a set's TAPEFILEs,
+// each FILEID once, in the order of its first TAPEFILE.
+func (x *Reader) configsOf(ctx context.Context, set *snapshot.VolumeSet) error {
 	var ids [][2]string
 	for _, tf := range set.TapeFiles {
-		gens.Add(tf.Filecat, tf.FileID, tf.Generation)
 		if id := [2]string{tf.Filecat, tf.FileID}; !slices.Contains(ids, id) {
 			ids = append(ids, id)
 		}
@@ -247,16 +330,85 @@ func (x *Reader) filesOf(ctx context.Context, volcat string, set *snapshot.Volum
 		}
 		set.Configs = append(set.Configs, cfgs...)
 	}
-	if !x.CatalogFiles {
+	return nil
+}
+
+// maxGensRead bounds the generations one DISKFILE read lists, within the
+// engines' limits on a statement's parameters; sets with more between them
+// are read one by one.
+var maxGensRead = 2000
+
+// diskFiles adds to each set the DISKFILEs of its generations: one read a
+// FILECAT for all the sets, each row kept for the set of its VOLSETID if
+// that set holds its generation; each set's FILECATs in the order of its
+// own TAPEFILEs.
+func (x *Reader) diskFiles(ctx context.Context, ids []string, byID map[string][]*snapshot.VolumeSet, gens map[*snapshot.VolumeSet]*store.FileGens, all *store.FileGens) error {
+	total := 0
+	for _, fc := range all.Filecats {
+		total += len(all.Gens[fc])
+	}
+	if total > maxGensRead && len(ids) > 1 {
+		for _, id := range ids {
+			if err := x.diskFiles(ctx, []string{id}, byID, gens, gensOf(byID[id], gens)); err != nil {
+				return err
+			}
+		}
 		return nil
 	}
-	// One read per FILECAT for all the set's generations.
-	for _, fc := range gens.Filecats {
-		if err := x.R.ScanDiskFiles(ctx, store.Filter{Filecat: fc, Gens: gens.Gens[fc], VolsetID: set.ID}, appendTo(&set.DiskFiles)); err != nil {
+	type at struct {
+		set     *snapshot.VolumeSet
+		filecat string
+	}
+	type genAt struct {
+		at
+		store.FileGen
+	}
+	holds := map[genAt]bool{}
+	for _, id := range ids {
+		for _, set := range byID[id] {
+			for fc, fgs := range gens[set].Gens {
+				for _, fg := range fgs {
+					holds[genAt{at{set, fc}, fg}] = true
+				}
+			}
+		}
+	}
+	read := map[at][]catalog.DiskFile{}
+	for _, fc := range all.Filecats {
+		err := x.R.ScanDiskFiles(ctx, store.Filter{Filecat: fc, Gens: all.Gens[fc], VolsetIDs: ids}, func(d *catalog.DiskFile) error {
+			for _, set := range byID[d.VolsetID] {
+				if k := (at{set, fc}); holds[genAt{k, store.FileGen{FileID: d.FileID, Generation: d.Generation}}] {
+					read[k] = append(read[k], *d)
+				}
+			}
+			return nil
+		})
+		if err != nil {
 			return err
 		}
 	}
-	return x.R.ScanDiskFileVolumes(ctx, f, appendTo(&set.DFTOV))
+	for _, id := range ids {
+		for _, set := range byID[id] {
+			for _, fc := range gens[set].Filecats {
+				set.DiskFiles = append(set.DiskFiles, read[at{set, fc}]...)
+			}
+		}
+	}
+	return nil
+}
+
+// gensOf gathers the generations of sets.
+func gensOf(sets []*snapshot.VolumeSet, gens map[*snapshot.VolumeSet]*store.FileGens) *store.FileGens {
+	var all store.FileGens
+	for _, set := range sets {
+		g := gens[set]
+		for _, fc := range g.Filecats {
+			for _, fg := range g.Gens[fc] {
+				all.Add(fc, fg.FileID, fg.Generation)
+			}
+		}
+	}
+	return &all
 }
 
 // fileConfigs reads the CONFIG rows of a FILECAT and FILEID: a FILEID's
@@ -280,4 +432,16 @@ func (x *Reader) fileConfigs(ctx context.Context, id [2]string) ([]catalog.FileC
 
 func appendTo[T any](s *[]T) func(*T) error {
 	return func(r *T) error { *s = append(*s, *r); return nil }
+}
+
+// dealTo appends each row read to the list field gives of the sets of its
+// VOLSETID.
+func dealTo[T any](byID map[string][]*snapshot.VolumeSet, field func(*snapshot.VolumeSet) *[]T, volsetID func(*T) string) func(*T) error {
+	return func(r *T) error {
+		for _, set := range byID[volsetID(r)] {
+			l := field(set)
+			*l = append(*l, *r)
+		}
+		return nil
+	}
 }
