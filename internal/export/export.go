@@ -287,14 +287,16 @@ func (x *Reader) filesUnder(ctx context.Context, volcat string, byID map[string]
 		func(r *catalog.TapeFileVolume) string { return r.VolsetID })); err != nil {
 		return err
 	}
-	// Each set's generations: a set's DISKFILEs are those of its own
-	// generations, read for all the sets at once.
+	// Each set's generations, and all of them: a set's DISKFILEs are
+	// those of its own generations, read for all the sets at once.
 	gens := make(map[*snapshot.VolumeSet]*store.FileGens)
+	var all store.FileGens
 	for _, id := range ids {
 		for _, set := range byID[id] {
 			g := &store.FileGens{}
 			for _, tf := range set.TapeFiles {
 				g.Add(tf.Filecat, tf.FileID, tf.Generation)
+				all.Add(tf.Filecat, tf.FileID, tf.Generation)
 			}
 			gens[set] = g
 			if err := x.configsOf(ctx, set); err != nil {
@@ -305,7 +307,7 @@ func (x *Reader) filesUnder(ctx context.Context, volcat string, byID map[string]
 	if !x.CatalogFiles {
 		return nil
 	}
-	if err := x.diskFiles(ctx, ids, byID, gens); err != nil {
+	if err := x.diskFiles(ctx, ids, byID, gens, &all); err != nil {
 		return err
 	}
 	return x.R.ScanDiskFileVolumes(ctx, f, dealTo(byID, func(s *snapshot.VolumeSet) *[]catalog.DiskFileVolume { return &s.DFTOV },
@@ -340,7 +342,19 @@ var maxGensRead = 2000
 // FILECAT for all the sets, each row kept for the set of its VOLSETID if
 // that set holds its generation; each set's FILECATs in the order of its
 // own TAPEFILEs.
-func (x *Reader) diskFiles(ctx context.Context, ids []string, byID map[string][]*snapshot.VolumeSet, gens map[*snapshot.VolumeSet]*store.FileGens) error {
+func (x *Reader) diskFiles(ctx context.Context, ids []string, byID map[string][]*snapshot.VolumeSet, gens map[*snapshot.VolumeSet]*store.FileGens, all *store.FileGens) error {
+	total := 0
+	for _, fc := range all.Filecats {
+		total += len(all.Gens[fc])
+	}
+	if total > maxGensRead && len(ids) > 1 {
+		for _, id := range ids {
+			if err := x.diskFiles(ctx, []string{id}, byID, gens, gensOf(byID[id], gens)); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	type at struct {
 		set     *snapshot.VolumeSet
 		filecat string
@@ -349,30 +363,15 @@ func (x *Reader) diskFiles(ctx context.Context, ids []string, byID map[string][]
 		at
 		store.FileGen
 	}
-	var all store.FileGens
 	holds := map[genAt]bool{}
 	for _, id := range ids {
 		for _, set := range byID[id] {
-			g := gens[set]
-			for _, fc := range g.Filecats {
-				for _, fg := range g.Gens[fc] {
-					all.Add(fc, fg.FileID, fg.Generation)
+			for fc, fgs := range gens[set].Gens {
+				for _, fg := range fgs {
 					holds[genAt{at{set, fc}, fg}] = true
 				}
 			}
 		}
-	}
-	total := 0
-	for _, fc := range all.Filecats {
-		total += len(all.Gens[fc])
-	}
-	if total > maxGensRead && len(ids) > 1 {
-		for _, id := range ids {
-			if err := x.diskFiles(ctx, []string{id}, byID, gens); err != nil {
-				return err
-			}
-		}
-		return nil
 	}
 	read := map[at][]catalog.DiskFile{}
 	for _, fc := range all.Filecats {
@@ -396,6 +395,20 @@ func (x *Reader) diskFiles(ctx context.Context, ids []string, byID map[string][]
 		}
 	}
 	return nil
+}
+
+// gensOf gathers the generations of sets.
+func gensOf(sets []*snapshot.VolumeSet, gens map[*snapshot.VolumeSet]*store.FileGens) *store.FileGens {
+	var all store.FileGens
+	for _, set := range sets {
+		g := gens[set]
+		for _, fc := range g.Filecats {
+			for _, fg := range g.Gens[fc] {
+				all.Add(fc, fg.FileID, fg.Generation)
+			}
+		}
+	}
+	return &all
 }
 
 // fileConfigs reads the CONFIG rows of a FILECAT and FILEID: a FILEID's
