@@ -16,6 +16,7 @@ package store
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/catsync/catsync/internal/catalog"
@@ -72,28 +73,21 @@ type FileGen struct {
 type FileGens struct {
 	Filecats []string
 	Gens     map[string][]FileGen
-	seen     map[filecatGen]bool // what Gens holds: a list of many sets' generations is long
-}
-
-type filecatGen struct {
-	filecat string
-	FileGen
 }
 
 // Add adds a generation of a FILEID of filecat.
 func (g *FileGens) Add(filecat, fileID string, generation int) {
 	if g.Gens == nil {
-		g.Gens, g.seen = map[string][]FileGen{}, map[filecatGen]bool{}
+		g.Gens = map[string][]FileGen{}
 	}
 	fg := FileGen{FileID: fileID, Generation: generation}
-	if g.seen[filecatGen{filecat, fg}] {
-		return
-	}
-	g.seen[filecatGen{filecat, fg}] = true
-	if _, ok := g.Gens[filecat]; !ok {
+	gens, ok := g.Gens[filecat]
+	if !ok {
 		g.Filecats = append(g.Filecats, filecat)
 	}
-	g.Gens[filecat] = append(g.Gens[filecat], fg)
+	if !slices.Contains(gens, fg) {
+		g.Gens[filecat] = append(gens, fg)
+	}
 }
 
 // AuditRecord is one entry of the append-only, hash-chained audit trail:
