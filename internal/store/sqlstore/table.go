@@ -176,9 +176,10 @@ func (t *table[T]) where(d dialect, f store.Filter) (string, []any, error) {
 			// A row-value IN takes its list as VALUES in SQLite; each
 			// pair is then a search of the index, as EXPLAIN QUERY PLAN
 			// shows.
-			gens := padded(f.Gens)
-			w = append(w, "("+fileID+", "+gen+") IN (VALUES "+strings.TrimSuffix(strings.Repeat("(?, ?), ", len(gens)), ", ")+")")
-			for _, g := range gens {
+			n := listLen(len(f.Gens))
+			w = append(w, "("+fileID+", "+gen+") IN (VALUES "+strings.TrimSuffix(strings.Repeat("(?, ?), ", n), ", ")+")")
+			for i := range n {
+				g := f.Gens[min(i, len(f.Gens)-1)]
 				args = append(args, g.FileID, g.Generation)
 			}
 		}
@@ -193,29 +194,23 @@ func (d dialect) oneOf(col string, vals []string) (string, []any) {
 	if d == postgres {
 		return col + " = ANY(?)", []any{vals}
 	}
-	vals = padded(vals)
-	args := make([]any, len(vals))
-	for i, v := range vals {
-		args[i] = v
+	args := make([]any, listLen(len(vals)))
+	for i := range args {
+		args[i] = vals[min(i, len(vals)-1)]
 	}
 	return col + " IN (" + strings.TrimSuffix(strings.Repeat("?, ", len(args)), ", ") + ")", args
 }
 
-// padded is an SQLite list as its statement takes it: grown to the next
-// power of two, its last value repeated, which changes nothing of what it
-// matches. Each length is a statement prepared and kept (stmtCache): a
-// length a list kept a statement for every length a run's lists had.
-func padded[T any](vals []T) []T {
-	if len(vals) <= 1 {
-		return vals
+// listLen is how many values an SQLite list of n takes in its statement:
+// the next power of two, the last value repeated to fill it, which changes
+// nothing of what it matches. Each length is a statement prepared and
+// kept (stmtCache): a length a list kept a statement for every length a
+// run's lists had.
+func listLen(n int) int {
+	if n <= 1 {
+		return n
 	}
-	n := 1 << bits.Len(uint(len(vals)-1))
-	out := make([]T, n)
-	copy(out, vals)
-	for i := len(vals); i < n; i++ {
-		out[i] = vals[len(vals)-1]
-	}
-	return out
+	return 1 << bits.Len(uint(n-1))
 }
 
 // Column adapters: times are stored as UTC microseconds, flags as 0/1.
